@@ -1,0 +1,273 @@
+"""Every environment variable this package reads, declared, parsed and validated in one place.
+
+Each variable is a :class:`Variable` in :data:`VARIABLES`. ``docs/configuration.md`` is checked
+against this registry by the test suite, so the documentation cannot drift from the code.
+
+Values are read when something is instrumented or set up, never on the hot path.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+_logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class ConfigurationError(ValueError):
+    """A configuration value is invalid. The message names the variable and what it accepts."""
+
+
+class _Invalid(Exception):
+    """Raised by a parser for a value it does not accept."""
+
+
+@dataclass(frozen=True)
+class Variable(Generic[T]):
+    """One environment variable: its name, default, accepted values and parser.
+
+    ``strict`` variables raise :class:`ConfigurationError` on a bad value (used where silently
+    falling back could leak data or mislead, e.g. redaction); the others log one warning naming
+    the variable and the accepted values, and fall back to the default.
+    """
+
+    name: str
+    default: str | None
+    accepts: str
+    description: str
+    parser: Callable[[str], T]
+    strict: bool = False
+
+    def read(self, environ: Mapping[str, str] | None = None) -> T:
+        env = os.environ if environ is None else environ
+        raw = env.get(self.name)
+        if raw is not None and raw.strip() != "":
+            try:
+                return self.parser(raw.strip())
+            except _Invalid as exc:
+                message = f"Invalid value {raw!r} for {self.name}: accepted values are {self.accepts}"
+                detail = str(exc)
+                if detail:
+                    message += f" ({detail})"
+                if self.strict:
+                    raise ConfigurationError(message) from None
+                _warn_once(self.name, message + f"; using the default ({self.default or 'unset'}).")
+        return self.parse_default()
+
+    def parse_default(self) -> T:
+        return self.parser(self.default) if self.default is not None else self.parser("")
+
+
+VARIABLES: dict[str, Variable[object]] = {}
+
+_warned: set[str] = set()
+
+
+def _warn_once(key: str, message: str) -> None:
+    if key not in _warned:
+        _warned.add(key)
+        _logger.warning(message)
+
+
+def _declare(variable: Variable[T]) -> Variable[T]:
+    VARIABLES[variable.name] = variable  # type: ignore[assignment]
+    return variable
+
+
+# --------------------------------------------------------------------------- parsers
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off"}
+
+
+def parse_bool(raw: str) -> bool | None:
+    """``true``/``false`` (and 1/0, yes/no, on/off), case-insensitive; empty means unset (None)."""
+    value = raw.strip().lower()
+    if value == "":
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise _Invalid()
+
+
+def _optional_float(low: float | None = None, high: float | None = None) -> Callable[[str], float | None]:
+    def parse(raw: str) -> float | None:
+        if raw.strip() == "":
+            return None
+        try:
+            value = float(raw)
+        except ValueError:
+            raise _Invalid() from None
+        if value != value or (low is not None and value < low) or (high is not None and value > high):
+            raise _Invalid()
+        return value
+
+    return parse
+
+
+def _comma_list(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+
+
+class ContentCapture(enum.Enum):
+    """Where prompt and completion content is recorded (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``)."""
+
+    NO_CONTENT = "NO_CONTENT"
+    SPAN_ONLY = "SPAN_ONLY"
+    EVENT_ONLY = "EVENT_ONLY"
+    SPAN_AND_EVENT = "SPAN_AND_EVENT"
+
+    @property
+    def on_span(self) -> bool:
+        return self in (ContentCapture.SPAN_ONLY, ContentCapture.SPAN_AND_EVENT)
+
+    @property
+    def on_event(self) -> bool:
+        return self in (ContentCapture.EVENT_ONLY, ContentCapture.SPAN_AND_EVENT)
+
+
+def _parse_capture(raw: str) -> ContentCapture:
+    value = raw.strip().upper()
+    if value == "":
+        return ContentCapture.NO_CONTENT
+    # Older instrumentations took true/false; accept them so users moving over keep working.
+    if value in ("TRUE", "1"):
+        return ContentCapture.SPAN_AND_EVENT
+    if value in ("FALSE", "0"):
+        return ContentCapture.NO_CONTENT
+    try:
+        return ContentCapture[value]
+    except KeyError:
+        raise _Invalid() from None
+
+
+class MetricNames(enum.Enum):
+    """Which GenAI metric names are emitted (``OTEL_INSTRUMENTATION_LLM_METRIC_NAMES``)."""
+
+    DEFAULT = "default"  # gen_ai.client.operation.duration / token.usage / time_to_first_chunk / ...
+    LATEST = "latest"  # the restructured gen_ai.client.inference.* names still moving in the spec
+    BOTH = "both"  # both sets, to migrate dashboards without a gap
+
+    @property
+    def default_names(self) -> bool:
+        return self is not MetricNames.LATEST
+
+    @property
+    def latest_names(self) -> bool:
+        return self is not MetricNames.DEFAULT
+
+
+def _parse_metric_names(raw: str) -> MetricNames:
+    try:
+        return MetricNames(raw.strip().lower() or "default")
+    except ValueError:
+        raise _Invalid() from None
+
+
+# --------------------------------------------------------------------------- the variables
+
+CAPTURE_MESSAGE_CONTENT = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT",
+        default="NO_CONTENT",
+        accepts="NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT (case-insensitive), "
+        "or true/false (true means SPAN_AND_EVENT)",
+        description="Whether and where prompt and completion content (input and output messages, "
+        "system instructions, tool definitions) is recorded. Off by default.",
+        parser=_parse_capture,
+    )
+)
+
+EMIT_EVENT = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT",
+        default=None,
+        accepts="true or false",
+        description="Whether each call emits a gen_ai.client.inference.operation.details log event. "
+        "Default: true when content capture is EVENT_ONLY or SPAN_AND_EVENT, false otherwise.",
+        parser=parse_bool,
+    )
+)
+
+METRIC_NAMES = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_METRIC_NAMES",
+        default="default",
+        accepts="default, latest, both",
+        description="default: gen_ai.client.operation.duration, gen_ai.client.token.usage, "
+        "gen_ai.client.operation.time_to_first_chunk and time_per_output_chunk. latest: the restructured "
+        "gen_ai.client.inference.* names of the newest draft conventions. both: emit both sets while "
+        "dashboards migrate.",
+        parser=_parse_metric_names,
+    )
+)
+
+REDACT = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_REDACT",
+        default=None,
+        accepts="all, or a comma-separated list of detector names",
+        description="Redact PII and secrets from everything exported (span attributes, span events, "
+        "log records). Unset: off.",
+        parser=_comma_list,
+        strict=True,
+    )
+)
+
+SAMPLING_RATIO = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_SAMPLING_RATIO",
+        default=None,
+        accepts="a number from 0 to 1",
+        description="Fraction of ordinary traces kept by the error- and latency-aware trace sampler; "
+        "traces with an error or a slow GenAI call are always kept. Unset: keep everything.",
+        parser=_optional_float(0.0, 1.0),
+        strict=True,
+    )
+)
+
+SAMPLING_SLOW_MS = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_SAMPLING_SLOW_MS",
+        default=None,
+        accepts="a positive number of milliseconds",
+        description="A trace with a GenAI span at least this long is always kept by the sampler.",
+        parser=_optional_float(0.0, None),
+        strict=True,
+    )
+)
+
+GPU = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_GPU",
+        default="true",
+        accepts="true or false",
+        description="Whether setup() and the llm_gpu instrumentor register the NVML GPU gauges.",
+        parser=parse_bool,
+    )
+)
+
+
+# --------------------------------------------------------------------------- resolved settings
+
+
+@dataclass(frozen=True)
+class ContentSettings:
+    """Resolved content-capture behaviour for the recorder."""
+
+    capture: ContentCapture
+    emit_event: bool
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> ContentSettings:
+        capture = CAPTURE_MESSAGE_CONTENT.read(environ)
+        emit = EMIT_EVENT.read(environ)
+        return cls(capture=capture, emit_event=capture.on_event if emit is None else emit)
