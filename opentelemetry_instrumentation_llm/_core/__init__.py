@@ -1,0 +1,1 @@
+"""The recorder core: spans, metrics, events and stream proxies, shared by every provider adapter."""

@@ -1,0 +1,21 @@
+"""Fail-open helpers: instrumentation problems are logged once at debug level, never raised."""
+
+from __future__ import annotations
+
+import logging
+
+_logger = logging.getLogger("opentelemetry_instrumentation_llm")
+
+_MAX_REMEMBERED = 256
+_reported: set[tuple[str, str]] = set()
+
+
+def report(where: str, exc: BaseException) -> None:
+    """Log an internal failure once per (place, exception type); the user's call proceeds."""
+    key = (where, type(exc).__name__)
+    if key in _reported:
+        return
+    if len(_reported) < _MAX_REMEMBERED:
+        _reported.add(key)
+    _logger.debug("opentelemetry-instrumentation-llm: %s failed; telemetry for this call may be incomplete",
+                  where, exc_info=exc)

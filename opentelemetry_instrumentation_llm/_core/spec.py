@@ -1,0 +1,73 @@
+"""Wrap tables: which SDK methods an adapter wants wrapped, and how to read what they return.
+
+A provider adapter exposes one :class:`ProviderSpec`. The instrumentor turns each
+:class:`Endpoint` into a wrapt wrapper around the SDK method; the recorder does the rest.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry_instrumentation_llm._core.records import (
+    AccumulatorFactory,
+    ContentParser,
+    RequestParser,
+    ResponseParser,
+)
+
+
+class ResultKind(enum.Enum):
+    """What an SDK method handed back, which decides how the call is finished."""
+
+    VALUE = "value"  # a parsed response object: finish now
+    STREAM = "stream"  # a sync iterator of chunks: finish when it ends
+    ASYNC_STREAM = "async_stream"  # an async iterator of chunks
+    RAW = "raw"  # a raw HTTP response wrapper whose sync parse() yields the value or a stream
+    RAW_CLOSABLE = "raw_closable"  # the same, with a close() that releases the connection
+    ASYNC_RAW = "async_raw"  # async parse() and async close()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One SDK method to wrap, e.g. ``openai.resources.chat.completions.completions`` / ``Completions.create``."""
+
+    module: str
+    target: str
+    is_async: bool
+    parse_request: RequestParser
+    parse_response: ResponseParser
+    parse_content: ContentParser | None = None
+    accumulator: AccumulatorFactory | None = None
+
+
+@dataclass(frozen=True)
+class StreamCloseHook:
+    """An SDK helper stream (e.g. ``ChatCompletionStream``) that wraps our raw-stream proxy.
+
+    Such helpers close the HTTP response directly on ``close()``/``__exit__``, bypassing the
+    proxy; the hook lets the proxy end its span at that moment instead of at garbage collection.
+    """
+
+    module: str
+    target: str  # "ChatCompletionStream.close"
+    is_async: bool
+    raw_stream_attribute: str = "_raw_stream"
+
+
+def class_name_error_type(exc: BaseException) -> str:
+    """The default ``error.type``: the exception's class name, low-cardinality by construction."""
+    return type(exc).__name__
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """Everything the instrumentor needs to instrument one SDK."""
+
+    sdk: str  # short SDK name, used in the instrumentation scope name
+    endpoints: tuple[Endpoint, ...]
+    classify: Callable[[Any], ResultKind]
+    close_hooks: tuple[StreamCloseHook, ...] = field(default_factory=tuple)
+    error_type: Callable[[BaseException], str] = class_name_error_type

@@ -1,0 +1,170 @@
+"""Stream proxies: the SDK's own stream object, observed chunk by chunk, ending its span exactly once.
+
+The proxies are ``wrapt.ObjectProxy`` subclasses, so ``isinstance`` checks, attributes (``.response``,
+``.headers``, private fields used by SDK helpers) and ``repr`` are the SDK's own. Our state lives in
+``_self_``-prefixed attributes on the proxy and never touches the wrapped object.
+
+The span ends on whichever comes first: exhaustion, an error while reading, ``close()``,
+leaving a ``with`` block, or garbage collection of the proxy. The span is made current only for
+the duration of each read, never across the user's code between chunks, so closing a stream
+from another thread or task cannot trip "failed to detach context".
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable
+from time import perf_counter
+from typing import Any
+
+import wrapt
+from opentelemetry.context import attach, detach
+
+from opentelemetry_instrumentation_llm._core.guard import report
+from opentelemetry_instrumentation_llm._core.recorder import Invocation
+from opentelemetry_instrumentation_llm._core.records import StreamAccumulator
+
+
+class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc]
+    """State and ending logic shared by the sync and async proxies."""
+
+    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator) -> None:
+        super().__init__(wrapped)
+        self._self_invocation = invocation
+        self._self_accumulator = accumulator
+        self._self_first: float | None = None
+        self._self_last: float | None = None
+        self._self_gaps: list[float] = []
+
+    def _self_observe(self, chunk: Any) -> None:
+        # Per-chunk hot path: one clock read, one accumulator call, one list append.
+        try:
+            if self._self_accumulator.add(chunk):
+                now = perf_counter()
+                last = self._self_last
+                if last is None:
+                    self._self_first = now
+                else:
+                    self._self_gaps.append(now - last)
+                self._self_last = now
+        except Exception as exc:  # noqa: BLE001
+            report("reading a stream chunk", exc)
+
+    def _self_end(self, error: BaseException | None = None) -> None:
+        invocation = self._self_invocation
+        if invocation.done:
+            return
+        try:
+            response = self._self_accumulator.result()
+        except Exception as exc:  # noqa: BLE001
+            report("summarising a stream", exc)
+            response = None
+        invocation.finish(response, first_chunk=self._self_first, chunk_gaps=self._self_gaps, error=error)
+
+    def __del__(self) -> None:
+        # A stream dropped before it was exhausted or closed still ends its span.
+        try:
+            self._self_end(None)
+        except Exception:  # noqa: BLE001, S110 - nothing may escape a finaliser
+            pass
+
+    def __repr__(self) -> str:
+        return repr(self.__wrapped__)
+
+
+class StreamProxy(_StreamState):
+    """Proxy for a synchronous SDK stream (``openai.Stream``, ``anthropic.Stream``, ...)."""
+
+    def __iter__(self) -> StreamProxy:
+        return self
+
+    def __next__(self) -> Any:
+        token = attach(self._self_invocation.context)
+        try:
+            chunk = self.__wrapped__.__next__()
+        except StopIteration:
+            self._self_end(None)
+            raise
+        except BaseException as exc:
+            self._self_end(exc)
+            raise
+        finally:
+            detach(token)
+        self._self_observe(chunk)
+        return chunk
+
+    def __enter__(self) -> Any:
+        entered = self.__wrapped__.__enter__()
+        return self if entered is self.__wrapped__ else entered
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(exc_type, exc, tb)
+        finally:
+            self._self_end(None)
+
+    def close(self) -> Any:
+        try:
+            return self.__wrapped__.close()
+        finally:
+            self._self_end(None)
+
+
+class AsyncStreamProxy(_StreamState):
+    """Proxy for an asynchronous SDK stream (``openai.AsyncStream``, ``anthropic.AsyncStream``, ...)."""
+
+    def __aiter__(self) -> AsyncStreamProxy:
+        return self
+
+    async def __anext__(self) -> Any:
+        token = attach(self._self_invocation.context)
+        try:
+            chunk = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            self._self_end(None)
+            raise
+        except BaseException as exc:  # CancelledError included: the span still ends
+            self._self_end(exc)
+            raise
+        finally:
+            detach(token)
+        self._self_observe(chunk)
+        return chunk
+
+    async def __aenter__(self) -> Any:
+        entered = await self.__wrapped__.__aenter__()
+        return self if entered is self.__wrapped__ else entered
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(exc_type, exc, tb)
+        finally:
+            self._self_end(None)
+
+    def close(self) -> Any:
+        # SDK async streams have `async def close()`; stay awaitable, and also cope with a sync one.
+        try:
+            result = self.__wrapped__.close()
+        except BaseException:
+            self._self_end(None)
+            raise
+        if inspect.isawaitable(result):
+            return self._self_end_after(result)
+        self._self_end(None)
+        return result
+
+    async def _self_end_after(self, awaitable: Awaitable[Any]) -> Any:
+        try:
+            return await awaitable
+        finally:
+            self._self_end(None)
+
+
+def end_stream(candidate: Any) -> None:
+    """End the span of ``candidate`` if it is one of our stream proxies (used when the SDK closes the
+    HTTP response behind the proxy's back, e.g. from a helper stream or a raw response)."""
+    try:
+        if isinstance(candidate, _StreamState):
+            candidate._self_end(None)
+    except Exception as exc:  # noqa: BLE001
+        report("closing a wrapped stream", exc)

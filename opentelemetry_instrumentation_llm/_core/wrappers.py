@@ -1,0 +1,129 @@
+"""wrapt wrappers generated from the adapters' wrap tables.
+
+Data flows one way: user code -> wrapper -> adapter.parse_request -> Recorder.start -> the SDK's
+method -> adapter.parse_response (or a stream proxy feeding an accumulator) -> Invocation.finish.
+
+Each wrapper has exactly one guard around our own code on each path; the SDK method itself is
+always called with the user's arguments, untouched, and its exceptions propagate unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from time import perf_counter
+from typing import Any
+
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, get_current
+
+from opentelemetry_instrumentation_llm._core.guard import report
+from opentelemetry_instrumentation_llm._core.recorder import LLM_SPAN_ACTIVE_KEY, Invocation, Recorder
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ResultKind, StreamCloseHook
+from opentelemetry_instrumentation_llm._core.streams import AsyncStreamProxy, StreamProxy, end_stream
+
+Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def _suppressed() -> bool:
+    ctx = get_current()
+    return bool(ctx.get(_SUPPRESS_INSTRUMENTATION_KEY) or ctx.get(LLM_SPAN_ACTIVE_KEY))
+
+
+def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocation, result: Any,
+                   end: float | None = None) -> Any:
+    """Finish the invocation from what the SDK returned, or hand back a proxy that will."""
+    try:
+        kind = recorder.spec.classify(result)
+        if kind is ResultKind.VALUE:
+            try:
+                response = endpoint.parse_response(result, recorder.capture_any)
+            except Exception as exc:  # noqa: BLE001
+                report("reading a response", exc)
+                response = None
+            invocation.finish(response, end=end)
+            return result
+        if kind is ResultKind.STREAM or kind is ResultKind.ASYNC_STREAM:
+            if endpoint.accumulator is None:
+                invocation.finish(None, end=end)
+                return result
+            proxy = StreamProxy if kind is ResultKind.STREAM else AsyncStreamProxy
+            return proxy(result, invocation, endpoint.accumulator(recorder.capture_any))
+        # Raw HTTP responses (with_raw_response / with_streaming_response).
+        from opentelemetry_instrumentation_llm._core import raw
+
+        proxy_type = {
+            ResultKind.RAW: raw.RawResponseProxy,
+            ResultKind.RAW_CLOSABLE: raw.ClosableRawResponseProxy,
+            ResultKind.ASYNC_RAW: raw.AsyncRawResponseProxy,
+        }[kind]
+        return proxy_type(result, recorder, endpoint, invocation)
+    except Exception as exc:  # noqa: BLE001
+        report("observing a result", exc)
+        invocation.finish(None, end=end)
+        return result
+
+
+def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if _suppressed():
+            return wrapped(*args, **kwargs)
+        invocation = recorder.start(endpoint, instance, kwargs)
+        if invocation is None:
+            return wrapped(*args, **kwargs)
+        token = attach(invocation.context)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            invocation.fail(exc)
+            raise
+        finally:
+            detach(token)
+        return observe_result(recorder, endpoint, invocation, result, perf_counter())
+
+    return wrapper
+
+
+def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> Any:
+        if _suppressed():
+            return await wrapped(*args, **kwargs)
+        invocation = recorder.start(endpoint, instance, kwargs)
+        if invocation is None:
+            return await wrapped(*args, **kwargs)
+        token = attach(invocation.context)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            invocation.fail(exc)
+            raise
+        finally:
+            detach(token)
+        return observe_result(recorder, endpoint, invocation, result, perf_counter())
+
+    return wrapper
+
+
+def close_hook_wrapper(hook: StreamCloseHook) -> Wrapper:
+    attribute = hook.raw_stream_attribute
+    if hook.is_async:
+        async def async_close(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
+                              kwargs: dict[str, Any]) -> Any:
+            try:
+                return await wrapped(*args, **kwargs)
+            finally:
+                end_stream(getattr(instance, attribute, None))
+
+        return async_close
+
+    def close(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        try:
+            return wrapped(*args, **kwargs)
+        finally:
+            end_stream(getattr(instance, attribute, None))
+
+    return close
+
+
+def wrapper_for(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
+    return async_wrapper(recorder, endpoint) if endpoint.is_async else sync_wrapper(recorder, endpoint)
+

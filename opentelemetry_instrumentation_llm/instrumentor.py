@@ -1,0 +1,111 @@
+"""BaseInstrumentor subclasses, one per SDK, generated from the adapters' wrap tables."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Collection
+from typing import Any, ClassVar
+
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
+from opentelemetry.instrumentation.utils import unwrap
+from wrapt import wrap_function_wrapper
+
+from opentelemetry_instrumentation_llm.config import (
+    METRIC_NAMES,
+    ContentCapture,
+    ContentSettings,
+    MetricNames,
+)
+from opentelemetry_instrumentation_llm._core.recorder import Recorder
+from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
+from opentelemetry_instrumentation_llm._core.wrappers import close_hook_wrapper, wrapper_for
+from opentelemetry_instrumentation_llm.providers import PROVIDERS
+
+_logger = logging.getLogger(__name__)
+
+
+def _content_settings(kwargs: dict[str, Any]) -> ContentSettings:
+    """Content capture from the environment, overridable by ``instrument(capture_content=...)``."""
+    settings = ContentSettings.from_env()
+    override = kwargs.get("capture_content")
+    if override is None:
+        return settings
+    if isinstance(override, bool):
+        capture = ContentCapture.SPAN_AND_EVENT if override else ContentCapture.NO_CONTENT
+    elif isinstance(override, ContentCapture):
+        capture = override
+    else:
+        try:
+            capture = ContentCapture[str(override).strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"capture_content={override!r}: accepted values are True, False, or one of "
+                + ", ".join(m.name for m in ContentCapture)
+            ) from None
+    emit = kwargs.get("emit_event")
+    return ContentSettings(capture=capture, emit_event=capture.on_event if emit is None else bool(emit))
+
+
+class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments one SDK from its adapter's wrap table.
+
+    ``instrument()`` accepts the standard ``tracer_provider``, ``meter_provider`` and
+    ``logger_provider`` (default: the global ones), plus ``capture_content`` (bool or a
+    ``ContentCapture`` mode name, overriding ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``)
+    and ``metric_names`` (``default``/``latest``/``both``).
+    """
+
+    sdk: ClassVar[str]
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        return (PROVIDERS[self.sdk].requirement,)
+
+    def _load_spec(self) -> ProviderSpec:
+        module = importlib.import_module(PROVIDERS[self.sdk].adapter)
+        return module.spec()  # type: ignore[no-any-return]
+
+    def _instrument(self, **kwargs: Any) -> None:
+        spec = self._load_spec()
+        names = kwargs.get("metric_names")
+        recorder = Recorder(
+            spec,
+            tracer_provider=kwargs.get("tracer_provider"),
+            meter_provider=kwargs.get("meter_provider"),
+            logger_provider=kwargs.get("logger_provider"),
+            content=_content_settings(kwargs),
+            metric_names=MetricNames(names) if names is not None else METRIC_NAMES.read(),
+        )
+        self._patched: list[tuple[str, str]] = []
+        for endpoint in spec.endpoints:
+            self._patch(endpoint.module, endpoint.target, wrapper_for(recorder, endpoint))
+        for hook in spec.close_hooks:
+            self._patch(hook.module, hook.target, close_hook_wrapper(hook))
+        _logger.debug("%s: instrumented %d methods", type(self).__name__, len(self._patched))
+
+    def _patch(self, module: str, target: str, wrapper: Any) -> None:
+        try:
+            wrap_function_wrapper(module, target, wrapper)
+        except (ImportError, AttributeError) as exc:
+            # A method this SDK version lacks: instrument the rest.
+            _logger.debug("%s: %s.%s not instrumented (%s)", type(self).__name__, module, target, exc)
+            return
+        self._patched.append((module, target))
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        for module, target in getattr(self, "_patched", ()):
+            owner_path, _, attribute = target.rpartition(".")
+            owner: Any = importlib.import_module(module)
+            for part in owner_path.split(".") if owner_path else ():
+                owner = getattr(owner, part)
+            unwrap(owner, attribute)
+        self._patched = []
+
+
+class OpenAIInstrumentor(LLMInstrumentor):
+    """Instruments the ``openai`` SDK: chat completions, Responses, legacy completions, embeddings."""
+
+    sdk = "openai"
+
+
+INSTRUMENTORS: dict[str, type[LLMInstrumentor]] = {"openai": OpenAIInstrumentor}

@@ -1,0 +1,1 @@
+"""Span and log-record processors: error- and latency-aware trace sampling, and redaction."""

@@ -1,0 +1,93 @@
+"""Small helpers shared by provider adapters (pure functions, no telemetry)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from opentelemetry_instrumentation_llm._core.records import Attributes
+
+_DEFAULT_PORTS = {"https": 443, "http": 80, "wss": 443, "ws": 80}
+
+# Small identity cache: URL objects are immutable in the SDKs we read, and reading host/port
+# off them costs more than a dict lookup. Bounded so a process that builds clients forever
+# (one per request, say) cannot grow it.
+_SERVER_CACHE: dict[int, tuple[Any, str | None, int | None]] = {}
+_SERVER_CACHE_MAX = 128
+
+
+def server_of(url: Any) -> tuple[str | None, int | None]:
+    """(server.address, server.port) from an httpx/httpx2-style URL object or a URL string.
+
+    Read by attribute, never by isinstance: openai 3.x and anthropic 2.x use httpx2, whose URL
+    class is not httpx's.
+    """
+    if url is None:
+        return None, None
+    key = id(url)
+    hit = _SERVER_CACHE.get(key)
+    if hit is not None and hit[0] is url:
+        return hit[1], hit[2]
+    if isinstance(url, str):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        host, port, scheme = parts.hostname, parts.port, parts.scheme
+    else:
+        host, port, scheme = getattr(url, "host", None), getattr(url, "port", None), getattr(url, "scheme", None)
+    if host and port is None:
+        port = _DEFAULT_PORTS.get(str(scheme).lower())
+    host = host or None
+    if len(_SERVER_CACHE) >= _SERVER_CACHE_MAX:
+        _SERVER_CACHE.clear()
+    _SERVER_CACHE[key] = (url, host, port)
+    return host, port
+
+
+def field(obj: Any, name: str) -> Any:
+    """A field of a dict (request params) or of an SDK model object (responses)."""
+    if isinstance(obj, dict):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def put(attrs: Attributes, key: str, value: Any) -> None:
+    if value is not None:
+        attrs[key] = value
+
+
+def stop_sequences(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [value]
+    try:
+        return [str(v) for v in value]
+    except TypeError:
+        return None
+
+
+def maybe_json(value: Any) -> Any:
+    """Tool-call arguments arrive as JSON text; record the object when it parses, else the text."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def text_part(text: str) -> dict[str, Any]:
+    return {"type": "text", "content": text}
+
+
+def data_url_part(url: str, modality: str) -> dict[str, Any]:
+    """A ``data:`` URL becomes a blob part; any other URL a uri part (as the conventions ask)."""
+    if url.startswith("data:"):
+        header, _, data = url.partition(",")
+        mime = header[5:].split(";")[0] or None
+        part: dict[str, Any] = {"type": "blob", "modality": modality, "content": data}
+        if mime:
+            part["mime_type"] = mime
+        return part
+    return {"type": "uri", "modality": modality, "uri": url}

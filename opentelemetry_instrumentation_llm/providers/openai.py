@@ -1,0 +1,797 @@
+"""OpenAI adapter (``openai`` 3.x): maps requests, responses and stream chunks to neutral records.
+
+Covers chat completions (``create``, ``parse``, the ``stream()`` helper through ``create``),
+the Responses API (``create``, ``parse``, the ``stream()`` helper), legacy completions and
+embeddings, sync and async. This module imports the SDK, so it is imported only when the
+OpenAI instrumentor is enabled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openai import AsyncStream, Stream
+from openai._legacy_response import LegacyAPIResponse
+from openai._response import APIResponse, AsyncAPIResponse
+from openai._types import NotGiven, Omit
+
+from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm._core.records import (
+    Attributes,
+    RequestContent,
+    RequestInfo,
+    ResponseInfo,
+    Usage,
+)
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, StreamCloseHook
+from opentelemetry_instrumentation_llm.providers._common import (
+    data_url_part,
+    field,
+    maybe_json,
+    put,
+    server_of,
+    stop_sequences,
+    text_part,
+)
+
+_SENTINELS = (Omit, NotGiven)
+
+
+def _arg(kwargs: dict[str, Any], key: str) -> Any:
+    """A keyword argument the user actually gave (the SDK's helpers pass ``omit`` sentinels)."""
+    value = kwargs.get(key)
+    if value is None or type(value) in _SENTINELS:
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------- client facts
+
+_PROVIDER_BY_CLASS: dict[type, str] = {}
+_PROVIDER_BY_RUNTIME = {"bedrock": sc.PROVIDER_AWS_BEDROCK, "vertex": sc.PROVIDER_GCP_VERTEX_AI}
+
+
+def _provider_of_class(cls: type) -> str:
+    provider = _PROVIDER_BY_CLASS.get(cls)
+    if provider is None:
+        names = {c.__name__ for c in cls.__mro__}
+        if "BaseAzureClient" in names or "AzureOpenAI" in names or "AsyncAzureOpenAI" in names:
+            provider = sc.PROVIDER_AZURE_OPENAI
+        elif "BedrockOpenAI" in names or "AsyncBedrockOpenAI" in names:
+            provider = sc.PROVIDER_AWS_BEDROCK
+        else:
+            provider = sc.PROVIDER_OPENAI
+        _PROVIDER_BY_CLASS[cls] = provider
+    return provider
+
+
+def client_facts(resource: Any) -> tuple[str, str | None, int | None]:
+    """(provider name, server.address, server.port) for the client behind an SDK resource.
+
+    The provider is what the SDK speaks: ``openai`` for OpenAI and any OpenAI-compatible server
+    reached through ``base_url`` (``server.address`` tells those apart), ``azure.ai.openai`` for
+    the Azure clients, and the cloud's name for the SDK's Bedrock/Vertex provider runtimes.
+    """
+    client = getattr(resource, "_client", None)
+    if client is None:
+        return sc.PROVIDER_OPENAI, None, None
+    provider = _provider_of_class(type(client))
+    runtime = getattr(client, "_provider_runtime", None)
+    if runtime is not None:
+        provider = _PROVIDER_BY_RUNTIME.get(getattr(runtime, "name", ""), provider)
+    url = getattr(client, "_base_url", None)
+    if url is None:
+        url = getattr(client, "base_url", None)
+    address, port = server_of(url)
+    return provider, address, port
+
+
+# --------------------------------------------------------------------------- requests
+
+# (kwarg, attribute) pairs copied as-is when given.
+_CHAT_PARAMS = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+    ("reasoning_effort", sc.GEN_AI_REQUEST_REASONING_LEVEL),
+)
+_COMPLETION_PARAMS = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
+)
+_RESPONSES_PARAMS = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("max_output_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
+    ("previous_response_id", sc.GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID),
+)
+
+
+def _copy_params(kwargs: dict[str, Any], pairs: tuple[tuple[str, str], ...], attrs: Attributes) -> None:
+    for key, attribute in pairs:
+        value = kwargs.get(key)
+        if value is not None and type(value) not in _SENTINELS:
+            attrs[attribute] = value
+
+
+def _common_tail(kwargs: dict[str, Any], attrs: Attributes) -> None:
+    stop = _arg(kwargs, "stop")
+    if stop is not None:
+        put(attrs, sc.GEN_AI_REQUEST_STOP_SEQUENCES, stop_sequences(stop))
+    n = _arg(kwargs, "n")
+    if n is not None and n != 1:
+        attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
+    tier = _arg(kwargs, "service_tier")
+    if tier is not None and tier != "auto":
+        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
+
+
+def _output_type(format_spec: Any) -> str | None:
+    """``gen_ai.output.type`` from a response_format / text.format value or a parse() target class."""
+    if format_spec is None:
+        return None
+    if isinstance(format_spec, type):  # parse(response_format=PydanticModel)
+        return "json"
+    kind = field(format_spec, "type")
+    if kind in ("json_object", "json_schema"):
+        return "json"
+    if kind == "text":
+        return "text"
+    return None
+
+
+def _request(resource: Any, operation: str, kwargs: dict[str, Any], attrs: Attributes) -> RequestInfo:
+    provider, address, port = client_facts(resource)
+    model = _arg(kwargs, "model")
+    return RequestInfo(
+        operation=operation,
+        provider=provider,
+        model=str(model) if model is not None else None,
+        server_address=address,
+        server_port=port,
+        stream=bool(_arg(kwargs, "stream")),
+        attributes=attrs,
+    )
+
+
+def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
+    attrs: Attributes = {sc.OPENAI_API_TYPE: "chat_completions"}
+    _copy_params(kwargs, _CHAT_PARAMS, attrs)
+    max_tokens = _arg(kwargs, "max_completion_tokens")
+    if max_tokens is None:
+        max_tokens = _arg(kwargs, "max_tokens")
+    put(attrs, sc.GEN_AI_REQUEST_MAX_TOKENS, max_tokens)
+    _common_tail(kwargs, attrs)
+    output_type = _output_type(_arg(kwargs, "response_format"))
+    modalities = _arg(kwargs, "modalities")
+    if modalities is not None and "audio" in modalities:
+        output_type = "speech"
+    put(attrs, sc.GEN_AI_OUTPUT_TYPE, output_type)
+    return _request(resource, sc.OP_CHAT, kwargs, attrs)
+
+
+def parse_responses_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
+    attrs: Attributes = {sc.OPENAI_API_TYPE: "responses"}
+    _copy_params(kwargs, _RESPONSES_PARAMS, attrs)
+    reasoning = _arg(kwargs, "reasoning")
+    if reasoning is not None:
+        put(attrs, sc.GEN_AI_REQUEST_REASONING_LEVEL, field(reasoning, "effort"))
+    text = _arg(kwargs, "text")
+    output_type = _output_type(field(text, "format")) if text is not None else None
+    text_format = _arg(kwargs, "text_format")  # responses.parse(text_format=PydanticModel)
+    if text_format is not None:
+        output_type = "json"
+    put(attrs, sc.GEN_AI_OUTPUT_TYPE, output_type)
+    conversation = _arg(kwargs, "conversation")
+    if conversation is not None:
+        put(attrs, sc.GEN_AI_CONVERSATION_ID, conversation if isinstance(conversation, str)
+            else field(conversation, "id"))
+    tier = _arg(kwargs, "service_tier")
+    if tier is not None and tier != "auto":
+        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
+    return _request(resource, sc.OP_CHAT, kwargs, attrs)
+
+
+def parse_completion_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
+    attrs: Attributes = {}
+    _copy_params(kwargs, _COMPLETION_PARAMS, attrs)
+    _common_tail(kwargs, attrs)
+    return _request(resource, sc.OP_TEXT_COMPLETION, kwargs, attrs)
+
+
+def parse_embeddings_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
+    attrs: Attributes = {}
+    encoding = _arg(kwargs, "encoding_format")
+    if encoding is not None:
+        attrs[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
+    put(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, _arg(kwargs, "dimensions"))
+    return _request(resource, sc.OP_EMBEDDINGS, kwargs, attrs)
+
+
+# --------------------------------------------------------------------------- request content
+
+
+def _chat_content_parts(content: Any) -> list[dict[str, Any]]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [text_part(content)]
+    parts: list[dict[str, Any]] = []
+    for item in content:
+        kind = field(item, "type")
+        if kind == "text":
+            parts.append(text_part(field(item, "text") or ""))
+        elif kind == "image_url":
+            url = field(field(item, "image_url"), "url")
+            if url:
+                parts.append(data_url_part(url, "image"))
+        elif kind == "input_audio":
+            audio = field(item, "input_audio")
+            fmt = field(audio, "format")
+            part = {"type": "blob", "modality": "audio", "content": field(audio, "data")}
+            if fmt:
+                part["mime_type"] = f"audio/{fmt}"
+            parts.append(part)
+        elif kind == "file":
+            file = field(item, "file")
+            file_id = field(file, "file_id")
+            if file_id:
+                parts.append({"type": "file", "modality": "document", "file_id": file_id})
+            else:
+                parts.append({"type": "blob", "modality": "document", "content": field(file, "file_data")})
+        elif kind == "refusal":
+            parts.append({"type": "refusal", "content": field(item, "refusal")})
+        else:
+            parts.append({"type": str(kind)})
+    return parts
+
+
+def _tool_call_parts(tool_calls: Any) -> list[dict[str, Any]]:
+    parts = []
+    for call in tool_calls or ():
+        function = field(call, "function")
+        parts.append({
+            "type": "tool_call",
+            "id": field(call, "id"),
+            "name": field(function, "name") if function is not None else field(call, "type"),
+            "arguments": maybe_json(field(function, "arguments")) if function is not None else None,
+        })
+    return parts
+
+
+def chat_input_messages(messages: Any) -> list[dict[str, Any]]:
+    result = []
+    for message in messages or ():
+        role = field(message, "role") or "user"
+        if role in ("tool", "function"):
+            parts: list[dict[str, Any]] = [{
+                "type": "tool_call_response",
+                "id": field(message, "tool_call_id"),
+                "response": field(message, "content"),
+            }]
+        else:
+            parts = _chat_content_parts(field(message, "content"))
+            parts.extend(_tool_call_parts(field(message, "tool_calls")))
+            function_call = field(message, "function_call")
+            if function_call is not None:
+                parts.append({"type": "tool_call", "name": field(function_call, "name"),
+                              "arguments": maybe_json(field(function_call, "arguments"))})
+        entry: dict[str, Any] = {"role": role, "parts": parts}
+        name = field(message, "name")
+        if name:
+            entry["name"] = name
+        result.append(entry)
+    return result
+
+
+def _tool_definition(tool: Any) -> dict[str, Any]:
+    kind = field(tool, "type") or "function"
+    function = field(tool, "function")  # chat: {"type": "function", "function": {...}}
+    source = function if function is not None else tool  # responses: flat {"type": "function", "name": ...}
+    definition: dict[str, Any] = {"type": kind, "name": field(source, "name") or kind}
+    description = field(source, "description")
+    if description:
+        definition["description"] = description
+    parameters = field(source, "parameters")
+    if parameters is not None:
+        definition["parameters"] = parameters
+    return definition
+
+
+def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
+    if not tools:
+        return None
+    return [_tool_definition(tool) for tool in tools]
+
+
+def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
+    return RequestContent(
+        input_messages=chat_input_messages(_arg(kwargs, "messages")),
+        tool_definitions=tool_definitions(_arg(kwargs, "tools")),
+    )
+
+
+def _responses_item_parts(content: Any) -> list[dict[str, Any]]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [text_part(content)]
+    parts = []
+    for item in content:
+        kind = field(item, "type")
+        if kind in ("input_text", "output_text", "text"):
+            parts.append(text_part(field(item, "text") or ""))
+        elif kind == "input_image":
+            url = field(item, "image_url")
+            if url:
+                parts.append(data_url_part(url, "image"))
+            elif field(item, "file_id"):
+                parts.append({"type": "file", "modality": "image", "file_id": field(item, "file_id")})
+        elif kind == "input_file":
+            if field(item, "file_id"):
+                parts.append({"type": "file", "modality": "document", "file_id": field(item, "file_id")})
+            elif field(item, "file_url"):
+                parts.append({"type": "uri", "modality": "document", "uri": field(item, "file_url")})
+            else:
+                parts.append({"type": "blob", "modality": "document", "content": field(item, "file_data")})
+        elif kind == "input_audio":
+            parts.append({"type": "blob", "modality": "audio", "content": field(field(item, "input_audio"), "data")})
+        elif kind == "refusal":
+            parts.append({"type": "refusal", "content": field(item, "refusal")})
+        else:
+            parts.append({"type": str(kind)})
+    return parts
+
+
+def responses_input_messages(input_value: Any) -> list[dict[str, Any]]:
+    if input_value is None:
+        return []
+    if isinstance(input_value, str):
+        return [{"role": "user", "parts": [text_part(input_value)]}]
+    messages = []
+    for item in input_value:
+        kind = field(item, "type")
+        role = field(item, "role")
+        if kind == "function_call":
+            messages.append({"role": "assistant", "parts": [{
+                "type": "tool_call", "id": field(item, "call_id"), "name": field(item, "name"),
+                "arguments": maybe_json(field(item, "arguments")),
+            }]})
+        elif kind == "function_call_output":
+            messages.append({"role": "tool", "parts": [{
+                "type": "tool_call_response", "id": field(item, "call_id"), "response": field(item, "output"),
+            }]})
+        elif kind == "reasoning":
+            summary = " ".join(str(field(s, "text") or "") for s in field(item, "summary") or ())
+            messages.append({"role": "assistant", "parts": [{"type": "reasoning", "content": summary}]})
+        elif role is not None:
+            messages.append({"role": role, "parts": _responses_item_parts(field(item, "content"))})
+        else:
+            messages.append({"role": "user", "parts": [{"type": str(kind)}]})
+    return messages
+
+
+def parse_responses_content(kwargs: dict[str, Any]) -> RequestContent:
+    instructions = _arg(kwargs, "instructions")
+    system = None
+    if isinstance(instructions, str):
+        system = [text_part(instructions)]
+    elif instructions is not None:  # a list of input items
+        system = [p for m in responses_input_messages(instructions) for p in m["parts"] if p.get("type") == "text"]
+    return RequestContent(
+        system_instructions=system,
+        input_messages=responses_input_messages(_arg(kwargs, "input")),
+        tool_definitions=tool_definitions(_arg(kwargs, "tools")),
+    )
+
+
+def parse_completion_content(kwargs: dict[str, Any]) -> RequestContent:
+    prompt = _arg(kwargs, "prompt")
+    prompts = [prompt] if isinstance(prompt, str) else list(prompt or ())
+    return RequestContent(input_messages=[
+        {"role": "user", "parts": [text_part(p) if isinstance(p, str) else {"type": "tokens"}]} for p in prompts
+    ])
+
+
+# --------------------------------------------------------------------------- responses
+
+_FINISH_TO_SEMCONV = {"tool_calls": "tool_call", "function_call": "tool_call"}
+
+
+def chat_usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    prompt_details = field(usage, "prompt_tokens_details")
+    completion_details = field(usage, "completion_tokens_details")
+    return Usage(
+        input_tokens=field(usage, "prompt_tokens"),
+        output_tokens=field(usage, "completion_tokens"),
+        cache_read_tokens=field(prompt_details, "cached_tokens") if prompt_details is not None else None,
+        cache_write_tokens=field(prompt_details, "cache_write_tokens") if prompt_details is not None else None,
+        reasoning_tokens=field(completion_details, "reasoning_tokens") if completion_details is not None else None,
+    )
+
+
+def _openai_response_attributes(response: Any, info: ResponseInfo) -> None:
+    tier = getattr(response, "service_tier", None)
+    if tier is not None:
+        info.metric_attributes = {sc.OPENAI_RESPONSE_SERVICE_TIER: tier}
+    fingerprint = getattr(response, "system_fingerprint", None)
+    if fingerprint is not None:
+        info.attributes = {sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT: fingerprint}
+
+
+def _chat_output_message(message: Any, finish_reason: str | None) -> dict[str, Any]:
+    parts = _chat_content_parts(field(message, "content"))
+    refusal = field(message, "refusal")
+    if refusal:
+        parts.append({"type": "refusal", "content": refusal})
+    parts.extend(_tool_call_parts(field(message, "tool_calls")))
+    audio = field(message, "audio")
+    if audio is not None and field(audio, "transcript"):
+        parts.append(text_part(field(audio, "transcript")))
+    reason = finish_reason or "error"
+    return {"role": field(message, "role") or "assistant", "parts": parts,
+            "finish_reason": _FINISH_TO_SEMCONV.get(reason, reason)}
+
+
+def parse_chat_response(response: Any, capture: bool) -> ResponseInfo:
+    choices = response.choices or ()
+    info = ResponseInfo(
+        response_id=response.id,
+        response_model=response.model,
+        finish_reasons=[c.finish_reason for c in choices if c.finish_reason is not None],
+        usage=chat_usage(response.usage),
+    )
+    _openai_response_attributes(response, info)
+    if capture:
+        info.output_messages = [_chat_output_message(c.message, c.finish_reason) for c in choices]
+    return info
+
+
+def parse_completion_response(response: Any, capture: bool) -> ResponseInfo:
+    choices = response.choices or ()
+    info = ResponseInfo(
+        response_id=response.id,
+        response_model=response.model,
+        finish_reasons=[c.finish_reason for c in choices if c.finish_reason is not None],
+        usage=chat_usage(response.usage),
+    )
+    _openai_response_attributes(response, info)
+    if capture:
+        info.output_messages = [
+            {"role": "assistant", "parts": [text_part(c.text or "")], "finish_reason": c.finish_reason or "error"}
+            for c in choices
+        ]
+    return info
+
+
+def parse_embeddings_response(response: Any, capture: bool) -> ResponseInfo:
+    usage = getattr(response, "usage", None)
+    info = ResponseInfo(
+        response_model=getattr(response, "model", None),
+        usage=Usage(input_tokens=field(usage, "prompt_tokens")) if usage is not None else None,
+    )
+    data = getattr(response, "data", None)
+    if data:
+        vector = getattr(data[0], "embedding", None)
+        if isinstance(vector, list):
+            info.attributes = {sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)}
+    return info
+
+
+def responses_usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    input_details = field(usage, "input_tokens_details")
+    output_details = field(usage, "output_tokens_details")
+    return Usage(
+        input_tokens=field(usage, "input_tokens"),
+        output_tokens=field(usage, "output_tokens"),
+        cache_read_tokens=field(input_details, "cached_tokens") if input_details is not None else None,
+        cache_write_tokens=field(input_details, "cache_write_tokens") if input_details is not None else None,
+        reasoning_tokens=field(output_details, "reasoning_tokens") if output_details is not None else None,
+    )
+
+
+_INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
+_TOOL_CALL_ITEMS = frozenset({"function_call", "custom_tool_call", "mcp_call", "local_shell_call", "computer_call",
+                              "shell_call", "apply_patch_call"})
+
+
+def _responses_finish_reason(response: Any) -> str | None:
+    status = getattr(response, "status", None)
+    if status == "completed":
+        for item in getattr(response, "output", None) or ():
+            if getattr(item, "type", None) in _TOOL_CALL_ITEMS:
+                return "tool_call"
+        return "stop"
+    if status == "incomplete":
+        details = getattr(response, "incomplete_details", None)
+        reason = getattr(details, "reason", None)
+        return _INCOMPLETE_REASONS.get(reason, reason or "incomplete")
+    if status in ("failed", "cancelled"):
+        return "error"
+    return None
+
+
+def _responses_output_message(response: Any, finish_reason: str | None) -> dict[str, Any]:
+    parts: list[dict[str, Any]] = []
+    for item in getattr(response, "output", None) or ():
+        kind = getattr(item, "type", None)
+        if kind == "message":
+            parts.extend(_responses_item_parts(getattr(item, "content", None)))
+        elif kind == "function_call":
+            parts.append({"type": "tool_call", "id": getattr(item, "call_id", None), "name": getattr(item, "name", None),
+                          "arguments": maybe_json(getattr(item, "arguments", None))})
+        elif kind == "reasoning":
+            summary = " ".join(str(getattr(s, "text", "") or "") for s in getattr(item, "summary", None) or ())
+            if summary:
+                parts.append({"type": "reasoning", "content": summary})
+        elif kind is not None:
+            parts.append({"type": "server_tool_call", "id": getattr(item, "id", None), "name": kind,
+                          "server_tool_call": {"type": kind}})
+    return {"role": "assistant", "parts": parts, "finish_reason": finish_reason or "error"}
+
+
+def parse_responses_response(response: Any, capture: bool) -> ResponseInfo:
+    finish = _responses_finish_reason(response)
+    info = ResponseInfo(
+        response_id=getattr(response, "id", None),
+        response_model=getattr(response, "model", None),
+        finish_reasons=[finish] if finish else None,
+        usage=responses_usage(getattr(response, "usage", None)),
+    )
+    _openai_response_attributes(response, info)
+    conversation = getattr(response, "conversation", None)
+    if conversation is not None and getattr(conversation, "id", None):
+        info.attributes = {**(info.attributes or {}), sc.GEN_AI_CONVERSATION_ID: conversation.id}
+    if getattr(response, "status", None) == "failed":
+        error = getattr(response, "error", None)
+        info.error_type = str(getattr(error, "code", None) or "failed")
+    if capture:
+        info.output_messages = [_responses_output_message(response, finish)]
+    return info
+
+
+# --------------------------------------------------------------------------- stream accumulators
+
+
+class ChatStreamAccumulator:
+    """Chat completion chunks -> ResponseInfo. Keeps text and tool-call deltas only when capturing."""
+
+    __slots__ = ("_capture", "_finish", "_first", "_last_usage_chunk", "_messages", "_usage")
+
+    def __init__(self, capture: bool) -> None:
+        self._capture = capture
+        self._first: Any = None
+        self._usage: Any = None
+        self._last_usage_chunk: Any = None
+        self._finish: dict[int, str] = {}
+        self._messages: dict[int, dict[str, Any]] = {}
+
+    def add(self, chunk: Any) -> bool:
+        if self._first is None:
+            self._first = chunk
+        usage = chunk.usage
+        if usage is not None:
+            self._usage = usage
+            self._last_usage_chunk = chunk
+        choices = chunk.choices
+        if not choices:
+            return False
+        for choice in choices:
+            reason = choice.finish_reason
+            if reason is not None:
+                self._finish[choice.index] = reason
+            if self._capture:
+                self._capture_delta(choice)
+        return True
+
+    def _capture_delta(self, choice: Any) -> None:
+        message = self._messages.setdefault(choice.index, {"text": [], "refusal": [], "tools": {}})
+        delta = choice.delta
+        if delta is None:
+            return
+        if delta.content:
+            message["text"].append(delta.content)
+        if getattr(delta, "refusal", None):
+            message["refusal"].append(delta.refusal)
+        for call in delta.tool_calls or ():
+            entry = message["tools"].setdefault(call.index, {"id": None, "name": None, "arguments": []})
+            if call.id:
+                entry["id"] = call.id
+            function = call.function
+            if function is not None:
+                if function.name:
+                    entry["name"] = function.name
+                if function.arguments:
+                    entry["arguments"].append(function.arguments)
+
+    def result(self) -> ResponseInfo:
+        first = self._first
+        if first is None:
+            return ResponseInfo()
+        info = ResponseInfo(
+            response_id=first.id,
+            response_model=first.model,
+            finish_reasons=[self._finish[i] for i in sorted(self._finish)],
+            usage=chat_usage(self._usage),
+        )
+        _openai_response_attributes(self._last_usage_chunk or first, info)
+        if self._capture:
+            info.output_messages = [self._output_message(i) for i in sorted(self._messages)]
+        return info
+
+    def _output_message(self, index: int) -> dict[str, Any]:
+        message = self._messages[index]
+        parts: list[dict[str, Any]] = []
+        if message["text"]:
+            parts.append(text_part("".join(message["text"])))
+        if message["refusal"]:
+            parts.append({"type": "refusal", "content": "".join(message["refusal"])})
+        for _, call in sorted(message["tools"].items()):
+            parts.append({"type": "tool_call", "id": call["id"], "name": call["name"],
+                          "arguments": maybe_json("".join(call["arguments"]))})
+        reason = self._finish.get(index, "error")
+        return {"role": "assistant", "parts": parts, "finish_reason": _FINISH_TO_SEMCONV.get(reason, reason)}
+
+
+class CompletionStreamAccumulator:
+    """Legacy completion chunks -> ResponseInfo."""
+
+    __slots__ = ("_capture", "_finish", "_first", "_text", "_usage")
+
+    def __init__(self, capture: bool) -> None:
+        self._capture = capture
+        self._first: Any = None
+        self._usage: Any = None
+        self._finish: dict[int, str] = {}
+        self._text: dict[int, list[str]] = {}
+
+    def add(self, chunk: Any) -> bool:
+        if self._first is None:
+            self._first = chunk
+        if chunk.usage is not None:
+            self._usage = chunk.usage
+        choices = chunk.choices
+        if not choices:
+            return False
+        for choice in choices:
+            if choice.finish_reason is not None:
+                self._finish[choice.index] = choice.finish_reason
+            if self._capture and choice.text:
+                self._text.setdefault(choice.index, []).append(choice.text)
+        return True
+
+    def result(self) -> ResponseInfo:
+        first = self._first
+        if first is None:
+            return ResponseInfo()
+        info = ResponseInfo(
+            response_id=first.id,
+            response_model=first.model,
+            finish_reasons=[self._finish[i] for i in sorted(self._finish)],
+            usage=chat_usage(self._usage),
+        )
+        if self._capture:
+            indexes = sorted(set(self._text) | set(self._finish))
+            info.output_messages = [
+                {"role": "assistant", "parts": [text_part("".join(self._text.get(i, ())))],
+                 "finish_reason": self._finish.get(i, "error")}
+                for i in indexes
+            ]
+        return info
+
+
+_RESPONSES_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+class ResponsesStreamAccumulator:
+    """Responses API stream events -> ResponseInfo (the terminal event carries the whole response)."""
+
+    __slots__ = ("_capture", "_created", "_error", "_final")
+
+    def __init__(self, capture: bool) -> None:
+        self._capture = capture
+        self._created: Any = None
+        self._final: Any = None
+        self._error: str | None = None
+
+    def add(self, event: Any) -> bool:
+        kind = event.type
+        if kind.endswith(".delta"):
+            return True
+        if kind in _RESPONSES_TERMINAL:
+            self._final = event.response
+        elif kind == "response.created":
+            self._created = event.response
+        elif kind == "error":
+            self._error = str(getattr(event, "code", None) or "error")
+        return False
+
+    def result(self) -> ResponseInfo:
+        if self._final is not None:
+            info = parse_responses_response(self._final, self._capture)
+        elif self._created is not None:
+            info = ResponseInfo(response_id=getattr(self._created, "id", None),
+                                response_model=getattr(self._created, "model", None))
+        else:
+            info = ResponseInfo()
+        if self._error is not None:
+            info.error_type = self._error
+        return info
+
+
+# --------------------------------------------------------------------------- result kinds
+
+_KIND_BY_TYPE: dict[type, ResultKind] = {}
+
+
+def classify(result: Any) -> ResultKind:
+    cls = type(result)
+    kind = _KIND_BY_TYPE.get(cls)
+    if kind is None:
+        if issubclass(cls, Stream):
+            kind = ResultKind.STREAM
+        elif issubclass(cls, AsyncStream):
+            kind = ResultKind.ASYNC_STREAM
+        elif issubclass(cls, LegacyAPIResponse):
+            kind = ResultKind.RAW
+        elif issubclass(cls, AsyncAPIResponse):
+            kind = ResultKind.ASYNC_RAW
+        elif issubclass(cls, APIResponse):
+            kind = ResultKind.RAW_CLOSABLE
+        else:
+            kind = ResultKind.VALUE
+        _KIND_BY_TYPE[cls] = kind
+    return kind
+
+
+# --------------------------------------------------------------------------- wrap table
+
+_CHAT = "openai.resources.chat.completions.completions"
+_RESPONSES = "openai.resources.responses.responses"
+_COMPLETIONS = "openai.resources.completions"
+_EMBEDDINGS = "openai.resources.embeddings"
+
+
+def _pair(module: str, cls: str, method: str, **parsers: Any) -> tuple[Endpoint, Endpoint]:
+    return (
+        Endpoint(module=module, target=f"{cls}.{method}", is_async=False, **parsers),
+        Endpoint(module=module, target=f"Async{cls}.{method}", is_async=True, **parsers),
+    )
+
+
+def spec() -> ProviderSpec:
+    chat = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
+            "parse_content": parse_chat_content, "accumulator": ChatStreamAccumulator}
+    responses = {"parse_request": parse_responses_request, "parse_response": parse_responses_response,
+                 "parse_content": parse_responses_content, "accumulator": ResponsesStreamAccumulator}
+    return ProviderSpec(
+        sdk="openai",
+        endpoints=(
+            *_pair(_CHAT, "Completions", "create", **chat),
+            *_pair(_CHAT, "Completions", "parse", **chat),
+            *_pair(_RESPONSES, "Responses", "create", **responses),
+            *_pair(_RESPONSES, "Responses", "parse", **responses),
+            *_pair(_COMPLETIONS, "Completions", "create", parse_request=parse_completion_request,
+                   parse_response=parse_completion_response, parse_content=parse_completion_content,
+                   accumulator=CompletionStreamAccumulator),
+            *_pair(_EMBEDDINGS, "Embeddings", "create", parse_request=parse_embeddings_request,
+                   parse_response=parse_embeddings_response),
+        ),
+        classify=classify,
+        close_hooks=(
+            StreamCloseHook("openai.lib.streaming.chat._completions", "ChatCompletionStream.close", False),
+            StreamCloseHook("openai.lib.streaming.chat._completions", "AsyncChatCompletionStream.close", True),
+            StreamCloseHook("openai.lib.streaming.responses._responses", "ResponseStream.close", False),
+            StreamCloseHook("openai.lib.streaming.responses._responses", "AsyncResponseStream.close", True),
+        ),
+    )

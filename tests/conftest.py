@@ -1,0 +1,121 @@
+"""Shared fixtures: one fake provider server for every provider test, and in-memory telemetry."""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk._logs._internal.export.in_memory_log_exporter import InMemoryLogRecordExporter
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from opentelemetry_instrumentation_llm.testing import FakeLLM, FakeLLMServer
+
+
+@pytest.fixture(scope="session")
+def fake_server() -> Iterator[FakeLLMServer]:
+    with FakeLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fake(fake_server: FakeLLMServer) -> Iterator[FakeLLM]:
+    fake_server.fake.reset()
+    yield fake_server.fake
+    fake_server.fake.reset()
+
+
+@dataclass
+class Telemetry:
+    """In-memory SDK providers and readers for one test."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    span_exporter: InMemorySpanExporter
+    metric_reader: InMemoryMetricReader
+    log_exporter: InMemoryLogRecordExporter
+
+    @property
+    def providers(self) -> dict[str, Any]:
+        return {"tracer_provider": self.tracer_provider, "meter_provider": self.meter_provider,
+                "logger_provider": self.logger_provider}
+
+    def spans(self) -> list[ReadableSpan]:
+        return list(self.span_exporter.get_finished_spans())
+
+    def span(self) -> ReadableSpan:
+        spans = self.spans()
+        assert len(spans) == 1, [s.name for s in spans]
+        return spans[0]
+
+    def logs(self) -> list[Any]:
+        return [entry.log_record for entry in self.log_exporter.get_finished_logs()]
+
+    def events(self, name: str) -> list[Any]:
+        return [record for record in self.logs() if record.event_name == name]
+
+    def metrics(self) -> dict[str, Any]:
+        """Metric name -> Metric, across scopes (each test uses one instrumentor)."""
+        found: dict[str, Any] = {}
+        data = self.metric_reader.get_metrics_data()
+        for resource_metrics in data.resource_metrics if data else ():
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    assert metric.name not in found, f"duplicate metric stream {metric.name}"
+                    found[metric.name] = metric
+        return found
+
+    def points(self, name: str) -> list[Any]:
+        metric = self.metrics().get(name)
+        return list(metric.data.data_points) if metric else []
+
+
+@pytest.fixture
+def telemetry() -> Iterator[Telemetry]:
+    spans = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    logs = InMemoryLogRecordExporter()
+    logger_provider = LoggerProvider()
+    logger_provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
+    yield Telemetry(tracer_provider, meter_provider, logger_provider, spans, reader, logs)
+    gc.collect()  # finalise dropped streams of this test before the providers go
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+    logger_provider.shutdown()
+
+
+def decoded(value: Any) -> Any:
+    """A content attribute as a structure (span attributes carry JSON text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests start from defaults, whatever the developer's shell exports."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(("OTEL_INSTRUMENTATION_GENAI_", "OTEL_INSTRUMENTATION_LLM_", "OTEL_SEMCONV")):
+            monkeypatch.delenv(name)
+
+
+def plain(value: Any) -> Any:
+    """Structured attribute values as plain lists/dicts (the SDK stores sequences as tuples)."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {k: plain(v) for k, v in value.items()}
+    return value
