@@ -1,5 +1,59 @@
-"""OpenTelemetry instrumentation for LLM client SDKs."""
+"""OpenTelemetry instrumentation for LLM client SDKs, following the GenAI semantic conventions.
 
+Zero code: ``opentelemetry-instrument python app.py`` picks up our ``llm_<sdk>`` entry points.
+One call: ``opentelemetry_instrumentation_llm.instrument()`` instruments every supported SDK that
+is installed, with the global providers or the ones you pass.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import Any
+
+from opentelemetry_instrumentation_llm.config import ConfigurationError, ContentCapture
+from opentelemetry_instrumentation_llm.instrumentor import INSTRUMENTORS, LLMInstrumentor, OpenAIInstrumentor
+from opentelemetry_instrumentation_llm.providers import PROVIDERS
 from opentelemetry_instrumentation_llm.version import __version__
 
-__all__ = ["__version__"]
+_logger = logging.getLogger(__name__)
+
+
+def instrument(**kwargs: Any) -> list[str]:
+    """Instrument every supported SDK that is installed; returns the SDK names now instrumented.
+
+    Accepts what each instrumentor's ``instrument()`` accepts: ``tracer_provider``,
+    ``meter_provider``, ``logger_provider``, ``capture_content``, ``metric_names``. SDKs that are
+    not installed are skipped without being imported.
+    """
+    instrumented = []
+    for sdk, instrumentor_type in INSTRUMENTORS.items():
+        if importlib.util.find_spec(PROVIDERS[sdk].sdk) is None:
+            _logger.debug("instrument(): %s is not installed; skipped", sdk)
+            continue
+        instrumentor = instrumentor_type()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(**kwargs)
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumented.append(sdk)
+    _logger.debug("instrument(): instrumented %s", ", ".join(instrumented) or "nothing")
+    return instrumented
+
+
+def uninstrument() -> None:
+    """Undo :func:`instrument`: every SDK method we wrapped is restored."""
+    for instrumentor_type in INSTRUMENTORS.values():
+        instrumentor = instrumentor_type()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()
+
+
+__all__ = [
+    "ConfigurationError",
+    "ContentCapture",
+    "LLMInstrumentor",
+    "OpenAIInstrumentor",
+    "__version__",
+    "instrument",
+    "uninstrument",
+]

@@ -119,3 +119,11 @@ def plain(value: Any) -> Any:
     if isinstance(value, dict) or hasattr(value, "items"):
         return {k: plain(v) for k, v in value.items()}
     return value
+
+
+@pytest.fixture(autouse=True)
+def _fresh_failure_reports() -> None:
+    """Internal failures are reported once per process; each test starts with none reported."""
+    from opentelemetry_instrumentation_llm._core import guard
+
+    guard._reported.clear()
