@@ -12,7 +12,12 @@ import logging
 from typing import Any
 
 from opentelemetry_instrumentation_llm.config import ConfigurationError, ContentCapture
-from opentelemetry_instrumentation_llm.instrumentor import INSTRUMENTORS, LLMInstrumentor, OpenAIInstrumentor
+from opentelemetry_instrumentation_llm.instrumentor import (
+    INSTRUMENTORS,
+    AnthropicInstrumentor,
+    LLMInstrumentor,
+    OpenAIInstrumentor,
+)
 from opentelemetry_instrumentation_llm.providers import PROVIDERS
 from opentelemetry_instrumentation_llm.version import __version__
 
@@ -49,6 +54,7 @@ def uninstrument() -> None:
 
 
 __all__ = [
+    "AnthropicInstrumentor",
     "ConfigurationError",
     "ContentCapture",
     "LLMInstrumentor",

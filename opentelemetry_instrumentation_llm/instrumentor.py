@@ -19,7 +19,7 @@ from opentelemetry_instrumentation_llm.config import (
 )
 from opentelemetry_instrumentation_llm._core.recorder import Recorder
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
-from opentelemetry_instrumentation_llm._core.wrappers import close_hook_wrapper, wrapper_for
+from opentelemetry_instrumentation_llm._core.wrappers import close_hook_wrapper, sdk_span_hook_wrapper, wrapper_for
 from opentelemetry_instrumentation_llm.providers import PROVIDERS
 
 _logger = logging.getLogger(__name__)
@@ -66,21 +66,33 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return module.spec()  # type: ignore[no-any-return]
 
     def _instrument(self, **kwargs: Any) -> None:
-        spec = self._load_spec()
+        content = _content_settings(kwargs)  # a bad argument in the caller's code is reported to it
         names = kwargs.get("metric_names")
+        metric_names = MetricNames(names) if names is not None else METRIC_NAMES.read()
+        self._patched: list[tuple[str, str]] = []
+        try:
+            self._patch_all(self._load_spec(), content, metric_names, kwargs)
+        except Exception:  # noqa: BLE001 - under opentelemetry-instrument a raise would stop the app
+            _logger.warning("%s could not instrument %s; the application runs uninstrumented",
+                            type(self).__name__, self.sdk, exc_info=True)
+            self._uninstrument()
+
+    def _patch_all(self, spec: ProviderSpec, content: ContentSettings, metric_names: MetricNames,
+                   kwargs: dict[str, Any]) -> None:
         recorder = Recorder(
             spec,
             tracer_provider=kwargs.get("tracer_provider"),
             meter_provider=kwargs.get("meter_provider"),
             logger_provider=kwargs.get("logger_provider"),
-            content=_content_settings(kwargs),
-            metric_names=MetricNames(names) if names is not None else METRIC_NAMES.read(),
+            content=content,
+            metric_names=metric_names,
         )
-        self._patched: list[tuple[str, str]] = []
         for endpoint in spec.endpoints:
             self._patch(endpoint.module, endpoint.target, wrapper_for(recorder, endpoint))
         for hook in spec.close_hooks:
             self._patch(hook.module, hook.target, close_hook_wrapper(hook))
+        for span_hook in spec.sdk_span_hooks:
+            self._patch(span_hook.module, span_hook.target, sdk_span_hook_wrapper())
         _logger.debug("%s: instrumented %d methods", type(self).__name__, len(self._patched))
 
     def _patch(self, module: str, target: str, wrapper: Any) -> None:
@@ -108,4 +120,15 @@ class OpenAIInstrumentor(LLMInstrumentor):
     sdk = "openai"
 
 
-INSTRUMENTORS: dict[str, type[LLMInstrumentor]] = {"openai": OpenAIInstrumentor}
+class AnthropicInstrumentor(LLMInstrumentor):
+    """Instruments the ``anthropic`` SDK: Messages (create, parse, stream helper), beta Messages.
+
+    The SDK's built-in OpenTelemetry span for a call we instrument is replaced by ours (the SDK
+    still propagates trace context as configured, now pointing at our span), so one call yields
+    one GenAI inference span. Calls we do not instrument keep the SDK's own spans.
+    """
+
+    sdk = "anthropic"
+
+
+INSTRUMENTORS: dict[str, type[LLMInstrumentor]] = {"openai": OpenAIInstrumentor, "anthropic": AnthropicInstrumentor}

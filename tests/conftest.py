@@ -127,3 +127,24 @@ def _fresh_failure_reports() -> None:
     from opentelemetry_instrumentation_llm._core import guard
 
     guard._reported.clear()
+
+
+def instrument_fixture(instrumentor_type: type) -> Any:
+    """A fixture ``instrument(**kwargs)`` that instruments one SDK with the test's in-memory
+    providers and uninstruments it afterwards."""
+
+    @pytest.fixture
+    def instrument(telemetry: Telemetry) -> Iterator[Any]:
+        used: list[Any] = []
+
+        def _instrument(**kwargs: Any) -> Any:
+            instrumentor = instrumentor_type()
+            instrumentor.instrument(**telemetry.providers, **kwargs)
+            used.append(instrumentor)
+            return instrumentor
+
+        yield _instrument
+        for instrumentor in used:
+            instrumentor.uninstrument()
+
+    return instrument

@@ -17,7 +17,7 @@ from typing import Any
 
 from opentelemetry import _logs, context, trace
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.context import Context, create_key
+from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, create_key, get_current
 from opentelemetry.metrics import Meter, MeterProvider, get_meter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
@@ -39,6 +39,14 @@ from opentelemetry_instrumentation_llm.version import __version__
 # helper calling another wrapped method, or a framework layered on an SDK we also patch) then
 # proceeds without opening a second inference span.
 LLM_SPAN_ACTIVE_KEY = create_key("opentelemetry-instrumentation-llm.active")
+
+
+
+def suppressed() -> bool:
+    """OpenTelemetry's suppress-instrumentation key is set, or one of our GenAI spans is current."""
+    ctx = get_current()
+    return bool(ctx.get(_SUPPRESS_INSTRUMENTATION_KEY) or ctx.get(LLM_SPAN_ACTIVE_KEY))
+
 
 _INFERENCE_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_GENERATE_CONTENT})
 
@@ -131,10 +139,16 @@ class Recorder:
         self.capture_event = capture.on_event
         self.emit_event = self.content.emit_event
 
-    def start(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]) -> Invocation | None:
-        """Open the span for a call. Returns None (call proceeds untraced) if anything goes wrong."""
+    def start(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any],
+              streaming: bool = False) -> Invocation | None:
+        """Open the span for a call. Returns None (call proceeds untraced) if anything goes wrong.
+
+        ``streaming`` marks calls that stream whatever their arguments say (stream helpers).
+        """
         try:
             request = endpoint.parse_request(instance, kwargs)
+            if streaming:
+                request.stream = True
             content = None
             if self.capture_any and endpoint.parse_content is not None:
                 try:

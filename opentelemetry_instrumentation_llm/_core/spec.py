@@ -32,7 +32,12 @@ class ResultKind(enum.Enum):
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One SDK method to wrap, e.g. ``openai.resources.chat.completions.completions`` / ``Completions.create``."""
+    """One SDK method to wrap, e.g. ``openai.resources.chat.completions.completions`` / ``Completions.create``.
+
+    ``stream_manager`` marks a helper such as Anthropic's ``messages.stream()`` that returns a
+    context manager and sends the request only on ``__enter__``; the helper stream it yields keeps
+    the SDK's raw stream in ``raw_stream_attribute``, which we point at our stream proxy.
+    """
 
     module: str
     target: str
@@ -41,6 +46,8 @@ class Endpoint:
     parse_response: ResponseParser
     parse_content: ContentParser | None = None
     accumulator: AccumulatorFactory | None = None
+    stream_manager: bool = False
+    raw_stream_attribute: str = "_raw_stream"
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,19 @@ class StreamCloseHook:
     raw_stream_attribute: str = "_raw_stream"
 
 
+@dataclass(frozen=True)
+class SdkSpanHook:
+    """An SDK's own span factory (e.g. anthropic 2.x's built-in tracing).
+
+    Inside one of our GenAI spans it is made to return a non-recording span that carries our
+    span's context: the SDK then emits no duplicate span for the call, yet still propagates trace
+    context to the server as configured, now pointing at our span.
+    """
+
+    module: str
+    target: str
+
+
 def class_name_error_type(exc: BaseException) -> str:
     """The default ``error.type``: the exception's class name, low-cardinality by construction."""
     return type(exc).__name__
@@ -70,4 +90,5 @@ class ProviderSpec:
     endpoints: tuple[Endpoint, ...]
     classify: Callable[[Any], ResultKind]
     close_hooks: tuple[StreamCloseHook, ...] = field(default_factory=tuple)
+    sdk_span_hooks: tuple[SdkSpanHook, ...] = field(default_factory=tuple)
     error_type: Callable[[BaseException], str] = class_name_error_type

@@ -21,8 +21,9 @@ import wrapt
 from opentelemetry.context import attach, detach
 
 from opentelemetry_instrumentation_llm._core.guard import report
-from opentelemetry_instrumentation_llm._core.recorder import Invocation
+from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder, suppressed
 from opentelemetry_instrumentation_llm._core.records import StreamAccumulator
+from opentelemetry_instrumentation_llm._core.spec import Endpoint
 
 
 class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc]
@@ -168,3 +169,77 @@ def end_stream(candidate: Any) -> None:
             candidate._self_end(None)
     except Exception as exc:  # noqa: BLE001
         report("closing a wrapped stream", exc)
+
+
+class _ManagerState(wrapt.ObjectProxy):  # type: ignore[misc]
+    """A stream helper's context manager; the call (and our span) starts on ``__enter__``."""
+
+    def __init__(self, wrapped: Any, recorder: Recorder, endpoint: Endpoint, instance: Any,
+                 kwargs: dict[str, Any]) -> None:
+        super().__init__(wrapped)
+        self._self_recorder = recorder
+        self._self_endpoint = endpoint
+        self._self_instance = instance
+        self._self_kwargs = kwargs
+
+    def _self_start(self) -> Invocation | None:
+        if suppressed():
+            return None
+        return self._self_recorder.start(self._self_endpoint, self._self_instance, self._self_kwargs, streaming=True)
+
+    def _self_observe(self, helper: Any, invocation: Invocation, proxy_type: type[_StreamState]) -> None:
+        """Point the SDK helper's raw stream at our proxy, so every way of reading it passes through us."""
+        endpoint = self._self_endpoint
+        try:
+            raw = getattr(helper, endpoint.raw_stream_attribute, None)
+            if raw is None or endpoint.accumulator is None:
+                invocation.finish(None)
+                return
+            accumulator = endpoint.accumulator(self._self_recorder.capture_any)
+            setattr(helper, endpoint.raw_stream_attribute, proxy_type(raw, invocation, accumulator))
+        except Exception as exc:  # noqa: BLE001
+            report("observing a helper stream", exc)
+            invocation.finish(None)
+
+    def __repr__(self) -> str:
+        return repr(self.__wrapped__)
+
+
+class StreamManagerProxy(_ManagerState):
+    def __enter__(self) -> Any:
+        invocation = self._self_start()
+        if invocation is None:
+            return self.__wrapped__.__enter__()
+        token = attach(invocation.context)
+        try:
+            helper = self.__wrapped__.__enter__()
+        except BaseException as exc:
+            invocation.fail(exc)
+            raise
+        finally:
+            detach(token)
+        self._self_observe(helper, invocation, StreamProxy)
+        return helper
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        return self.__wrapped__.__exit__(exc_type, exc, tb)
+
+
+class AsyncStreamManagerProxy(_ManagerState):
+    async def __aenter__(self) -> Any:
+        invocation = self._self_start()
+        if invocation is None:
+            return await self.__wrapped__.__aenter__()
+        token = attach(invocation.context)
+        try:
+            helper = await self.__wrapped__.__aenter__()
+        except BaseException as exc:
+            invocation.fail(exc)
+            raise
+        finally:
+            detach(token)
+        self._self_observe(helper, invocation, AsyncStreamProxy)
+        return helper
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> Any:
+        return await self.__wrapped__.__aexit__(exc_type, exc, tb)

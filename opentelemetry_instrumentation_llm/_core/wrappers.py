@@ -13,19 +13,21 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, attach, detach, get_current
+from opentelemetry import trace
+from opentelemetry.context import attach, detach, get_current
 
 from opentelemetry_instrumentation_llm._core.guard import report
-from opentelemetry_instrumentation_llm._core.recorder import LLM_SPAN_ACTIVE_KEY, Invocation, Recorder
+from opentelemetry_instrumentation_llm._core.recorder import LLM_SPAN_ACTIVE_KEY, Invocation, Recorder, suppressed
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ResultKind, StreamCloseHook
-from opentelemetry_instrumentation_llm._core.streams import AsyncStreamProxy, StreamProxy, end_stream
+from opentelemetry_instrumentation_llm._core.streams import (
+    AsyncStreamManagerProxy,
+    AsyncStreamProxy,
+    StreamManagerProxy,
+    StreamProxy,
+    end_stream,
+)
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
-
-
-def _suppressed() -> bool:
-    ctx = get_current()
-    return bool(ctx.get(_SUPPRESS_INSTRUMENTATION_KEY) or ctx.get(LLM_SPAN_ACTIVE_KEY))
 
 
 def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocation, result: Any,
@@ -64,7 +66,7 @@ def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocatio
 
 def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if _suppressed():
+        if suppressed():
             return wrapped(*args, **kwargs)
         invocation = recorder.start(endpoint, instance, kwargs)
         if invocation is None:
@@ -85,7 +87,7 @@ def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
 def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
                       kwargs: dict[str, Any]) -> Any:
-        if _suppressed():
+        if suppressed():
             return await wrapped(*args, **kwargs)
         invocation = recorder.start(endpoint, instance, kwargs)
         if invocation is None:
@@ -124,6 +126,37 @@ def close_hook_wrapper(hook: StreamCloseHook) -> Wrapper:
     return close
 
 
+def stream_manager_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
+    """For helpers that send the request on ``__enter__``: the span starts there, not at the call."""
+    proxy_type = AsyncStreamManagerProxy if endpoint.is_async else StreamManagerProxy
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        manager = wrapped(*args, **kwargs)
+        try:
+            return proxy_type(manager, recorder, endpoint, instance, kwargs)
+        except Exception as exc:  # noqa: BLE001
+            report("wrapping a stream manager", exc)
+            return manager
+
+    return wrapper
+
+
 def wrapper_for(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
+    if endpoint.stream_manager:
+        return stream_manager_wrapper(recorder, endpoint)
     return async_wrapper(recorder, endpoint) if endpoint.is_async else sync_wrapper(recorder, endpoint)
+
+
+def sdk_span_hook_wrapper() -> Wrapper:
+    """Inside one of our spans, an SDK's own span factory yields a non-recording span in our context."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        ctx = get_current()
+        if ctx.get(LLM_SPAN_ACTIVE_KEY):
+            span_context = trace.get_current_span(ctx).get_span_context()
+            if span_context.is_valid:
+                return trace.NonRecordingSpan(span_context)
+        return wrapped(*args, **kwargs)
+
+    return wrapper
 

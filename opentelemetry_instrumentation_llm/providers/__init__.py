@@ -18,4 +18,6 @@ class ProviderEntry:
 
 PROVIDERS: dict[str, ProviderEntry] = {
     "openai": ProviderEntry("openai", "opentelemetry_instrumentation_llm.providers.openai", "openai >= 3.0, < 4"),
+    "anthropic": ProviderEntry("anthropic", "opentelemetry_instrumentation_llm.providers.anthropic",
+                               "anthropic >= 2.0, < 3"),
 }

@@ -44,6 +44,53 @@ def server_of(url: Any) -> tuple[str | None, int | None]:
     return host, port
 
 
+def sdk_client(resource: Any) -> Any:
+    """The client object behind an SDK resource (``client.chat.completions`` -> ``client``)."""
+    return getattr(resource, "_client", None)
+
+
+def client_server(client: Any) -> tuple[str | None, int | None]:
+    """(server.address, server.port) from a Stainless-style client's base URL."""
+    if client is None:
+        return None, None
+    url = getattr(client, "_base_url", None)
+    if url is None:
+        url = getattr(client, "base_url", None)
+    return server_of(url)
+
+
+class ProviderByClass:
+    """Maps an SDK client class to ``gen_ai.provider.name`` by the names in its MRO, cached per class.
+
+    Matching names rather than importing the classes keeps optional SDK extras (Bedrock, Vertex,
+    Azure clients) out of the import path.
+    """
+
+    def __init__(self, rules: dict[str, str], default: str) -> None:
+        self._rules = rules
+        self._default = default
+        self._cache: dict[type, str] = {}
+
+    def __call__(self, client: Any) -> str:
+        cls = type(client)
+        provider = self._cache.get(cls)
+        if provider is None:
+            provider = self._default
+            for klass in cls.__mro__:
+                if klass.__name__ in self._rules:
+                    provider = self._rules[klass.__name__]
+                    break
+            self._cache[cls] = provider
+        return provider
+
+
+def given(value: Any, sentinels: tuple[type, ...]) -> Any:
+    """``value`` unless it is None or one of the SDK's "not given" sentinels (``omit``, ``NOT_GIVEN``)."""
+    if value is None or type(value) in sentinels:
+        return None
+    return value
+
+
 def field(obj: Any, name: str) -> Any:
     """A field of a dict (request params) or of an SDK model object (responses)."""
     if isinstance(obj, dict):

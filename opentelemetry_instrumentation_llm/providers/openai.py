@@ -25,11 +25,14 @@ from opentelemetry_instrumentation_llm._core.records import (
 )
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, StreamCloseHook
 from opentelemetry_instrumentation_llm.providers._common import (
+    ProviderByClass,
+    client_server,
     data_url_part,
     field,
+    given,
     maybe_json,
     put,
-    server_of,
+    sdk_client,
     stop_sequences,
     text_part,
 )
@@ -39,30 +42,18 @@ _SENTINELS = (Omit, NotGiven)
 
 def _arg(kwargs: dict[str, Any], key: str) -> Any:
     """A keyword argument the user actually gave (the SDK's helpers pass ``omit`` sentinels)."""
-    value = kwargs.get(key)
-    if value is None or type(value) in _SENTINELS:
-        return None
-    return value
+    return given(kwargs.get(key), _SENTINELS)
 
 
 # --------------------------------------------------------------------------- client facts
 
-_PROVIDER_BY_CLASS: dict[type, str] = {}
+_provider_of = ProviderByClass(
+    {"BaseAzureClient": sc.PROVIDER_AZURE_OPENAI, "AzureOpenAI": sc.PROVIDER_AZURE_OPENAI,
+     "AsyncAzureOpenAI": sc.PROVIDER_AZURE_OPENAI, "BedrockOpenAI": sc.PROVIDER_AWS_BEDROCK,
+     "AsyncBedrockOpenAI": sc.PROVIDER_AWS_BEDROCK},
+    sc.PROVIDER_OPENAI,
+)
 _PROVIDER_BY_RUNTIME = {"bedrock": sc.PROVIDER_AWS_BEDROCK, "vertex": sc.PROVIDER_GCP_VERTEX_AI}
-
-
-def _provider_of_class(cls: type) -> str:
-    provider = _PROVIDER_BY_CLASS.get(cls)
-    if provider is None:
-        names = {c.__name__ for c in cls.__mro__}
-        if "BaseAzureClient" in names or "AzureOpenAI" in names or "AsyncAzureOpenAI" in names:
-            provider = sc.PROVIDER_AZURE_OPENAI
-        elif "BedrockOpenAI" in names or "AsyncBedrockOpenAI" in names:
-            provider = sc.PROVIDER_AWS_BEDROCK
-        else:
-            provider = sc.PROVIDER_OPENAI
-        _PROVIDER_BY_CLASS[cls] = provider
-    return provider
 
 
 def client_facts(resource: Any) -> tuple[str, str | None, int | None]:
@@ -72,17 +63,14 @@ def client_facts(resource: Any) -> tuple[str, str | None, int | None]:
     reached through ``base_url`` (``server.address`` tells those apart), ``azure.ai.openai`` for
     the Azure clients, and the cloud's name for the SDK's Bedrock/Vertex provider runtimes.
     """
-    client = getattr(resource, "_client", None)
+    client = sdk_client(resource)
     if client is None:
         return sc.PROVIDER_OPENAI, None, None
-    provider = _provider_of_class(type(client))
+    provider = _provider_of(client)
     runtime = getattr(client, "_provider_runtime", None)
     if runtime is not None:
         provider = _PROVIDER_BY_RUNTIME.get(getattr(runtime, "name", ""), provider)
-    url = getattr(client, "_base_url", None)
-    if url is None:
-        url = getattr(client, "base_url", None)
-    address, port = server_of(url)
+    address, port = client_server(client)
     return provider, address, port
 
 

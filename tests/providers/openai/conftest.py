@@ -8,24 +8,12 @@ import pytest
 
 from opentelemetry_instrumentation_llm.instrumentor import OpenAIInstrumentor
 from opentelemetry_instrumentation_llm.testing import FakeLLMServer
+from tests.conftest import instrument_fixture
 
 API_KEY = "sk-test-THIS-KEY-MUST-NEVER-BE-RECORDED-0123456789"
 
 
-@pytest.fixture
-def instrument(telemetry: Any) -> Iterator[Callable[..., OpenAIInstrumentor]]:
-    """instrument(**kwargs): instrument openai with the test's in-memory providers."""
-    used: list[OpenAIInstrumentor] = []
-
-    def _instrument(**kwargs: Any) -> OpenAIInstrumentor:
-        instrumentor = OpenAIInstrumentor()
-        instrumentor.instrument(**telemetry.providers, **kwargs)
-        used.append(instrumentor)
-        return instrumentor
-
-    yield _instrument
-    for instrumentor in used:
-        instrumentor.uninstrument()
+instrument = instrument_fixture(OpenAIInstrumentor)
 
 
 @pytest.fixture

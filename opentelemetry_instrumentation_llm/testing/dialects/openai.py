@@ -1,0 +1,231 @@
+"""OpenAI wire formats: chat completions, Responses API, legacy completions, embeddings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from opentelemetry_instrumentation_llm.testing.dialects.base import (
+    Dialect,
+    last_user_text,
+    model_of,
+    prompt_words,
+    split,
+    sse_event,
+    text_of,
+    words,
+)
+from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+
+
+class _OpenAIChat(Dialect):
+    def _text(self, body: dict[str, Any], reply: Reply) -> str:
+        return reply.text if reply.text is not None else f"echo: {last_user_text(body.get('messages', []))}"
+
+    def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
+        if reply.usage is not None:
+            return reply.usage
+        n = int(body.get("n") or 1)
+        prompt = prompt_words(body)
+        completion = words(text) * n
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def _finish(self, reply: Reply) -> str:
+        return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
+
+    def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        text = self._text(body, reply)
+        choices = []
+        for index in range(int(body.get("n") or 1)):
+            message: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_calls else text,
+                                       "refusal": None}
+            if reply.tool_calls:
+                message["tool_calls"] = [
+                    {"id": call.get("id", f"call_{i}"), "type": "function",
+                     "function": {"name": call["name"], "arguments": call.get("arguments", "{}")}}
+                    for i, call in enumerate(reply.tool_calls)
+                ]
+            choices.append({"index": index, "message": message, "finish_reason": self._finish(reply),
+                            "logprobs": None})
+        return {
+            "id": "chatcmpl-fake0001", "object": "chat.completion", "created": 1_767_225_600,
+            "model": model_of(body, reply), "choices": choices, "usage": self._usage(body, reply, text),
+            "system_fingerprint": "fp_fake01",
+        }
+
+    def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
+        text = self._text(body, reply)
+        model = model_of(body, reply)
+        n = int(body.get("n") or 1)
+        base = {"id": "chatcmpl-fake0001", "object": "chat.completion.chunk", "created": 1_767_225_600,
+                "model": model, "system_fingerprint": "fp_fake01", **reply.extra}
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+
+        def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
+            return sse_event({**base, "choices": choices, **extra})
+
+        for index in range(n):
+            yield chunk([{"index": index, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+        if reply.tool_calls:
+            for i, call in enumerate(reply.tool_calls):
+                for index in range(n):
+                    yield chunk([{"index": index, "finish_reason": None, "delta": {"tool_calls": [
+                        {"index": i, "id": call.get("id", f"call_{i}"), "type": "function",
+                         "function": {"name": call["name"], "arguments": ""}}]}}])
+                    for piece in split(call.get("arguments", "{}"), 2):
+                        yield chunk([{"index": index, "finish_reason": None, "delta": {"tool_calls": [
+                            {"index": i, "function": {"arguments": piece}}]}}])
+        else:
+            for piece in split(text, reply.chunks or max(1, words(text))):
+                for index in range(n):
+                    yield chunk([{"index": index, "delta": {"content": piece}, "finish_reason": None}])
+        if reply.stream_error is not None:
+            yield sse_event({"error": reply.stream_error})
+            return
+        for index in range(n):
+            yield chunk([{"index": index, "delta": {}, "finish_reason": self._finish(reply)}])
+        if include_usage:
+            yield chunk([], usage=self._usage(body, reply, text))
+        yield sse_event("[DONE]")
+
+
+class _OpenAICompletions(_OpenAIChat):
+    def _text(self, body: dict[str, Any], reply: Reply) -> str:
+        prompt = body.get("prompt")
+        return reply.text if reply.text is not None else f"echo: {text_of(prompt)}"
+
+    def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
+        if reply.usage is not None:
+            return reply.usage
+        prompt = words(text_of(body.get("prompt")))
+        completion = words(text) * int(body.get("n") or 1)
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+    def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        text = self._text(body, reply)
+        return {
+            "id": "cmpl-fake0001", "object": "text_completion", "created": 1_767_225_600,
+            "model": model_of(body, reply),
+            "choices": [{"index": i, "text": text, "finish_reason": reply.finish_reason or "stop", "logprobs": None}
+                        for i in range(int(body.get("n") or 1))],
+            "usage": self._usage(body, reply, text),
+        }
+
+    def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
+        text = self._text(body, reply)
+        base = {"id": "cmpl-fake0001", "object": "text_completion", "created": 1_767_225_600,
+                "model": model_of(body, reply)}
+        pieces = split(text, reply.chunks or max(1, words(text)))
+        for i, piece in enumerate(pieces):
+            last = i == len(pieces) - 1
+            yield sse_event({**base, "choices": [{"index": 0, "text": piece, "logprobs": None,
+                                                   "finish_reason": (reply.finish_reason or "stop") if last else None}]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            yield sse_event({**base, "choices": [], "usage": self._usage(body, reply, text)})
+        yield sse_event("[DONE]")
+
+
+class _OpenAIEmbeddings(Dialect):
+    def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        inputs = body.get("input")
+        items = [inputs] if isinstance(inputs, str) else list(inputs or [])
+        dims = int(body.get("dimensions") or 8)
+        fmt = body.get("encoding_format")
+        data = []
+        for i, item in enumerate(items):
+            vector = [round(0.001 * (i + 1) * (j + 1), 6) for j in range(dims)]
+            if fmt == "base64":
+                import base64
+                import struct
+
+                embedding: Any = base64.b64encode(struct.pack(f"<{dims}f", *vector)).decode()
+            else:
+                embedding = vector
+            data.append({"object": "embedding", "index": i, "embedding": embedding})
+        count = sum(words(text_of(item)) for item in items)
+        return {"object": "list", "data": data, "model": model_of(body, reply),
+                "usage": reply.usage or {"prompt_tokens": count, "total_tokens": count}}
+
+    def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
+        raise ValueError("embeddings do not stream")
+
+
+class _OpenAIResponses(Dialect):
+    def _input_text(self, body: dict[str, Any]) -> str:
+        value = body.get("input")
+        if isinstance(value, str):
+            return value
+        for item in reversed(value or []):
+            if isinstance(item, dict) and item.get("role") == "user":
+                return text_of(item.get("content"))
+        return ""
+
+    def _text(self, body: dict[str, Any], reply: Reply) -> str:
+        return reply.text if reply.text is not None else f"echo: {self._input_text(body)}"
+
+    def _response(self, body: dict[str, Any], reply: Reply, status: str, text: str | None) -> dict[str, Any]:
+        output: list[dict[str, Any]] = []
+        if text is not None:
+            if reply.tool_calls:
+                output = [{"type": "function_call", "id": f"fc_{i}", "call_id": call.get("id", f"call_{i}"),
+                           "name": call["name"], "arguments": call.get("arguments", "{}"), "status": "completed"}
+                          for i, call in enumerate(reply.tool_calls)]
+            else:
+                output = [{"type": "message", "id": "msg_fake01", "role": "assistant", "status": "completed",
+                           "content": [{"type": "output_text", "text": text, "annotations": []}]}]
+        prompt = words(self._input_text(body)) + words(text_of(body.get("instructions")))
+        completion = words(text or "")
+        usage = reply.usage or {
+            "input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion,
+            "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0},
+        }
+        response = {
+            "id": "resp_fake0001", "object": "response", "created_at": 1_767_225_600, "status": status,
+            "model": model_of(body, reply), "output": output, "parallel_tool_calls": True,
+            "tool_choice": "auto", "tools": [], "error": None, "incomplete_details": None,
+            "instructions": body.get("instructions"), "metadata": {},
+            "usage": usage if status != "in_progress" else None,
+        }
+        if reply.finish_reason in ("max_output_tokens", "content_filter"):
+            response["status"] = "incomplete"
+            response["incomplete_details"] = {"reason": reply.finish_reason}
+        response.update(reply.extra)
+        return response
+
+    def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        return self._response(body, reply, "completed", self._text(body, reply))
+
+    def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
+        text = self._text(body, reply)
+        seq = iter(range(1_000_000))
+
+        def event(kind: str, **data: Any) -> bytes:
+            return sse_event({"type": kind, "sequence_number": next(seq), **data}, kind)
+
+        yield event("response.created", response=self._response(body, reply, "in_progress", None))
+        yield event("response.in_progress", response=self._response(body, reply, "in_progress", None))
+        yield event("response.output_item.added", output_index=0,
+                    item={"type": "message", "id": "msg_fake01", "role": "assistant", "status": "in_progress",
+                          "content": []})
+        yield event("response.content_part.added", item_id="msg_fake01", output_index=0, content_index=0,
+                    part={"type": "output_text", "text": "", "annotations": []})
+        for piece in split(text, reply.chunks or max(1, words(text))):
+            yield event("response.output_text.delta", item_id="msg_fake01", output_index=0, content_index=0,
+                        delta=piece, logprobs=[])
+        if reply.stream_error is not None:
+            yield event("error", **reply.stream_error)
+            return
+        yield event("response.output_text.done", item_id="msg_fake01", output_index=0, content_index=0, text=text,
+                    logprobs=[])
+        final = self._response(body, reply, "completed", text)
+        kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
+        yield event(kind, response=final)
+
+
+
+ROUTES: tuple[tuple[str, Dialect], ...] = (
+    ("/chat/completions", _OpenAIChat()),
+    ("/responses", _OpenAIResponses()),
+    ("/completions", _OpenAICompletions()),
+    ("/embeddings", _OpenAIEmbeddings()),
+)
