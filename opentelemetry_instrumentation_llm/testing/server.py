@@ -60,6 +60,7 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 256  # the default backlog (5) drops bursts of concurrent connections
     fake: FakeLLM
 
     def handle_error(self, request: Any, client_address: Any) -> None:
