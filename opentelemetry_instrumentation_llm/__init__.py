@@ -18,6 +18,7 @@ from opentelemetry_instrumentation_llm.instrumentor import (
     LLMInstrumentor,
     OpenAIInstrumentor,
 )
+from opentelemetry_instrumentation_llm.pipeline import LLMTelemetry, setup
 from opentelemetry_instrumentation_llm.providers import PROVIDERS
 from opentelemetry_instrumentation_llm.version import __version__
 
@@ -57,9 +58,11 @@ __all__ = [
     "AnthropicInstrumentor",
     "ConfigurationError",
     "ContentCapture",
+    "LLMTelemetry",
     "LLMInstrumentor",
     "OpenAIInstrumentor",
     "__version__",
     "instrument",
+    "setup",
     "uninstrument",
 ]

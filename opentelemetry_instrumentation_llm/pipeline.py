@@ -1,0 +1,299 @@
+"""One call to ship LLM telemetry: providers, OTLP exporters, our processors, GPU gauges, instrumentation.
+
+:func:`setup` builds tracer, meter and logger providers from the standard ``OTEL_*`` variables
+(exporters, OTLP endpoint/protocol/headers, resource attributes, batch and export intervals),
+puts our processors in front of the exporters when they are configured, starts the GPU gauges
+when available, instruments every installed SDK, and returns a :class:`LLMTelemetry` handle whose
+``shutdown()`` flushes everything. A flush is also registered at interpreter exit.
+
+Exporting never blocks an LLM call: spans and log records go to bounded batch queues drained by a
+background thread; when a queue is full the oldest item is dropped, counted in the SDK's
+``otel.sdk.processor.*.processed`` metric (``error.type=queue_full``) and logged (deduplicated).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from opentelemetry import _logs, metrics, trace
+from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from opentelemetry_instrumentation_llm import config
+
+_logger = logging.getLogger(__name__)
+
+SIGNALS = ("traces", "metrics", "logs")
+_EXPORTER_ENV = {"traces": "OTEL_TRACES_EXPORTER", "metrics": "OTEL_METRICS_EXPORTER", "logs": "OTEL_LOGS_EXPORTER"}
+_PROTOCOL_ENV = {s: f"OTEL_EXPORTER_OTLP_{s.upper()}_PROTOCOL" for s in SIGNALS}
+_ENTRY_POINT_GROUP = {s: f"opentelemetry_{s}_exporter" for s in SIGNALS}
+_OTLP_BY_PROTOCOL = {"grpc": "otlp_proto_grpc", "http/protobuf": "otlp_proto_http"}
+
+
+@dataclass
+class LLMTelemetry:
+    """What :func:`setup` built. ``shutdown()`` flushes and stops everything; it is idempotent."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    instrumented: list[str] = field(default_factory=list)
+    gpu: bool = False
+    exporters: dict[str, list[str]] = field(default_factory=dict)
+    _shut_down: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    @property
+    def is_shut_down(self) -> bool:
+        return self._shut_down
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        ok = self.tracer_provider.force_flush(timeout_millis)
+        ok = self.logger_provider.force_flush(timeout_millis) and ok
+        return self.meter_provider.force_flush(timeout_millis) and ok
+
+    def shutdown(self) -> None:
+        """Flush pending spans, metrics and events, stop exporting, and undo the instrumentation."""
+        with self._lock:
+            if self._shut_down:
+                return
+            self._shut_down = True
+        from opentelemetry_instrumentation_llm import uninstrument
+
+        try:
+            if self.instrumented:
+                uninstrument()
+            if self.gpu:
+                _stop_gpu()
+        finally:
+            # Spans first: events and metrics of the last calls are recorded when their spans end.
+            self.tracer_provider.shutdown()
+            self.logger_provider.shutdown()
+            self.meter_provider.shutdown()
+
+
+_state_lock = threading.Lock()
+_current: LLMTelemetry | None = None
+_atexit_registered = False
+
+
+def current() -> LLMTelemetry | None:
+    """The handle of the pipeline :func:`setup` built (None before, or after its shutdown)."""
+    return _current if _current is not None and not _current.is_shut_down else None
+
+
+def setup(
+    service_name: str | None = None,
+    *,
+    resource_attributes: Mapping[str, Any] | None = None,
+    endpoint: str | None = None,
+    protocol: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    export_timeout: float | None = None,
+    metric_readers: Sequence[MetricReader] = (),
+    instrument: bool = True,
+    gpu: bool | None = None,
+    set_global: bool = True,
+    **instrument_kwargs: Any,
+) -> LLMTelemetry:
+    """Build and install the OpenTelemetry pipeline for an LLM application (idempotent).
+
+    Arguments override the standard variables they correspond to; anything not given is read
+    from the environment exactly as the OpenTelemetry SDK would (``OTEL_SERVICE_NAME``,
+    ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER``,
+    ``OTEL_EXPORTER_OTLP_[{SIGNAL}_]{ENDPOINT,PROTOCOL,HEADERS,TIMEOUT}``, ``OTEL_BSP_*``,
+    ``OTEL_BLRP_*``, ``OTEL_METRIC_EXPORT_INTERVAL``, ``OTEL_TRACES_SAMPLER``...).
+
+    ``protocol`` is ``grpc`` (the Python SDK's default) or ``http/protobuf``. ``metric_readers``
+    adds readers (e.g. a Prometheus reader) next to the exported one. ``instrument`` instruments
+    every installed SDK (extra keyword arguments go to the instrumentors, e.g.
+    ``capture_content``). ``gpu`` starts the NVML gauges (default: ``OTEL_INSTRUMENTATION_LLM_GPU``).
+    ``set_global`` installs the providers as the global ones when none is installed yet.
+
+    Calling it again returns the same handle until that handle is shut down.
+    """
+    global _current, _atexit_registered
+    with _state_lock:
+        if _current is not None and not _current.is_shut_down:
+            _logger.debug("setup(): already set up; returning the existing pipeline")
+            return _current
+        attributes = dict(resource_attributes or {})
+        if service_name:
+            attributes[SERVICE_NAME] = service_name
+        resource = Resource.create(attributes)
+        options = _ExportOptions(endpoint, protocol, dict(headers) if headers else None, export_timeout)
+
+        meter_provider = MeterProvider(resource=resource, metric_readers=[
+            *(PeriodicExportingMetricReader(e) for e in options.exporters("metrics")), *metric_readers])
+        tracer_provider = TracerProvider(resource=resource)
+        logger_provider = LoggerProvider(resource=resource)
+        with _processor_self_metrics():
+            for exporter in options.exporters("traces"):
+                tracer_provider.add_span_processor(
+                    _wrap_span_processor(BatchSpanProcessor(exporter, meter_provider=meter_provider)))
+            for exporter in options.exporters("logs"):
+                logger_provider.add_log_record_processor(
+                    _wrap_log_processor(BatchLogRecordProcessor(exporter, meter_provider=meter_provider)))
+        handle = LLMTelemetry(tracer_provider, meter_provider, logger_provider, exporters=options.chosen)
+
+        if set_global:
+            _install_globals(handle)
+        if instrument:
+            from opentelemetry_instrumentation_llm import instrument as instrument_all
+
+            handle.instrumented = instrument_all(tracer_provider=tracer_provider, meter_provider=meter_provider,
+                                                 logger_provider=logger_provider, **instrument_kwargs)
+        if gpu if gpu is not None else config.GPU.read() is not False:
+            handle.gpu = _start_gpu(meter_provider)
+        _current = handle
+        if not _atexit_registered:
+            atexit.register(_shutdown_at_exit)
+            _atexit_registered = True
+        _logger.debug("setup(): exporters %s, instrumented %s, gpu %s", options.chosen, handle.instrumented,
+                      handle.gpu)
+        return handle
+
+
+def _shutdown_at_exit() -> None:
+    handle = current()
+    if handle is not None:
+        handle.shutdown()
+
+
+# --------------------------------------------------------------------------- exporters
+
+_SDK_SELF_METRICS = "OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"
+
+
+@contextlib.contextmanager
+def _processor_self_metrics() -> Iterator[None]:
+    """Have the batch processors we build count what they process and drop (queue full).
+
+    The SDK reads ``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED`` when a processor is built and
+    defaults it to off; we default it to on for our processors only (an explicit value wins), so
+    ``otel.sdk.processor.{span,log}.processed{error.type=queue_full}`` shows data lost to a slow
+    or absent collector.
+    """
+    if _SDK_SELF_METRICS in os.environ:
+        yield
+        return
+    os.environ[_SDK_SELF_METRICS] = "true"
+    try:
+        yield
+    finally:
+        os.environ.pop(_SDK_SELF_METRICS, None)
+
+
+
+@dataclass
+class _ExportOptions:
+    endpoint: str | None
+    protocol: str | None
+    headers: dict[str, str] | None
+    timeout: float | None
+    chosen: dict[str, list[str]] = field(default_factory=dict)
+
+    def exporters(self, signal: str) -> list[Any]:
+        """Exporters for one signal, by ``OTEL_{SIGNAL}_EXPORTER`` (default ``otlp``), as the SDK loads them."""
+        names = [n.strip() for n in os.environ.get(_EXPORTER_ENV[signal], "otlp").split(",") if n.strip()]
+        built: list[Any] = []
+        self.chosen[signal] = []
+        for name in names:
+            if name == "none":
+                continue
+            entry_name = name
+            if name == "otlp":
+                protocol = (self.protocol or os.environ.get(_PROTOCOL_ENV[signal])
+                            or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "grpc").strip()
+                if protocol not in _OTLP_BY_PROTOCOL:
+                    raise config.ConfigurationError(
+                        f"Invalid OTLP protocol {protocol!r} (OTEL_EXPORTER_OTLP_PROTOCOL / "
+                        f"{_PROTOCOL_ENV[signal]} or setup(protocol=...)): accepted values are "
+                        + ", ".join(_OTLP_BY_PROTOCOL))
+                entry_name = _OTLP_BY_PROTOCOL[protocol]
+            found = entry_points(group=_ENTRY_POINT_GROUP[signal], name=entry_name)
+            if not found:
+                raise config.ConfigurationError(
+                    f"Unknown {signal} exporter {name!r} in {_EXPORTER_ENV[signal]}: accepted values are otlp, "
+                    f"none, or an installed exporter ({', '.join(sorted(e.name for e in entry_points(group=_ENTRY_POINT_GROUP[signal])))})")
+            exporter_type = next(iter(found)).load()
+            built.append(exporter_type(**self._arguments(signal, entry_name)))
+            self.chosen[signal].append(entry_name)
+        return built
+
+    def _arguments(self, signal: str, entry_name: str) -> dict[str, Any]:
+        if not entry_name.startswith("otlp"):
+            return {}
+        kwargs: dict[str, Any] = {}
+        if self.endpoint:
+            base = self.endpoint.rstrip("/")
+            kwargs["endpoint"] = f"{base}/v1/{signal}" if entry_name == "otlp_proto_http" else base
+        if self.headers:
+            kwargs["headers"] = self.headers
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        return kwargs
+
+
+# --------------------------------------------------------------------------- hooks into other parts
+
+
+def _wrap_span_processor(processor: SpanProcessor) -> SpanProcessor:
+    """Our sampling/redaction processors in front of an exporting span processor, when configured."""
+    return processor
+
+
+def _wrap_log_processor(processor: LogRecordProcessor) -> LogRecordProcessor:
+    return processor
+
+
+def _start_gpu(meter_provider: MeterProvider) -> bool:
+    try:
+        from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    instrumentor = GPUInstrumentor()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(meter_provider=meter_provider)
+    return bool(instrumentor.is_instrumented_by_opentelemetry)
+
+
+def _stop_gpu() -> None:
+    try:
+        from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    instrumentor = GPUInstrumentor()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.uninstrument()
+
+
+def _install_globals(handle: LLMTelemetry) -> None:
+    """Install our providers globally, unless an SDK provider is already there (it cannot be replaced)."""
+    from opentelemetry.sdk._logs import LoggerProvider as SdkLoggerProvider
+    from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+    from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+
+    for kind, getter, setter, provider, sdk_type in (
+        ("tracer", trace.get_tracer_provider, trace.set_tracer_provider, handle.tracer_provider, SdkTracerProvider),
+        ("meter", metrics.get_meter_provider, metrics.set_meter_provider, handle.meter_provider, SdkMeterProvider),
+        ("logger", _logs.get_logger_provider, _logs.set_logger_provider, handle.logger_provider, SdkLoggerProvider),
+    ):
+        if isinstance(getter(), sdk_type):
+            _logger.warning("A global %s provider is already installed; setup() keeps it global and uses its own "
+                            "provider for LLM instrumentation only", kind)
+            continue
+        setter(provider)  # type: ignore[operator]
