@@ -49,7 +49,9 @@ from opentelemetry_instrumentation_llm.testing import FakeLLM, FakeLLMServer, Re
 
 class Discard(SpanExporter, LogRecordExporter):
     def export(self, batch: Any) -> Any:
-        return SpanExportResult.SUCCESS if batch and isinstance(batch[0], ReadableSpan) else LogRecordExportResult.SUCCESS
+        if batch and isinstance(batch[0], ReadableSpan):
+            return SpanExportResult.SUCCESS
+        return LogRecordExportResult.SUCCESS
 
     def shutdown(self) -> None:
         pass
@@ -149,11 +151,13 @@ def measure(scenarios: Sequence[Scenario], floor_for: Callable[[Scenario], Calla
         run(scenario.instrumented, n)
         floor = floor_for(scenario)
         if scenario.is_async:
-            async def in_situ(baseline: Callable[[], Awaitable[Any]] = scenario.baseline) -> None:
+            async def in_situ(baseline: Callable[[], Awaitable[Any]] = scenario.baseline,
+                              floor: Callable[[], Any] = floor) -> None:
                 await baseline()
                 floor()
         else:
-            def in_situ(baseline: Callable[[], Any] = scenario.baseline) -> None:  # type: ignore[misc]
+            def in_situ(baseline: Callable[[], Any] = scenario.baseline,  # type: ignore[misc]
+                        floor: Callable[[], Any] = floor) -> None:
                 baseline()
                 floor()
         base, inst, tight, situ = [], [], [], []
@@ -338,8 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     base_url = None
                     if server is not None:
                         base_url = server.openai_base_url if provider == "openai" else server.anthropic_base_url
-                    scenarios, clients = factory(fake, base_url, args.transport == "inprocess")
-                    results += measure(scenarios, lambda s: make_floor(pipeline, s.chunks), loop, rounds, args.batch)
+                    scenarios, _clients = factory(fake, base_url, args.transport == "inprocess")
+                    results += measure(scenarios, lambda s, p=pipeline: make_floor(p, s.chunks), loop, rounds,
+                                       args.batch)
                 finally:
                     instrumentor.uninstrument()
             report(f"content capture {capture}", results)

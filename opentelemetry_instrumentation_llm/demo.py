@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk._logs._internal.export.in_memory_log_exporter import InMemoryLogRecordExporter
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader, MetricReader
 from opentelemetry.sdk.resources import Resource
@@ -37,7 +37,7 @@ class DemoTelemetry:
     def __init__(self) -> None:
         resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "llm-demo")})
         self.spans = InMemorySpanExporter()
-        self.logs = InMemoryLogRecordExporter()
+        self.logs = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
         self.metrics = InMemoryMetricReader()
         readers: list[MetricReader] = [self.metrics]
         self.tracer_provider = TracerProvider(resource=resource)

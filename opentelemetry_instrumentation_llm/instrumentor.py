@@ -11,15 +11,15 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
+from opentelemetry_instrumentation_llm._core.recorder import Recorder
+from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
+from opentelemetry_instrumentation_llm._core.wrappers import close_hook_wrapper, sdk_span_hook_wrapper, wrapper_for
 from opentelemetry_instrumentation_llm.config import (
     METRIC_NAMES,
     ContentCapture,
     ContentSettings,
     MetricNames,
 )
-from opentelemetry_instrumentation_llm._core.recorder import Recorder
-from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
-from opentelemetry_instrumentation_llm._core.wrappers import close_hook_wrapper, sdk_span_hook_wrapper, wrapper_for
 from opentelemetry_instrumentation_llm.providers import PROVIDERS
 
 _logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched: list[tuple[str, str]] = []
         try:
             self._patch_all(self._load_spec(), content, metric_names, kwargs)
-        except Exception:  # noqa: BLE001 - under opentelemetry-instrument a raise would stop the app
+        except Exception:
             _logger.warning("%s could not instrument %s; the application runs uninstrumented",
                             type(self).__name__, self.sdk, exc_info=True)
             self._uninstrument()

@@ -226,9 +226,10 @@ class _ExportOptions:
                 entry_name = _OTLP_BY_PROTOCOL[protocol]
             found = entry_points(group=_ENTRY_POINT_GROUP[signal], name=entry_name)
             if not found:
+                installed = ", ".join(sorted(e.name for e in entry_points(group=_ENTRY_POINT_GROUP[signal])))
                 raise config.ConfigurationError(
                     f"Unknown {signal} exporter {name!r} in {_EXPORTER_ENV[signal]}: accepted values are otlp, "
-                    f"none, or an installed exporter ({', '.join(sorted(e.name for e in entry_points(group=_ENTRY_POINT_GROUP[signal])))})")
+                    f"none, or an installed exporter ({installed})")
             exporter_type = next(iter(found)).load()
             built.append(exporter_type(**self._arguments(signal, entry_name)))
             self.chosen[signal].append(entry_name)
@@ -296,4 +297,4 @@ def _install_globals(handle: LLMTelemetry) -> None:
             _logger.warning("A global %s provider is already installed; setup() keeps it global and uses its own "
                             "provider for LLM instrumentation only", kind)
             continue
-        setter(provider)  # type: ignore[operator]
+        setter(provider)  # type: ignore[operator,arg-type]

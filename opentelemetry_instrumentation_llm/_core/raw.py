@@ -20,7 +20,7 @@ from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorde
 from opentelemetry_instrumentation_llm._core.spec import Endpoint
 
 
-class _RawState(wrapt.ObjectProxy):  # type: ignore[misc]
+class _RawState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
     def __init__(self, wrapped: Any, recorder: Recorder, endpoint: Endpoint, invocation: Invocation) -> None:
         super().__init__(wrapped)
         self._self_recorder = recorder
@@ -40,7 +40,7 @@ class _RawState(wrapt.ObjectProxy):  # type: ignore[misc]
         try:
             observed = observe_result(self._self_recorder, self._self_endpoint, self._self_invocation, parsed,
                                       end=perf_counter())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             report("parsing a raw response", exc)
             observed = parsed
         self._self_parsed = observed
@@ -60,7 +60,7 @@ class _RawState(wrapt.ObjectProxy):  # type: ignore[misc]
     def __del__(self) -> None:
         try:
             self._self_end(closing=False)
-        except Exception:  # noqa: BLE001, S110 - nothing may escape a finaliser
+        except Exception:
             pass
 
     def __repr__(self) -> str:

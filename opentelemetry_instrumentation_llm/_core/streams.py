@@ -26,7 +26,7 @@ from opentelemetry_instrumentation_llm._core.records import StreamAccumulator
 from opentelemetry_instrumentation_llm._core.spec import Endpoint
 
 
-class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc]
+class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
     """State and ending logic shared by the sync and async proxies."""
 
     def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator) -> None:
@@ -48,7 +48,7 @@ class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc]
                 else:
                     self._self_gaps.append(now - last)
                 self._self_last = now
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             report("reading a stream chunk", exc)
 
     def _self_end(self, error: BaseException | None = None) -> None:
@@ -57,7 +57,7 @@ class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc]
             return
         try:
             response = self._self_accumulator.result()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             report("summarising a stream", exc)
             response = None
         invocation.finish(response, first_chunk=self._self_first, chunk_gaps=self._self_gaps, error=error)
@@ -66,7 +66,7 @@ class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc]
         # A stream dropped before it was exhausted or closed still ends its span.
         try:
             self._self_end(None)
-        except Exception:  # noqa: BLE001, S110 - nothing may escape a finaliser
+        except Exception:
             pass
 
     def __repr__(self) -> str:
@@ -167,11 +167,11 @@ def end_stream(candidate: Any) -> None:
     try:
         if isinstance(candidate, _StreamState):
             candidate._self_end(None)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         report("closing a wrapped stream", exc)
 
 
-class _ManagerState(wrapt.ObjectProxy):  # type: ignore[misc]
+class _ManagerState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
     """A stream helper's context manager; the call (and our span) starts on ``__enter__``."""
 
     def __init__(self, wrapped: Any, recorder: Recorder, endpoint: Endpoint, instance: Any,
@@ -197,7 +197,7 @@ class _ManagerState(wrapt.ObjectProxy):  # type: ignore[misc]
                 return
             accumulator = endpoint.accumulator(self._self_recorder.capture_any)
             setattr(helper, endpoint.raw_stream_attribute, proxy_type(raw, invocation, accumulator))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             report("observing a helper stream", exc)
             invocation.finish(None)
 

@@ -28,6 +28,9 @@ def server_of(url: Any) -> tuple[str | None, int | None]:
     hit = _SERVER_CACHE.get(key)
     if hit is not None and hit[0] is url:
         return hit[1], hit[2]
+    host: Any
+    port: Any
+    scheme: Any
     if isinstance(url, str):
         from urllib.parse import urlsplit
 
@@ -37,7 +40,7 @@ def server_of(url: Any) -> tuple[str | None, int | None]:
         host, port, scheme = getattr(url, "host", None), getattr(url, "port", None), getattr(url, "scheme", None)
     if host and port is None:
         port = _DEFAULT_PORTS.get(str(scheme).lower())
-    host = host or None
+    host = str(host) if host else None
     if len(_SERVER_CACHE) >= _SERVER_CACHE_MAX:
         _SERVER_CACHE.clear()
     _SERVER_CACHE[key] = (url, host, port)

@@ -15,7 +15,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so the SDKs' connection pools behave as in production
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _serve(self) -> None:
@@ -38,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if event is CUT:
                     self._drop()
                     return
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(event), event))
+                self.wfile.write(b"%x\r\n" % len(event) + bytes(event) + b"\r\n")
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
         except (BrokenPipeError, ConnectionResetError):
@@ -79,7 +79,9 @@ class FakeLLMServer:
         self.fake = fake or FakeLLM()
         self._httpd = _Server((host, port), _Handler)
         self._httpd.fake = self.fake
-        self.host, self.port = self._httpd.server_address[:2]
+        address = self._httpd.server_address
+        self.host: str = str(address[0])
+        self.port: int = int(address[1])
         self._thread: threading.Thread | None = None
 
     @property

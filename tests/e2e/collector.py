@@ -91,19 +91,19 @@ class OTLPSink:
         sink = self
 
         class Traces(trace_service_pb2_grpc.TraceServiceServicer):
-            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 - gRPC naming
+            def Export(self, request: Any, context: Any) -> Any:
                 with sink._lock:
                     sink.trace_requests.append(request)
                 return trace_service_pb2.ExportTraceServiceResponse()
 
         class Metrics(metrics_service_pb2_grpc.MetricsServiceServicer):
-            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+            def Export(self, request: Any, context: Any) -> Any:
                 with sink._lock:
                     sink.metric_requests.append(request)
                 return metrics_service_pb2.ExportMetricsServiceResponse()
 
         class Logs(logs_service_pb2_grpc.LogsServiceServicer):
-            def Export(self, request: Any, context: Any) -> Any:  # noqa: N802
+            def Export(self, request: Any, context: Any) -> Any:
                 with sink._lock:
                     sink.log_requests.append(request)
                 return logs_service_pb2.ExportLogsServiceResponse()

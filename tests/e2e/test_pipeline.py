@@ -12,7 +12,7 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm import setup
-from opentelemetry_instrumentation_llm.testing import FakeLLMServer, Reply
+from opentelemetry_instrumentation_llm.testing import FakeLLMServer
 from tests.e2e.collector import OTLPSink, Rotel, wait_until
 
 SERVICE = "llm-e2e-test"

@@ -11,11 +11,10 @@ import threading
 
 import httpx2
 import openai
-import pytest
+from openai.resources.chat.completions.completions import AsyncCompletions, Completions
 from opentelemetry import trace
 from opentelemetry.instrumentation.utils import suppress_instrumentation
 from opentelemetry.sdk.trace import SpanProcessor
-from openai.resources.chat.completions.completions import AsyncCompletions, Completions
 
 from opentelemetry_instrumentation_llm.instrumentor import OpenAIInstrumentor
 from opentelemetry_instrumentation_llm.providers import openai as openai_adapter
@@ -143,7 +142,7 @@ def test_many_threads_each_get_their_own_span_and_parent(client, telemetry, inst
             with tracer.start_as_current_span(f"job-{i}") as parent:
                 parents[f"model-{i}"] = parent.get_span_context().span_id
                 call(client, model=f"model-{i}")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(16)]
