@@ -175,7 +175,7 @@ def measure(scenarios: Sequence[Scenario], floor_for: Callable[[Scenario], Calla
     return results
 
 
-def make_floor(pipeline: Pipeline, chunks: int) -> Callable[[], Any]:
+def make_floor(pipeline: Pipeline, chunks: int, output_chunks: int | None = None) -> Callable[[], Any]:
     """The bare SDK cost of our telemetry for one call: same span attributes, same metric records."""
     span = pipeline.last.span
     assert span is not None, "no span was recorded during warm-up"
@@ -202,7 +202,8 @@ def make_floor(pipeline: Pipeline, chunks: int) -> Callable[[], Any]:
     has_usage = sc.GEN_AI_USAGE_INPUT_TOKENS in attrs
     input_attrs = {**metric_attrs, sc.GEN_AI_TOKEN_TYPE: "input"}
     output_attrs = {**metric_attrs, sc.GEN_AI_TOKEN_TYPE: "output"}
-    output_chunks = chunks + 2 if chunks else 0  # role chunk + content chunks + finish chunk carry choices
+    if output_chunks is None:
+        output_chunks = chunks + 2 if chunks else 0  # openai: role chunk + content chunks + finish chunk
 
     def floor() -> None:
         s = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=start_attrs)
@@ -343,8 +344,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if server is not None:
                         base_url = server.openai_base_url if provider == "openai" else server.anthropic_base_url
                     scenarios, _clients = factory(fake, base_url, args.transport == "inprocess")
-                    results += measure(scenarios, lambda s, p=pipeline: make_floor(p, s.chunks), loop, rounds,
-                                       args.batch)
+                    results += measure(scenarios, lambda s, p=pipeline, v=provider: make_floor(
+                        p, s.chunks, OUTPUT_CHUNKS[v](s.chunks) if v in OUTPUT_CHUNKS else None), loop, rounds,
+                        args.batch)
                 finally:
                     instrumentor.uninstrument()
             report(f"content capture {capture}", results)
@@ -358,8 +360,77 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def anthropic_scenarios(fake: FakeLLM, base_url: str | None, transport: bool) -> tuple[list[Scenario], Any]:
+    import anthropic
+    from anthropic.resources.messages.messages import AsyncMessages, Messages
+
+    kwargs: dict[str, Any] = {"api_key": "sk-ant-bench", "max_retries": 0}
+    if transport:
+        import httpx2
+
+        sync_client = anthropic.Anthropic(base_url="http://fake.local", http_client=httpx2.Client(
+            transport=fake.transport()), **kwargs)
+        async_client = anthropic.AsyncAnthropic(base_url="http://fake.local", http_client=httpx2.AsyncClient(
+            transport=fake.transport(asynchronous=True)), **kwargs)
+    else:
+        sync_client = anthropic.Anthropic(base_url=base_url, **kwargs)
+        async_client = anthropic.AsyncAnthropic(base_url=base_url, **kwargs)
+    request = {"model": "claude-opus-4-6", "max_tokens": 256, "system": "You are a helpful assistant.",
+               "messages": [{"role": "user", "content": "Write a haiku about observability and tracing."}]}
+    original = Messages.__dict__["create"].__wrapped__
+    async_original = AsyncMessages.__dict__["create"].__wrapped__
+    sync_res, async_res = sync_client.messages, async_client.messages
+
+    def consume(stream: Any) -> None:
+        for _ in stream:
+            pass
+
+    async def aconsume(stream: Any) -> None:
+        async for _ in stream:
+            pass
+
+    def scenario_set(chunks: int) -> list[Scenario]:
+        text = " ".join(f"w{i}" for i in range(max(chunks, 8)))
+        reply = Reply(text=text, chunks=chunks or None)
+
+        def prime() -> None:
+            fake.push(reply)
+
+        if not chunks:
+            return [
+                Scenario("anthropic messages, sync", 0, lambda: (prime(), original(sync_res, **request)),
+                         lambda: (prime(), sync_res.create(**request))),
+                Scenario("anthropic messages, async", 0, lambda: _after(prime, async_original(async_res, **request)),
+                         lambda: _after(prime, async_res.create(**request)), is_async=True),
+            ]
+
+        async def abase() -> None:
+            prime()
+            await aconsume(await async_original(async_res, stream=True, **request))
+
+        async def ainst() -> None:
+            prime()
+            await aconsume(await async_res.create(stream=True, **request))
+
+        return [
+            Scenario(f"anthropic stream {chunks} chunks, sync", chunks,
+                     lambda: (prime(), consume(original(sync_res, stream=True, **request))),
+                     lambda: (prime(), consume(sync_res.create(stream=True, **request)))),
+            Scenario(f"anthropic stream {chunks} chunks, async", chunks, abase, ainst, is_async=True),
+        ]
+
+    return [*scenario_set(0), *scenario_set(8), *scenario_set(64)], (sync_client, async_client)
+
+
+# How many chunks of an n-chunk reply carry output (and so get a time_per_output_chunk record).
+OUTPUT_CHUNKS: dict[str, Callable[[int], int]] = {
+    "openai": lambda n: n + 2 if n else 0,  # role chunk + content chunks + finish chunk
+    "anthropic": lambda n: n,  # content_block_delta events
+}
+
 SCENARIOS: dict[str, Callable[[FakeLLM, str | None, bool], tuple[list[Scenario], Any]]] = {
     "openai": openai_scenarios,
+    "anthropic": anthropic_scenarios,
 }
 
 if __name__ == "__main__":

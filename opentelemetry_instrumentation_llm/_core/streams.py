@@ -26,47 +26,95 @@ from opentelemetry_instrumentation_llm._core.records import StreamAccumulator
 from opentelemetry_instrumentation_llm._core.spec import Endpoint
 
 
-class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
-    """State and ending logic shared by the sync and async proxies."""
+class _Observer:
+    """Per-stream state and the per-chunk step, kept off the proxy.
 
-    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator) -> None:
-        super().__init__(wrapped)
-        self._self_invocation = invocation
-        self._self_accumulator = accumulator
-        self._self_first: float | None = None
-        self._self_last: float | None = None
-        self._self_gaps: list[float] = []
+    Attribute access on a wrapt proxy goes through its ``__getattribute__`` and costs several
+    times a plain slot read; the per-chunk path therefore touches the proxy once (to reach this
+    object) and everything else here. A chunk costs a context switch, one call into the SDK, one
+    accumulator call and, for output chunks, one clock read and one list append.
+    """
 
-    def _self_observe(self, chunk: Any) -> None:
-        # Per-chunk hot path: one clock read, one accumulator call, one list append.
+    __slots__ = ("accumulator", "add", "context", "first", "gaps", "invocation", "last", "next")
+
+    def __init__(self, invocation: Invocation, accumulator: StreamAccumulator, next_chunk: Any) -> None:
+        self.invocation = invocation
+        self.accumulator = accumulator
+        self.add = accumulator.add
+        self.context = invocation.context
+        self.next = next_chunk
+        self.first: float | None = None
+        self.last: float | None = None
+        self.gaps: list[float] = []
+
+    def step(self) -> Any:
+        token = attach(self.context)
         try:
-            if self._self_accumulator.add(chunk):
+            chunk = self.next()
+        except StopIteration:
+            self.end(None)
+            raise
+        except BaseException as exc:
+            self.end(exc)
+            raise
+        finally:
+            detach(token)
+        self.observe(chunk)
+        return chunk
+
+    async def astep(self) -> Any:
+        token = attach(self.context)
+        try:
+            chunk = await self.next()
+        except StopAsyncIteration:
+            self.end(None)
+            raise
+        except BaseException as exc:  # CancelledError included: the span still ends
+            self.end(exc)
+            raise
+        finally:
+            detach(token)
+        self.observe(chunk)
+        return chunk
+
+    def observe(self, chunk: Any) -> None:
+        try:
+            if self.add(chunk):
                 now = perf_counter()
-                last = self._self_last
+                last = self.last
                 if last is None:
-                    self._self_first = now
+                    self.first = now
                 else:
-                    self._self_gaps.append(now - last)
-                self._self_last = now
-        except Exception as exc:
+                    self.gaps.append(now - last)
+                self.last = now
+        except Exception as exc:  # noqa: BLE001
             report("reading a stream chunk", exc)
 
-    def _self_end(self, error: BaseException | None = None) -> None:
-        invocation = self._self_invocation
+    def end(self, error: BaseException | None = None) -> None:
+        invocation = self.invocation
         if invocation.done:
             return
         try:
-            response = self._self_accumulator.result()
-        except Exception as exc:
+            response = self.accumulator.result()
+        except Exception as exc:  # noqa: BLE001
             report("summarising a stream", exc)
             response = None
-        invocation.finish(response, first_chunk=self._self_first, chunk_gaps=self._self_gaps, error=error)
+        invocation.finish(response, first_chunk=self.first, chunk_gaps=self.gaps, error=error)
+
+
+class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
+    """Ending logic shared by the sync and async proxies; the state lives in an :class:`_Observer`."""
+
+    _self_observer: _Observer
+
+    def _self_end(self, error: BaseException | None = None) -> None:
+        self._self_observer.end(error)
 
     def __del__(self) -> None:
         # A stream dropped before it was exhausted or closed still ends its span.
         try:
-            self._self_end(None)
-        except Exception:
+            self._self_observer.end(None)
+        except Exception:  # noqa: BLE001, S110 - nothing may escape a finaliser
             pass
 
     def __repr__(self) -> str:
@@ -76,23 +124,15 @@ class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
 class StreamProxy(_StreamState):
     """Proxy for a synchronous SDK stream (``openai.Stream``, ``anthropic.Stream``, ...)."""
 
+    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator) -> None:
+        super().__init__(wrapped)
+        self._self_observer = _Observer(invocation, accumulator, wrapped.__next__)
+
     def __iter__(self) -> StreamProxy:
         return self
 
     def __next__(self) -> Any:
-        token = attach(self._self_invocation.context)
-        try:
-            chunk = self.__wrapped__.__next__()
-        except StopIteration:
-            self._self_end(None)
-            raise
-        except BaseException as exc:
-            self._self_end(exc)
-            raise
-        finally:
-            detach(token)
-        self._self_observe(chunk)
-        return chunk
+        return self._self_observer.step()
 
     def __enter__(self) -> Any:
         entered = self.__wrapped__.__enter__()
@@ -114,23 +154,15 @@ class StreamProxy(_StreamState):
 class AsyncStreamProxy(_StreamState):
     """Proxy for an asynchronous SDK stream (``openai.AsyncStream``, ``anthropic.AsyncStream``, ...)."""
 
+    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator) -> None:
+        super().__init__(wrapped)
+        self._self_observer = _Observer(invocation, accumulator, wrapped.__anext__)
+
     def __aiter__(self) -> AsyncStreamProxy:
         return self
 
-    async def __anext__(self) -> Any:
-        token = attach(self._self_invocation.context)
-        try:
-            chunk = await self.__wrapped__.__anext__()
-        except StopAsyncIteration:
-            self._self_end(None)
-            raise
-        except BaseException as exc:  # CancelledError included: the span still ends
-            self._self_end(exc)
-            raise
-        finally:
-            detach(token)
-        self._self_observe(chunk)
-        return chunk
+    def __anext__(self) -> Any:
+        return self._self_observer.astep()
 
     async def __aenter__(self) -> Any:
         entered = await self.__wrapped__.__aenter__()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 from opentelemetry_instrumentation_llm._core.records import Attributes
@@ -60,6 +61,35 @@ def client_server(client: Any) -> tuple[str | None, int | None]:
     if url is None:
         url = getattr(client, "base_url", None)
     return server_of(url)
+
+
+class ClientFactsCache:
+    """Per-client facts (provider name, server address and port), computed once per client.
+
+    Keyed by the client's identity and re-checked against the client's current base URL object,
+    so a client whose ``base_url`` is reassigned gets fresh facts. Clients are held weakly (a
+    cached client must not keep its connection pool alive) and the cache is bounded, so an
+    application that builds a client per request cannot grow it.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self._entries: dict[int, tuple[Any, Any, Any]] = {}
+        self._size = size
+
+    def __call__(self, client: Any, compute: Any) -> Any:
+        url = getattr(client, "_base_url", None)
+        entry = self._entries.get(id(client))
+        if entry is not None and entry[0]() is client and entry[1] is url:
+            return entry[2]
+        facts = compute(client)
+        try:
+            ref = weakref.ref(client)
+        except TypeError:  # not weak-referenceable: do not cache
+            return facts
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[id(client)] = (ref, url, facts)
+        return facts
 
 
 class ProviderByClass:

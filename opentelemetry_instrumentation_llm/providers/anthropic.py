@@ -51,7 +51,8 @@ ANTHROPIC_RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
 
 
 def _arg(kwargs: dict[str, Any], key: str) -> Any:
-    return given(kwargs.get(key), _SENTINELS)
+    value = kwargs.get(key)
+    return None if value is None or type(value) in _SENTINELS else value
 
 
 _provider_of = ProviderByClass(

@@ -25,14 +25,13 @@ from opentelemetry_instrumentation_llm._core.records import (
 )
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, StreamCloseHook
 from opentelemetry_instrumentation_llm.providers._common import (
+    ClientFactsCache,
     ProviderByClass,
     client_server,
     data_url_part,
     field,
-    given,
     maybe_json,
     put,
-    sdk_client,
     stop_sequences,
     text_part,
 )
@@ -42,7 +41,8 @@ _SENTINELS = (Omit, NotGiven)
 
 def _arg(kwargs: dict[str, Any], key: str) -> Any:
     """A keyword argument the user actually gave (the SDK's helpers pass ``omit`` sentinels)."""
-    return given(kwargs.get(key), _SENTINELS)
+    value = kwargs.get(key)
+    return None if value is None or type(value) in _SENTINELS else value
 
 
 # --------------------------------------------------------------------------- client facts
@@ -63,15 +63,22 @@ def client_facts(resource: Any) -> tuple[str, str | None, int | None]:
     reached through ``base_url`` (``server.address`` tells those apart), ``azure.ai.openai`` for
     the Azure clients, and the cloud's name for the SDK's Bedrock/Vertex provider runtimes.
     """
-    client = sdk_client(resource)
+    client = getattr(resource, "_client", None)
     if client is None:
         return sc.PROVIDER_OPENAI, None, None
+    return _FACTS(client, _facts_of)
+
+
+def _facts_of(client: Any) -> tuple[str, str | None, int | None]:
     provider = _provider_of(client)
     runtime = getattr(client, "_provider_runtime", None)
     if runtime is not None:
         provider = _PROVIDER_BY_RUNTIME.get(getattr(runtime, "name", ""), provider)
     address, port = client_server(client)
     return provider, address, port
+
+
+_FACTS = ClientFactsCache()
 
 
 # --------------------------------------------------------------------------- requests

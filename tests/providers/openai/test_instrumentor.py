@@ -180,3 +180,25 @@ async def test_many_tasks_streaming_at_once(aclient, telemetry, instrumented):
     for span in llm_spans:
         assert span.parent.span_id == parents[span.attributes["gen_ai.request.model"]]
         assert span.attributes["gen_ai.response.finish_reasons"] == ("stop",)
+
+
+def test_instrumentation_does_not_keep_clients_alive(fake_server, fake, telemetry, instrumented):
+    import gc
+    import weakref
+
+    client = openai.OpenAI(api_key=API_KEY, base_url=fake_server.openai_base_url, max_retries=0)
+    call(client)
+    ref = weakref.ref(client)
+    client.close()
+    del client
+    gc.collect()
+    assert ref() is None
+
+
+def test_reassigned_base_url_is_reflected(fake_server, fake, telemetry, instrumented):
+    with openai.OpenAI(api_key=API_KEY, base_url=fake_server.openai_base_url, max_retries=0) as client:
+        call(client)
+        client.base_url = fake_server.openai_base_url.replace("127.0.0.1", "localhost")
+        call(client)
+    first, second = telemetry.spans()
+    assert (first.attributes["server.address"], second.attributes["server.address"]) == ("127.0.0.1", "localhost")
