@@ -219,7 +219,8 @@ class _ManagerState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
             return None
         return self._self_recorder.start(self._self_endpoint, self._self_instance, self._self_kwargs, streaming=True)
 
-    def _self_observe(self, helper: Any, invocation: Invocation, proxy_type: type[_StreamState]) -> None:
+    def _self_observe(self, helper: Any, invocation: Invocation,
+                      proxy_type: type[StreamProxy] | type[AsyncStreamProxy]) -> None:
         """Point the SDK helper's raw stream at our proxy, so every way of reading it passes through us."""
         endpoint = self._self_endpoint
         try:
