@@ -210,14 +210,110 @@ METRIC_NAMES = _declare(
     )
 )
 
+def _detector_list(raw: str) -> tuple[str, ...]:
+    from opentelemetry_instrumentation_llm.processors.redaction import resolve_detector_names
+
+    names = _comma_list(raw)
+    if raw.strip() and not names:
+        raise _Invalid()
+    try:
+        return resolve_detector_names(names)
+    except ValueError as exc:
+        raise _Invalid(f"unknown detector {exc}") from None
+
+
+def _redact_mode(raw: str) -> str:
+    value = raw.strip().lower() or "mask"
+    if value not in ("mask", "hash"):
+        raise _Invalid()
+    return value
+
+
+def _patterns(raw: str) -> dict[str, str]:
+    import json
+    import re
+
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise _Invalid("not valid JSON") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise _Invalid("expected a JSON object of name -> regular expression")
+    for name, pattern in value.items():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise _Invalid(f"pattern {name!r}: {exc}") from None
+    return value
+
+
+def _positive_int(default: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if not raw.strip():
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise _Invalid() from None
+        if value <= 0:
+            raise _Invalid()
+        return value
+
+    return parse
+
+
+def _redaction_accepts() -> str:
+    return ("all, pii, secrets, or a comma-separated list of detector names: email, phone, credit_card, iban, "
+            "us_ssn, ipv4, ipv6, openai_key, anthropic_key, aws_access_key, aws_secret_key, github_token, "
+            "google_api_key, jwt, bearer_token, private_key")
+
+
 REDACT = _declare(
     Variable(
         name="OTEL_INSTRUMENTATION_LLM_REDACT",
         default=None,
-        accepts="all, or a comma-separated list of detector names",
-        description="Redact PII and secrets from everything exported (span attributes, span events, "
-        "log records). Unset: off.",
-        parser=_comma_list,
+        accepts=_redaction_accepts(),
+        description="Redact PII and secrets from everything exported (span attributes, span events, span "
+        "status, log record bodies and attributes). Unset: off.",
+        parser=_detector_list,
+        strict=True,
+    )
+)
+
+REDACT_MODE = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_REDACT_MODE",
+        default="mask",
+        accepts="mask or hash",
+        description="mask: `[REDACTED:email]`. hash: `[REDACTED:email:<12 hex>]`, an HMAC-SHA256 of the value, "
+        "so equal values stay correlatable without being readable.",
+        parser=_redact_mode,
+        strict=True,
+    )
+)
+
+REDACT_HASH_KEY = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_REDACT_HASH_KEY",
+        default=None,
+        accepts="any secret string",
+        description="HMAC key for the hash mode, shared by processes that must correlate values. Unset: a "
+        "random key per process (values correlate within one process only).",
+        parser=lambda raw: raw or None,
+        strict=True,
+    )
+)
+
+REDACT_PATTERNS = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_REDACT_PATTERNS",
+        default=None,
+        accepts='a JSON object of name -> regular expression, e.g. {"employee_id": "EMP-\\d{6}"}',
+        description="Extra patterns redacted as `[REDACTED:<name>]`, in addition to the detectors chosen by "
+        "OTEL_INSTRUMENTATION_LLM_REDACT (setting only this variable turns redaction on with these patterns).",
+        parser=_patterns,
         strict=True,
     )
 )
@@ -227,8 +323,8 @@ SAMPLING_RATIO = _declare(
         name="OTEL_INSTRUMENTATION_LLM_SAMPLING_RATIO",
         default=None,
         accepts="a number from 0 to 1",
-        description="Fraction of ordinary traces kept by the error- and latency-aware trace sampler; "
-        "traces with an error or a slow GenAI call are always kept. Unset: keep everything.",
+        description="Fraction of ordinary traces kept by the error- and latency-aware tail sampler; traces with "
+        "an error or a slow GenAI call are always kept, and metrics always count every call. Unset: keep everything.",
         parser=_optional_float(0.0, 1.0),
         strict=True,
     )
@@ -239,8 +335,31 @@ SAMPLING_SLOW_MS = _declare(
         name="OTEL_INSTRUMENTATION_LLM_SAMPLING_SLOW_MS",
         default=None,
         accepts="a positive number of milliseconds",
-        description="A trace with a GenAI span at least this long is always kept by the sampler.",
+        description="A trace with a GenAI span at least this long is always kept by the tail sampler.",
         parser=_optional_float(0.0, None),
+        strict=True,
+    )
+)
+
+SAMPLING_MAX_TRACES = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_SAMPLING_MAX_TRACES",
+        default="10000",
+        accepts="a positive integer",
+        description="Most traces the tail sampler holds awaiting a decision; beyond it the oldest is decided at "
+        "once (per-trace spans are capped at 1000 the same way).",
+        parser=_positive_int(10_000),
+        strict=True,
+    )
+)
+
+SAMPLING_DECISION_WAIT_MS = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_SAMPLING_DECISION_WAIT_MS",
+        default="30000",
+        accepts="a positive integer number of milliseconds",
+        description="A trace whose local root has not ended after this long is decided with the spans it has.",
+        parser=_positive_int(30_000),
         strict=True,
     )
 )
@@ -271,3 +390,16 @@ class ContentSettings:
         capture = CAPTURE_MESSAGE_CONTENT.read(environ)
         emit = EMIT_EVENT.read(environ)
         return cls(capture=capture, emit_event=capture.on_event if emit is None else emit)
+
+
+def markdown_table() -> str:
+    """The variables table of ``docs/configuration.md``, generated from this registry."""
+    lines = ["| Variable | Default | Accepted values | What it does |", "|---|---|---|---|"]
+    for variable in VARIABLES.values():
+        default = f"`{variable.default}`" if variable.default is not None else "unset"
+        lines.append(f"| `{variable.name}` | {default} | {variable.accepts} | {variable.description} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m opentelemetry_instrumentation_llm.config > table.md
+    print(markdown_table())

@@ -50,3 +50,54 @@ class LLMConfigurator(_BaseConfigurator):
 
             logging.getLogger().addHandler(LoggingHandler(logger_provider=handle.logger_provider))
         _logger.debug("opentelemetry-instrumentation-llm configured exporters %s", handle.exporters)
+
+
+def apply_processors_to_global_pipeline() -> None:
+    """``opentelemetry_post_instrument`` hook: when another configurator built the pipeline (e.g.
+    ``opentelemetry-distro``'s was selected), put our sampling and redaction in front of the span
+    and log-record processors it installed, so ``OTEL_INSTRUMENTATION_LLM_REDACT`` and
+    ``..._SAMPLING_RATIO`` are never silently ignored. Nothing happens when our configurator ran
+    or when neither is configured. The SDK offers no public way to wrap installed processors, so
+    this reaches into the SDK providers' processor lists; if that fails it says so loudly.
+    """
+    from opentelemetry import _logs, metrics, trace
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from opentelemetry_instrumentation_llm.config import ConfigurationError
+    from opentelemetry_instrumentation_llm.pipeline import current
+    from opentelemetry_instrumentation_llm.processors import Processors, ProcessorSettings
+
+    if current() is not None:
+        return
+    try:
+        settings = ProcessorSettings.from_env()
+    except ConfigurationError as exc:
+        _logger.error("%s; redaction and sampling are NOT applied", exc)
+        return
+    if not (settings.redaction_enabled or settings.sampling_enabled):
+        return
+    chain = Processors.create(settings, meter_provider=metrics.get_meter_provider())
+    applied = []
+    try:
+        tracer_provider = trace.get_tracer_provider()
+        if isinstance(tracer_provider, TracerProvider):
+            multi = tracer_provider._active_span_processor
+            existing = list(multi._span_processors)
+            if existing:
+                multi._span_processors = (chain.span_processor(existing),)
+                applied.append("spans")
+        logger_provider = _logs.get_logger_provider()
+        if isinstance(logger_provider, LoggerProvider):
+            multi_logs = logger_provider._multi_log_record_processor
+            existing_logs = list(multi_logs._log_record_processors)
+            if existing_logs:
+                multi_logs._log_record_processors = (chain.log_processor(existing_logs),)
+                applied.append("logs")
+    except Exception:
+        _logger.error("Could not apply redaction/sampling to the pipeline another configurator built; set "
+                      "OTEL_PYTHON_CONFIGURATOR=llm to use ours", exc_info=True)
+        return
+    _logger.info("opentelemetry-instrumentation-llm applied %s to %s built by another configurator",
+                 " and ".join(n for n, on in (("redaction", chain.redactor), ("sampling", chain.sampler)) if on),
+                 " and ".join(applied) or "nothing")

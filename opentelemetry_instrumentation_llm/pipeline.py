@@ -24,15 +24,16 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from opentelemetry import _logs, metrics, trace
-from opentelemetry.sdk._logs import LoggerProvider, LogRecordProcessor
+from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from opentelemetry_instrumentation_llm import config
+from opentelemetry_instrumentation_llm.processors import Processors, ProcessorSettings
 
 _logger = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class LLMTelemetry:
     instrumented: list[str] = field(default_factory=list)
     gpu: bool = False
     exporters: dict[str, list[str]] = field(default_factory=dict)
+    redaction: bool = False
+    sampling: bool = False
     _shut_down: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -104,6 +107,7 @@ def setup(
     headers: Mapping[str, str] | None = None,
     export_timeout: float | None = None,
     metric_readers: Sequence[MetricReader] = (),
+    processors: ProcessorSettings | None = None,
     instrument: bool = True,
     gpu: bool | None = None,
     set_global: bool = True,
@@ -118,7 +122,10 @@ def setup(
     ``OTEL_BLRP_*``, ``OTEL_METRIC_EXPORT_INTERVAL``, ``OTEL_TRACES_SAMPLER``...).
 
     ``protocol`` is ``grpc`` (the Python SDK's default) or ``http/protobuf``. ``metric_readers``
-    adds readers (e.g. a Prometheus reader) next to the exported one. ``instrument`` instruments
+    adds readers (e.g. a Prometheus reader) next to the exported one. ``processors`` configures
+    tail sampling and redaction in code (default: ``ProcessorSettings.from_env()``, i.e. the
+    ``OTEL_INSTRUMENTATION_LLM_REDACT*`` and ``..._SAMPLING_*`` variables); invalid values raise
+    :class:`ConfigurationError` naming the variable, before anything is installed. ``instrument`` instruments
     every installed SDK (extra keyword arguments go to the instrumentors, e.g.
     ``capture_content``). ``gpu`` starts the NVML gauges (default: ``OTEL_INSTRUMENTATION_LLM_GPU``).
     ``set_global`` installs the providers as the global ones when none is installed yet.
@@ -130,24 +137,33 @@ def setup(
         if _current is not None and not _current.is_shut_down:
             _logger.debug("setup(): already set up; returning the existing pipeline")
             return _current
+        settings = processors if processors is not None else ProcessorSettings.from_env()  # validate first
         attributes = dict(resource_attributes or {})
         if service_name:
             attributes[SERVICE_NAME] = service_name
         resource = Resource.create(attributes)
         options = _ExportOptions(endpoint, protocol, dict(headers) if headers else None, export_timeout)
+        # Resolve every exporter before starting anything, so a bad variable fails cleanly.
+        exporters = {signal: options.exporters(signal) for signal in SIGNALS}
 
         meter_provider = MeterProvider(resource=resource, metric_readers=[
-            *(PeriodicExportingMetricReader(e) for e in options.exporters("metrics")), *metric_readers])
+            *(PeriodicExportingMetricReader(e) for e in exporters["metrics"]), *metric_readers])
         tracer_provider = TracerProvider(resource=resource)
         logger_provider = LoggerProvider(resource=resource)
+        chain = Processors.create(settings, meter_provider=meter_provider)
+        # Redaction wraps the exporters (it then runs in the export threads, off the call path);
+        # sampling sits in front of the batch processors.
         with _processor_self_metrics():
-            for exporter in options.exporters("traces"):
-                tracer_provider.add_span_processor(
-                    _wrap_span_processor(BatchSpanProcessor(exporter, meter_provider=meter_provider)))
-            for exporter in options.exporters("logs"):
-                logger_provider.add_log_record_processor(
-                    _wrap_log_processor(BatchLogRecordProcessor(exporter, meter_provider=meter_provider)))
-        handle = LLMTelemetry(tracer_provider, meter_provider, logger_provider, exporters=options.chosen)
+            span_exporting = [BatchSpanProcessor(chain.span_exporter(e), meter_provider=meter_provider)
+                              for e in exporters["traces"]]
+            log_exporting = [BatchLogRecordProcessor(chain.log_exporter(e), meter_provider=meter_provider)
+                             for e in exporters["logs"]]
+        if span_exporting:
+            tracer_provider.add_span_processor(chain.span_processor(span_exporting, redact=False))
+        if log_exporting:
+            logger_provider.add_log_record_processor(chain.log_processor(log_exporting, redact=False))
+        handle = LLMTelemetry(tracer_provider, meter_provider, logger_provider, exporters=options.chosen,
+                              redaction=chain.redactor is not None, sampling=chain.sampler is not None)
 
         if set_global:
             _install_globals(handle)
@@ -250,15 +266,6 @@ class _ExportOptions:
 
 
 # --------------------------------------------------------------------------- hooks into other parts
-
-
-def _wrap_span_processor(processor: SpanProcessor) -> SpanProcessor:
-    """Our sampling/redaction processors in front of an exporting span processor, when configured."""
-    return processor
-
-
-def _wrap_log_processor(processor: LogRecordProcessor) -> LogRecordProcessor:
-    return processor
 
 
 def _start_gpu(meter_provider: MeterProvider) -> bool:

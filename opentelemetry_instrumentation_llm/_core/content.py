@@ -17,7 +17,7 @@ def _default(value: Any) -> Any:
     if callable(dump):
         try:
             return dump(mode="json", exclude_unset=True)
-        except Exception:
+        except Exception:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             pass
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)

@@ -40,7 +40,7 @@ class _RawState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
         try:
             observed = observe_result(self._self_recorder, self._self_endpoint, self._self_invocation, parsed,
                                       end=perf_counter())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("parsing a raw response", exc)
             observed = parsed
         self._self_parsed = observed
@@ -60,7 +60,7 @@ class _RawState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
     def __del__(self) -> None:
         try:
             self._self_end(closing=False)
-        except Exception:
+        except Exception:  # noqa: BLE001 - nothing may escape a finaliser
             pass
 
     def __repr__(self) -> str:

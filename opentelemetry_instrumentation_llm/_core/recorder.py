@@ -153,10 +153,10 @@ class Recorder:
             if self.capture_any and endpoint.parse_content is not None:
                 try:
                     content = endpoint.parse_content(kwargs)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
                     report("reading request content", exc)
             return Invocation(self, request, content)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("starting a span", exc)
             return None
 
@@ -249,11 +249,11 @@ class Invocation:
         self._done = True
         try:
             self._finish(response, end, first_chunk, chunk_gaps, error)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("ending a span", exc)
             try:
                 self.span.end()
-            except Exception:
+            except Exception:  # noqa: BLE001 - fail open: instrumentation never breaks the call
                 pass
 
     def fail(self, error: BaseException, response: ResponseInfo | None = None, **timing: Any) -> None:

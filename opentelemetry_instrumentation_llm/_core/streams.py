@@ -114,7 +114,7 @@ class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
         # A stream dropped before it was exhausted or closed still ends its span.
         try:
             self._self_observer.end(None)
-        except Exception:  # noqa: BLE001, S110 - nothing may escape a finaliser
+        except Exception:  # noqa: BLE001 - nothing may escape a finaliser
             pass
 
     def __repr__(self) -> str:
@@ -199,7 +199,7 @@ def end_stream(candidate: Any) -> None:
     try:
         if isinstance(candidate, _StreamState):
             candidate._self_end(None)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
         report("closing a wrapped stream", exc)
 
 
@@ -230,7 +230,7 @@ class _ManagerState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
                 return
             accumulator = endpoint.accumulator(self._self_recorder.capture_any)
             setattr(helper, endpoint.raw_stream_attribute, proxy_type(raw, invocation, accumulator))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("observing a helper stream", exc)
             invocation.finish(None)
 

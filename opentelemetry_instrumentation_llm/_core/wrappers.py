@@ -38,7 +38,7 @@ def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocatio
         if kind is ResultKind.VALUE:
             try:
                 response = endpoint.parse_response(result, recorder.capture_any)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
                 report("reading a response", exc)
                 response = None
             invocation.finish(response, end=end)
@@ -58,7 +58,7 @@ def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocatio
             ResultKind.ASYNC_RAW: raw.AsyncRawResponseProxy,
         }[kind]
         return proxy_type(result, recorder, endpoint, invocation)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
         report("observing a result", exc)
         invocation.finish(None, end=end)
         return result
@@ -134,7 +134,7 @@ def stream_manager_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
         manager = wrapped(*args, **kwargs)
         try:
             return proxy_type(manager, recorder, endpoint, instance, kwargs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("wrapping a stream manager", exc)
             return manager
 

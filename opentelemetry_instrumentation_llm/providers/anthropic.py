@@ -37,7 +37,6 @@ from opentelemetry_instrumentation_llm.providers._common import (
     client_server,
     data_url_part,
     field,
-    given,
     put,
     sdk_client,
     stop_sequences,

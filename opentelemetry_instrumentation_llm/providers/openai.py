@@ -66,7 +66,8 @@ def client_facts(resource: Any) -> tuple[str, str | None, int | None]:
     client = getattr(resource, "_client", None)
     if client is None:
         return sc.PROVIDER_OPENAI, None, None
-    return _FACTS(client, _facts_of)
+    facts: tuple[str, str | None, int | None] = _FACTS(client, _facts_of)
+    return facts
 
 
 def _facts_of(client: Any) -> tuple[str, str | None, int | None]:
@@ -509,8 +510,8 @@ def _responses_finish_reason(response: Any) -> str | None:
         return "stop"
     if status == "incomplete":
         details = getattr(response, "incomplete_details", None)
-        reason = getattr(details, "reason", None)
-        return _INCOMPLETE_REASONS.get(reason, reason or "incomplete")
+        reason = str(getattr(details, "reason", None) or "incomplete")
+        return _INCOMPLETE_REASONS.get(reason, reason)
     if status in ("failed", "cancelled"):
         return "error"
     return None
@@ -523,8 +524,9 @@ def _responses_output_message(response: Any, finish_reason: str | None) -> dict[
         if kind == "message":
             parts.extend(_responses_item_parts(getattr(item, "content", None)))
         elif kind == "function_call":
-            parts.append({"type": "tool_call", "id": getattr(item, "call_id", None), "name": getattr(item, "name", None),
-                          "arguments": maybe_json(getattr(item, "arguments", None))})
+            arguments = maybe_json(getattr(item, "arguments", None))
+            parts.append({"type": "tool_call", "id": getattr(item, "call_id", None),
+                          "name": getattr(item, "name", None), "arguments": arguments})
         elif kind == "reasoning":
             summary = " ".join(str(getattr(s, "text", "") or "") for s in getattr(item, "summary", None) or ())
             if summary:

@@ -101,7 +101,7 @@ class FakeLLM:
             body["model"] = route.rsplit("/models/", 1)[1].split(":", 1)[0]
         from opentelemetry_instrumentation_llm.testing.dialects import ROUTES
 
-        for suffix, dialect in ROUTES:
+        for suffix, dialect in ROUTES:  # noqa: B007 - `dialect` is the one found, used after the loop
             if route.endswith(suffix):
                 break
         else:
@@ -120,9 +120,8 @@ class FakeLLM:
             if reply.cut_after is not None and sent >= reply.cut_after:
                 yield CUT
                 return
-            if reply.chunk_delay and sent:
-                if self.stopping.wait(reply.chunk_delay):
-                    return
+            if reply.chunk_delay and sent and self.stopping.wait(reply.chunk_delay):
+                return
             yield event
 
     # ------------------------------------------------------------------ in-process transport

@@ -10,8 +10,7 @@ import openai
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from opentelemetry_instrumentation_llm import semconv as sc
-from opentelemetry_instrumentation_llm import setup
+from opentelemetry_instrumentation_llm import semconv as sc, setup
 from opentelemetry_instrumentation_llm.testing import FakeLLMServer
 from tests.e2e.collector import OTLPSink, Rotel, wait_until
 
@@ -85,7 +84,8 @@ def test_collector_down_at_start_then_up(sink_and_collector, fake_server, fake):
     collector.start()
     make_calls(fake_server, "up")
     handle.shutdown()
-    wait_until(lambda: any(s.name == "chat claude-up" for s in llm_spans(sink)), 20, "spans after the collector came up")
+    wait_until(lambda: any(s.name == "chat claude-up" for s in llm_spans(sink)), 20,
+               "spans after the collector came up")
     assert {s.name for s in llm_spans(sink)} >= {"chat gpt-4o-up", "chat claude-up"}
 
 

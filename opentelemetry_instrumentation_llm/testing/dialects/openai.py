@@ -118,8 +118,9 @@ class _OpenAICompletions(_OpenAIChat):
         pieces = split(text, reply.chunks or max(1, words(text)))
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
-            yield sse_event({**base, "choices": [{"index": 0, "text": piece, "logprobs": None,
-                                                   "finish_reason": (reply.finish_reason or "stop") if last else None}]})
+            finish = (reply.finish_reason or "stop") if last else None
+            choice = {"index": 0, "text": piece, "logprobs": None, "finish_reason": finish}
+            yield sse_event({**base, "choices": [choice]})
         if (body.get("stream_options") or {}).get("include_usage"):
             yield sse_event({**base, "choices": [], "usage": self._usage(body, reply, text)})
         yield sse_event("[DONE]")
@@ -132,7 +133,7 @@ class _OpenAIEmbeddings(Dialect):
         dims = int(body.get("dimensions") or 8)
         fmt = body.get("encoding_format")
         data = []
-        for i, item in enumerate(items):
+        for i in range(len(items)):
             vector = [round(0.001 * (i + 1) * (j + 1), 6) for j in range(dims)]
             if fmt == "base64":
                 import base64

@@ -31,8 +31,9 @@ def test_responses_create(client, fake, fake_server, telemetry, instrument):
     assert response.output_text == "Bonjour."
     span = telemetry.span()
     attrs = dict(span.attributes)
-    content = {k: attrs.pop(k) for k in list(attrs) if k in (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES,
-                                                              sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.GEN_AI_TOOL_DEFINITIONS)}
+    content_keys = (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+                    sc.GEN_AI_TOOL_DEFINITIONS)
+    content = {k: attrs.pop(k) for k in list(attrs) if k in content_keys}
     assert span.name == "chat gpt-5"
     assert attrs == {
         **base_attributes(fake_server, model="gpt-5"),

@@ -89,7 +89,7 @@ def test_span_stays_open_while_reading_and_ends_once_on_close(client, fake, tele
     try:  # whatever the SDK does when read after close (it may still yield buffered chunks)...
         for _ in stream:
             pass
-    except Exception:
+    except Exception:  # noqa: BLE001 - fail open: instrumentation never breaks the call
         pass
     assert len(telemetry.spans()) == 1  # ...the span ended once
     (duration,) = telemetry.points(sc.METRIC_OPERATION_DURATION)
