@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from opentelemetry_instrumentation_llm.config import ConfigurationError, ContentCapture
+from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor
 from opentelemetry_instrumentation_llm.instrumentor import (
     INSTRUMENTORS,
     AnthropicInstrumentor,
@@ -58,6 +59,7 @@ __all__ = [
     "AnthropicInstrumentor",
     "ConfigurationError",
     "ContentCapture",
+    "GPUInstrumentor",
     "LLMInstrumentor",
     "LLMTelemetry",
     "OpenAIInstrumentor",

@@ -374,6 +374,27 @@ GPU = _declare(
     )
 )
 
+GPU_EXTRA_METRICS = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_GPU_EXTRA_METRICS",
+        default="false",
+        accepts="true or false",
+        description="Also report GPU clock frequencies and PCIe throughput (`nvml.gpu.clock.frequency`, "
+        "`nvml.gpu.pcie.throughput`), which the conventions lack.",
+        parser=parse_bool,
+    )
+)
+
+GPU_PROCESS_MEMORY = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_GPU_PROCESS_MEMORY",
+        default="false",
+        accepts="true or false",
+        description="Also report the GPU memory used by this process (`nvml.gpu.process.memory.usage`).",
+        parser=parse_bool,
+    )
+)
+
 
 # --------------------------------------------------------------------------- resolved settings
 

@@ -269,10 +269,8 @@ class _ExportOptions:
 
 
 def _start_gpu(meter_provider: MeterProvider) -> bool:
-    try:
-        from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor  # type: ignore[import-not-found]
-    except ImportError:
-        return False
+    from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor
+
     instrumentor = GPUInstrumentor()
     if not instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.instrument(meter_provider=meter_provider)
@@ -280,10 +278,8 @@ def _start_gpu(meter_provider: MeterProvider) -> bool:
 
 
 def _stop_gpu() -> None:
-    try:
-        from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor  # type: ignore[import-not-found]
-    except ImportError:
-        return
+    from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor
+
     instrumentor = GPUInstrumentor()
     if instrumentor.is_instrumented_by_opentelemetry:
         instrumentor.uninstrument()
