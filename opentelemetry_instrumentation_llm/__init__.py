@@ -11,7 +11,10 @@ import importlib.util
 import logging
 from typing import Any
 
+from opentelemetry_instrumentation_llm import cost, request_context
 from opentelemetry_instrumentation_llm.config import ConfigurationError, ContentCapture
+from opentelemetry_instrumentation_llm.cost import register_prices
+from opentelemetry_instrumentation_llm.feedback import record_feedback
 from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor
 from opentelemetry_instrumentation_llm.instrumentor import (
     INSTRUMENTORS,
@@ -21,6 +24,7 @@ from opentelemetry_instrumentation_llm.instrumentor import (
 )
 from opentelemetry_instrumentation_llm.pipeline import LLMTelemetry, setup
 from opentelemetry_instrumentation_llm.providers import PROVIDERS
+from opentelemetry_instrumentation_llm.request_context import bind_context, llm_context
 from opentelemetry_instrumentation_llm.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -64,7 +68,13 @@ __all__ = [
     "LLMTelemetry",
     "OpenAIInstrumentor",
     "__version__",
+    "bind_context",
+    "cost",
     "instrument",
+    "llm_context",
+    "record_feedback",
+    "register_prices",
+    "request_context",
     "setup",
     "uninstrument",
 ]

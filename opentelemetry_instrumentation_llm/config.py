@@ -396,6 +396,61 @@ GPU_PROCESS_MEMORY = _declare(
 )
 
 
+COST = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_COST",
+        default="true",
+        accepts="true or false",
+        description="Compute each call's cost in USD (span attributes `gen_ai.usage.cost.*` and the "
+        "`gen_ai.client.operation.cost` counter) from the genai-prices catalogue and your overrides.",
+        parser=parse_bool,
+    )
+)
+
+PRICES_FILE = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_PRICES_FILE",
+        default=None,
+        accepts="a path to a JSON prices file",
+        description="Your prices (negotiated or self-hosted), overriding the catalogue: "
+        '{"prices": [{"provider": "openai", "model": "gpt-4o*", "input": 2.0, "output": 8.0}, '
+        '{"provider": "anthropic", "model": "*", "scale": 0.8}]} with rates per million tokens.',
+        parser=lambda raw: raw or None,
+        strict=True,
+    )
+)
+
+METRIC_CONTEXT = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_METRIC_CONTEXT",
+        default="tenant_id,feature",
+        accepts="a comma-separated list of llm_context keys (not user_id, session_id or conversation_id)",
+        description="Which llm_context values are added to the GenAI metrics as attributes.",
+        parser=_comma_list,
+    )
+)
+
+METRIC_CONTEXT_MAX_VALUES = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_METRIC_CONTEXT_MAX_VALUES",
+        default="100",
+        accepts="a positive integer",
+        description="Distinct values kept per metric context attribute; later values are reported as `_OTHER`.",
+        parser=_positive_int(100),
+    )
+)
+
+FEEDBACK_MAX_RESPONSES = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_FEEDBACK_MAX_RESPONSES",
+        default="10000",
+        accepts="a positive integer",
+        description="Recent response ids remembered so record_feedback(response_id=...) can find their spans.",
+        parser=_positive_int(10_000),
+    )
+)
+
+
 # --------------------------------------------------------------------------- resolved settings
 
 

@@ -69,6 +69,10 @@ GEN_AI_PROMPT_VERSION: Final = "gen_ai.prompt.version"
 GEN_AI_TOKEN_MODALITY: Final = "gen_ai.token.modality"
 GEN_AI_CONVERSATION_COMPACTED: Final = "gen_ai.conversation.compacted"
 
+GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"  # draft (semantic-conventions-genai #443)
+GEN_AI_USAGE_COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
+GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"
+
 EXCEPTION_TYPE: Final = "exception.type"
 EXCEPTION_MESSAGE: Final = "exception.message"
 
@@ -92,6 +96,7 @@ METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
 METRIC_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
+METRIC_OPERATION_COST: Final = "gen_ai.client.operation.cost"  # draft (semantic-conventions-genai #443)
 
 # ----------------------------------------------------------------- metrics (latest draft names, opt-in)
 METRIC_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"

@@ -11,6 +11,7 @@ guarded so a bug here can never reach the user's code.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from time import perf_counter, time_ns
 from typing import Any
@@ -22,7 +23,7 @@ from opentelemetry.metrics import Meter, MeterProvider, get_meter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm import config, cost, feedback, request_context, semconv as sc
 from opentelemetry_instrumentation_llm._core.content import to_any_value, to_json
 from opentelemetry_instrumentation_llm._core.guard import report
 from opentelemetry_instrumentation_llm._core.records import (
@@ -33,6 +34,7 @@ from opentelemetry_instrumentation_llm._core.records import (
 )
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec
 from opentelemetry_instrumentation_llm.config import ContentSettings, MetricNames
+from opentelemetry_instrumentation_llm.cost import PriceBook
 from opentelemetry_instrumentation_llm.version import __version__
 
 # Set in the context while one of our GenAI spans is current: a nested wrapped call (an SDK
@@ -55,6 +57,7 @@ class _Instruments:
     """The metric instruments for one recorder, by the configured naming scheme."""
 
     def __init__(self, meter: Meter, names: MetricNames) -> None:
+        self.meter = meter
         self.names = names
         self.duration = self.token_usage = self.ttfc = self.tpoc = None
         if names.default_names:
@@ -138,6 +141,14 @@ class Recorder:
         self.capture_span = capture.on_span
         self.capture_event = capture.on_event
         self.emit_event = self.content.emit_event
+        self.prices = _price_book()
+        self.metric_context = _metric_context()
+        inst = self.instruments
+        self.cost_counter = None
+        if self.prices is not None:
+            self.cost_counter = inst.meter.create_counter(
+                sc.METRIC_OPERATION_COST, unit="USD",
+                description="Cost of GenAI operations in USD, from list prices and the user's overrides.")
 
     def start(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any],
               streaming: bool = False) -> Invocation | None:
@@ -159,6 +170,25 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("starting a span", exc)
             return None
+
+
+def _price_book() -> PriceBook | None:
+    """The price book, unless cost is switched off; a bad prices file disables cost, loudly."""
+    try:
+        if config.COST.read() is False:
+            return None
+        return cost.price_book()
+    except config.ConfigurationError as exc:
+        logging.getLogger(__name__).error("%s; costs are not recorded", exc)
+        return None
+
+
+def _metric_context() -> request_context.MetricContext | None:
+    try:
+        return request_context.metric_context()
+    except config.ConfigurationError as exc:
+        logging.getLogger(__name__).error("%s; no request context is added to metrics", exc)
+        return None
 
 
 def _request_attributes(request: RequestInfo) -> dict[str, AttributeValue]:
@@ -209,7 +239,8 @@ def _usage_attributes(usage: Usage, attrs: dict[str, AttributeValue]) -> None:
 class Invocation:
     """One in-flight LLM call: owns its span and records its metrics and events exactly once."""
 
-    __slots__ = ("_attrs", "_content", "_done", "_start_ns", "_t0", "context", "recorder", "request", "span")
+    __slots__ = ("_attrs", "_content", "_context_metric_attrs", "_done", "_start_ns", "_t0", "context", "recorder",
+                 "request", "span")
 
     def __init__(self, recorder: Recorder, request: RequestInfo, content: RequestContent | None) -> None:
         self.recorder = recorder
@@ -217,6 +248,12 @@ class Invocation:
         self._content = content
         self._done = False
         attrs = _request_attributes(request)
+        values = request_context.current_values()
+        self._context_metric_attrs: dict[str, str] | None = None
+        if values:
+            attrs.update(request_context.span_attributes(values))
+            if recorder.metric_context is not None:
+                self._context_metric_attrs = recorder.metric_context.attributes(values)
         if content is not None and recorder.capture_span:
             _content_attributes(content, attrs, to_json)
         self._attrs = attrs
@@ -277,11 +314,15 @@ class Invocation:
         metric_attrs = _metric_attributes(self.request)
         span_attrs: dict[str, AttributeValue] = {}
 
+        if self._context_metric_attrs:
+            metric_attrs.update(self._context_metric_attrs)
         if response is not None:
             if response.response_model:
                 metric_attrs[sc.GEN_AI_RESPONSE_MODEL] = response.response_model
             if response.metric_attributes:
                 metric_attrs.update(response.metric_attributes)
+            if response.response_id:
+                feedback.recent_responses.remember(response.response_id, span.get_span_context())
             if recording or rec.emit_event:
                 _response_attributes(response, span_attrs)
                 if response.output_messages is not None and rec.capture_span:
@@ -298,6 +339,15 @@ class Invocation:
             span_attrs[sc.ERROR_TYPE] = error_type
             metric_attrs[sc.ERROR_TYPE] = error_type
 
+        priced = None
+        if usage is not None and rec.prices is not None:
+            model = (response.response_model if response is not None else None) or self.request.model
+            priced = rec.prices.cost(self.request.provider, model, self.request.server_address, usage)
+            if priced is not None:
+                span_attrs[sc.GEN_AI_USAGE_COST_AMOUNT] = priced[0]
+                span_attrs[sc.GEN_AI_USAGE_COST_CURRENCY] = "USD"
+                span_attrs[sc.GEN_AI_USAGE_COST_SOURCE] = priced[1]
+
         if recording:
             if span_attrs:
                 span.set_attributes(span_attrs)
@@ -308,6 +358,10 @@ class Invocation:
                 span.set_status(Status(StatusCode.ERROR, error_type))
 
         self._record_metrics(metric_attrs, duration, usage, first_chunk, chunk_gaps, error_type)
+        if priced is not None:
+            cost_attrs = metric_attrs if error_type is None else {
+                k: v for k, v in metric_attrs.items() if k != sc.ERROR_TYPE}
+            rec.cost_counter.add(priced[0], cost_attrs)  # type: ignore[union-attr]
 
         if rec.emit_event:
             self._emit_details(span_attrs, response)
