@@ -19,7 +19,14 @@ from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor
 from opentelemetry_instrumentation_llm.instrumentor import (
     INSTRUMENTORS,
     AnthropicInstrumentor,
+    BedrockInstrumentor,
+    CohereInstrumentor,
+    GoogleGenAIInstrumentor,
+    GroqInstrumentor,
+    LiteLLMInstrumentor,
     LLMInstrumentor,
+    MistralAIInstrumentor,
+    OllamaInstrumentor,
     OpenAIInstrumentor,
 )
 from opentelemetry_instrumentation_llm.pipeline import LLMTelemetry, setup
@@ -61,13 +68,19 @@ def uninstrument() -> None:
 
 __all__ = [
     "AnthropicInstrumentor",
+    "BedrockInstrumentor",
+    "CohereInstrumentor",
     "ConfigurationError",
     "ContentCapture",
     "GPUInstrumentor",
+    "GoogleGenAIInstrumentor",
+    "GroqInstrumentor",
     "LLMInstrumentor",
     "LLMTelemetry",
+    "LiteLLMInstrumentor",
+    "MistralAIInstrumentor",
+    "OllamaInstrumentor",
     "OpenAIInstrumentor",
-    "__version__",
     "bind_context",
     "cost",
     "instrument",
@@ -77,4 +90,5 @@ __all__ = [
     "request_context",
     "setup",
     "uninstrument",
+    "__version__",
 ]

@@ -131,4 +131,63 @@ class AnthropicInstrumentor(LLMInstrumentor):
     sdk = "anthropic"
 
 
-INSTRUMENTORS: dict[str, type[LLMInstrumentor]] = {"openai": OpenAIInstrumentor, "anthropic": AnthropicInstrumentor}
+class GoogleGenAIInstrumentor(LLMInstrumentor):
+    """Instruments ``google-genai``: ``models.generate_content`` (+ stream) and ``embed_content``, sync and
+    async; provider ``gcp.gemini`` or ``gcp.vertex_ai`` by the client's backend."""
+
+    sdk = "google_genai"
+
+
+class BedrockInstrumentor(LLMInstrumentor):
+    """Instruments ``boto3``/``botocore`` ``bedrock-runtime``: Converse, ConverseStream, InvokeModel and
+    InvokeModelWithResponseStream (Anthropic, Llama, Titan, Mistral, Cohere body formats)."""
+
+    sdk = "bedrock"
+
+
+class MistralAIInstrumentor(LLMInstrumentor):
+    """Instruments ``mistralai``: chat complete and stream, embeddings, sync and async."""
+
+    sdk = "mistralai"
+
+
+class CohereInstrumentor(LLMInstrumentor):
+    """Instruments ``cohere`` v2: chat, chat stream, embed, sync and async."""
+
+    sdk = "cohere"
+
+
+class GroqInstrumentor(LLMInstrumentor):
+    """Instruments ``groq``: chat completions, streaming and not, sync and async."""
+
+    sdk = "groq"
+
+
+class OllamaInstrumentor(LLMInstrumentor):
+    """Instruments ``ollama``: chat, generate, embed (and legacy embeddings), streaming, sync and async."""
+
+    sdk = "ollama"
+
+
+class LiteLLMInstrumentor(LLMInstrumentor):
+    """Instruments ``litellm``: ``completion``/``acompletion`` (streaming too) and ``embedding``/``aembedding``.
+
+    The span reports the provider litellm routes to. Inside it, the SDK litellm calls (``openai``,
+    ``anthropic``, ...) opens no second inference span when we instrument that SDK too.
+    """
+
+    sdk = "litellm"
+
+
+INSTRUMENTORS: dict[str, type[LLMInstrumentor]] = {
+    "openai": OpenAIInstrumentor,
+    "anthropic": AnthropicInstrumentor,
+    "google_genai": GoogleGenAIInstrumentor,
+    "bedrock": BedrockInstrumentor,
+    "mistralai": MistralAIInstrumentor,
+    "cohere": CohereInstrumentor,
+    "groq": GroqInstrumentor,
+    "ollama": OllamaInstrumentor,
+    # litellm last: it routes to the SDKs above, which are then already instrumented.
+    "litellm": LiteLLMInstrumentor,
+}

@@ -124,3 +124,7 @@ PROVIDER_AWS_BEDROCK: Final = "aws.bedrock"
 PROVIDER_GCP_VERTEX_AI: Final = "gcp.vertex_ai"
 PROVIDER_GCP_GEMINI: Final = "gcp.gemini"
 PROVIDER_GCP_GEN_AI: Final = "gcp.gen_ai"
+PROVIDER_MISTRAL_AI: Final = "mistral_ai"
+PROVIDER_COHERE: Final = "cohere"
+PROVIDER_GROQ: Final = "groq"
+PROVIDER_OLLAMA: Final = "ollama"  # not a well-known value; custom values are allowed

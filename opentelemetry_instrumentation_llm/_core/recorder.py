@@ -158,6 +158,8 @@ class Recorder:
         """
         try:
             request = endpoint.parse_request(instance, kwargs)
+            if request is None:
+                return None
             if streaming:
                 request.stream = True
             content = None

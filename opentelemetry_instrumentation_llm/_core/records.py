@@ -84,8 +84,9 @@ class StreamAccumulator(Protocol):
         ...
 
 
-RequestParser = Callable[[Any, dict[str, Any]], RequestInfo]
-"""(SDK resource instance, call kwargs) -> RequestInfo."""
+RequestParser = Callable[[Any, dict[str, Any]], "RequestInfo | None"]
+"""(SDK resource instance, call parameters) -> RequestInfo, or None for a call not to trace (a
+shared entry point such as botocore's ``_make_api_call`` serves many operations, few of them LLM calls)."""
 
 ContentParser = Callable[[dict[str, Any]], RequestContent]
 """(call kwargs) -> RequestContent; called only when content capture is on."""

@@ -25,9 +25,14 @@ class ResultKind(enum.Enum):
     VALUE = "value"  # a parsed response object: finish now
     STREAM = "stream"  # a sync iterator of chunks: finish when it ends
     ASYNC_STREAM = "async_stream"  # an async iterator of chunks
+    EMBEDDED_STREAM = "embedded_stream"  # a mapping holding a stream (botocore's {"stream": EventStream})
     RAW = "raw"  # a raw HTTP response wrapper whose sync parse() yields the value or a stream
     RAW_CLOSABLE = "raw_closable"  # the same, with a close() that releases the connection
     ASYNC_RAW = "async_raw"  # async parse() and async close()
+
+
+ParamsBinder = Callable[[tuple[Any, ...], dict[str, Any]], dict[str, Any]]
+"""(positional args, keyword args) of a wrapped call -> the parameter dict the parsers read."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,11 @@ class Endpoint:
     accumulator: AccumulatorFactory | None = None
     stream_manager: bool = False
     raw_stream_attribute: str = "_raw_stream"
+    # Maps the call's (args, kwargs) to the parameter dict the parsers read, for SDK methods that
+    # take positional arguments (``litellm.completion(model, messages)``, botocore's
+    # ``_make_api_call(operation_name, params)``). Default: the keyword arguments as given.
+    params: ParamsBinder | None = None
+
 
 
 @dataclass(frozen=True)
@@ -92,3 +102,5 @@ class ProviderSpec:
     close_hooks: tuple[StreamCloseHook, ...] = field(default_factory=tuple)
     sdk_span_hooks: tuple[SdkSpanHook, ...] = field(default_factory=tuple)
     error_type: Callable[[BaseException], str] = class_name_error_type
+    # For ResultKind.EMBEDDED_STREAM: the key under which the result mapping holds its stream.
+    embedded_stream_key: Callable[[Any], str] | None = None

@@ -124,9 +124,10 @@ class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
 class StreamProxy(_StreamState):
     """Proxy for a synchronous SDK stream (``openai.Stream``, ``anthropic.Stream``, ...)."""
 
-    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator) -> None:
+    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator,
+                 next_chunk: Any = None) -> None:
         super().__init__(wrapped)
-        self._self_observer = _Observer(invocation, accumulator, wrapped.__next__)
+        self._self_observer = _Observer(invocation, accumulator, next_chunk or wrapped.__next__)
 
     def __iter__(self) -> StreamProxy:
         return self
@@ -185,6 +186,13 @@ class AsyncStreamProxy(_StreamState):
             return self._self_end_after(result)
         self._self_end(None)
         return result
+
+    async def aclose(self) -> Any:
+        # Async generators (google-genai, cohere, ollama streams) close with aclose().
+        try:
+            return await self.__wrapped__.aclose()
+        finally:
+            self._self_end(None)
 
     async def _self_end_after(self, awaitable: Awaitable[Any]) -> Any:
         try:

@@ -18,7 +18,7 @@ from opentelemetry.context import attach, detach, get_current
 
 from opentelemetry_instrumentation_llm._core.guard import report
 from opentelemetry_instrumentation_llm._core.recorder import LLM_SPAN_ACTIVE_KEY, Invocation, Recorder, suppressed
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ResultKind, StreamCloseHook
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ParamsBinder, ResultKind, StreamCloseHook
 from opentelemetry_instrumentation_llm._core.streams import (
     AsyncStreamManagerProxy,
     AsyncStreamProxy,
@@ -49,6 +49,16 @@ def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocatio
                 return result
             proxy = StreamProxy if kind is ResultKind.STREAM else AsyncStreamProxy
             return proxy(result, invocation, endpoint.accumulator(recorder.capture_any))
+        if kind is ResultKind.EMBEDDED_STREAM:
+            key = recorder.spec.embedded_stream_key(result)  # type: ignore[misc]
+            stream = result[key]
+            if endpoint.accumulator is None:
+                invocation.finish(None, end=end)
+                return result
+            # Iterable-only streams (botocore's EventStream) are read through one iterator.
+            result[key] = StreamProxy(stream, invocation, endpoint.accumulator(recorder.capture_any),
+                                      iter(stream).__next__)
+            return result
         # Raw HTTP responses (with_raw_response / with_streaming_response).
         from opentelemetry_instrumentation_llm._core import raw
 
@@ -64,11 +74,20 @@ def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocatio
         return result
 
 
+def _bound(bind: ParamsBinder, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return bind(args, kwargs)
+    except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
+        report("reading call arguments", exc)
+        return kwargs
+
+
 def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
+    bind = endpoint.params
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if suppressed():
             return wrapped(*args, **kwargs)
-        invocation = recorder.start(endpoint, instance, kwargs)
+        invocation = recorder.start(endpoint, instance, kwargs if bind is None else _bound(bind, args, kwargs))
         if invocation is None:
             return wrapped(*args, **kwargs)
         token = attach(invocation.context)
@@ -85,11 +104,12 @@ def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
 
 
 def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
+    bind = endpoint.params
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
                       kwargs: dict[str, Any]) -> Any:
         if suppressed():
             return await wrapped(*args, **kwargs)
-        invocation = recorder.start(endpoint, instance, kwargs)
+        invocation = recorder.start(endpoint, instance, kwargs if bind is None else _bound(bind, args, kwargs))
         if invocation is None:
             return await wrapped(*args, **kwargs)
         token = attach(invocation.context)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ProviderEntry:
-    sdk: str  # import name of the SDK, also the suffix of our entry point (llm_<sdk>)
+    sdk: str  # import name of the SDK (looked up with importlib.util.find_spec, never imported here)
     adapter: str  # module holding spec()
     requirement: str  # supported (and tested) SDK range
 
@@ -20,4 +20,14 @@ PROVIDERS: dict[str, ProviderEntry] = {
     "openai": ProviderEntry("openai", "opentelemetry_instrumentation_llm.providers.openai", "openai >= 3.0, < 4"),
     "anthropic": ProviderEntry("anthropic", "opentelemetry_instrumentation_llm.providers.anthropic",
                                "anthropic >= 2.0, < 3"),
+    "google_genai": ProviderEntry("google.genai", "opentelemetry_instrumentation_llm.providers.google_genai",
+                                  "google-genai >= 1.0, < 4"),
+    "bedrock": ProviderEntry("botocore", "opentelemetry_instrumentation_llm.providers.bedrock",
+                             "botocore >= 1.34, < 2"),
+    "mistralai": ProviderEntry("mistralai", "opentelemetry_instrumentation_llm.providers.mistralai",
+                               "mistralai >= 1.0, < 4"),
+    "cohere": ProviderEntry("cohere", "opentelemetry_instrumentation_llm.providers.cohere", "cohere >= 5.0, < 8"),
+    "groq": ProviderEntry("groq", "opentelemetry_instrumentation_llm.providers.groq", "groq >= 0.9, < 2"),
+    "ollama": ProviderEntry("ollama", "opentelemetry_instrumentation_llm.providers.ollama", "ollama >= 0.4, < 1"),
+    "litellm": ProviderEntry("litellm", "opentelemetry_instrumentation_llm.providers.litellm", "litellm >= 1.60, < 2"),
 }

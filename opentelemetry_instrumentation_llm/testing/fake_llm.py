@@ -97,8 +97,12 @@ class FakeLLM:
         if reply.delay:
             self.stopping.wait(reply.delay)
         route = path.split("?")[0].rstrip("/")
-        if "model" not in body and "/models/" in route:  # Vertex-style URLs carry the model in the path
+        if "model" not in body and "/models/" in route:  # Google-style URLs carry the model in the path
             body["model"] = route.rsplit("/models/", 1)[1].split(":", 1)[0]
+        elif "model" not in body and "/model/" in route:  # Bedrock: /model/{modelId}/converse
+            from urllib.parse import unquote
+
+            body["model"] = unquote(route.rsplit("/model/", 1)[1].split("/", 1)[0])
         from opentelemetry_instrumentation_llm.testing.dialects import ROUTES
 
         for suffix, dialect in ROUTES:  # noqa: B007 - `dialect` is the one found, used after the loop

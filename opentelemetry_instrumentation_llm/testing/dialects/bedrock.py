@@ -1,0 +1,7 @@
+"""Fake bedrock wire format (filled in by the bedrock adapter work)."""
+
+from __future__ import annotations
+
+from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
+
+ROUTES: tuple[tuple[str, Dialect], ...] = ()
