@@ -81,6 +81,7 @@ __all__ = [
     "MistralAIInstrumentor",
     "OllamaInstrumentor",
     "OpenAIInstrumentor",
+    "__version__",
     "bind_context",
     "cost",
     "instrument",
@@ -90,5 +91,4 @@ __all__ = [
     "request_context",
     "setup",
     "uninstrument",
-    "__version__",
 ]
