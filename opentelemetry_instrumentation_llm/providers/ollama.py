@@ -1,0 +1,332 @@
+"""Ollama adapter (``ollama`` SDK): chat, generate, embed and the legacy embeddings call, streaming
+and not, on ``Client`` and ``AsyncClient`` and on the module-level helpers (``ollama.chat(...)``).
+
+The conventions list no provider value for Ollama; we report ``ollama`` (custom values are
+allowed). Usage comes from ``prompt_eval_count`` (input) and ``eval_count`` (output), on the final
+chunk of a stream. Ollama's ``done_reason`` (``stop``, ``length``, ``load``, ``unload``) is
+reported as is; it is already in the conventions' vocabulary where it matters.
+
+The module-level helpers are methods bound to a default client when ``ollama`` is imported, so
+they are wrapped as module attributes as well as on the classes. A bound method keeps the original
+function, so a call through either path is seen exactly once.
+
+This module imports the SDK, so it is imported only when the Ollama instrumentor is enabled.
+"""
+
+from __future__ import annotations
+
+import types
+from typing import Any
+
+from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm._core.records import (
+    Attributes,
+    RequestContent,
+    RequestInfo,
+    ResponseInfo,
+    Usage,
+)
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ParamsBinder, ProviderSpec, ResultKind
+from opentelemetry_instrumentation_llm.providers._common import (
+    ClientFactsCache,
+    field,
+    put,
+    server_of,
+    stop_sequences,
+    text_part,
+)
+
+# --------------------------------------------------------------------------- arguments
+
+
+def _binder(*names: str) -> ParamsBinder:
+    """Positional arguments of ``chat(model, messages)`` & co. by name, merged with the keywords."""
+
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        if not args:
+            return kwargs
+        bound = dict(zip(names, args, strict=False))
+        bound.update(kwargs)
+        return bound
+
+    return bind
+
+
+def _server(client: Any) -> tuple[str | None, int | None]:
+    http = getattr(client, "_client", None)
+    return server_of(getattr(http, "base_url", None))
+
+
+_SERVERS = ClientFactsCache()
+
+_OPTION_PARAMS = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("top_k", sc.GEN_AI_REQUEST_TOP_K),
+    ("num_predict", sc.GEN_AI_REQUEST_MAX_TOKENS),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+)
+
+
+def _request(client: Any, operation: str, params: dict[str, Any], attrs: Attributes) -> RequestInfo:
+    address, port = _SERVERS(client, _server) if client is not None else (None, None)
+    model = params.get("model")
+    return RequestInfo(
+        operation=operation,
+        provider=sc.PROVIDER_OLLAMA,
+        model=str(model) if model else None,
+        server_address=address,
+        server_port=port,
+        stream=bool(params.get("stream")),
+        attributes=attrs,
+    )
+
+
+def _generation_attributes(params: dict[str, Any]) -> Attributes:
+    attrs: Attributes = {}
+    options = params.get("options")
+    if options is not None:
+        for key, attribute in _OPTION_PARAMS:
+            put(attrs, attribute, field(options, key))
+        stop = field(options, "stop")
+        if stop:
+            put(attrs, sc.GEN_AI_REQUEST_STOP_SEQUENCES, stop_sequences(stop))
+    fmt = params.get("format")
+    if fmt:  # "json" or a JSON schema
+        attrs[sc.GEN_AI_OUTPUT_TYPE] = "json"
+    return attrs
+
+
+def parse_chat_request(client: Any, params: dict[str, Any]) -> RequestInfo:
+    return _request(client, sc.OP_CHAT, params, _generation_attributes(params))
+
+
+def parse_generate_request(client: Any, params: dict[str, Any]) -> RequestInfo:
+    return _request(client, sc.OP_TEXT_COMPLETION, params, _generation_attributes(params))
+
+
+def parse_embed_request(client: Any, params: dict[str, Any]) -> RequestInfo:
+    attrs: Attributes = {}
+    put(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, params.get("dimensions"))
+    return _request(client, sc.OP_EMBEDDINGS, params, attrs)
+
+
+# --------------------------------------------------------------------------- content
+
+
+def _tool_call_parts(tool_calls: Any) -> list[dict[str, Any]]:
+    parts = []
+    for call in tool_calls or ():
+        function = field(call, "function")
+        parts.append({"type": "tool_call", "name": field(function, "name"), "arguments": field(function, "arguments")})
+    return parts
+
+
+def _message_parts(message: Any) -> list[dict[str, Any]]:
+    parts: list[dict[str, Any]] = []
+    thinking = field(message, "thinking")
+    if thinking:
+        parts.append({"type": "reasoning", "content": thinking})
+    content = field(message, "content")
+    if content:
+        parts.append(text_part(content))
+    for image in field(message, "images") or ():
+        value = image if isinstance(image, str) else field(image, "value")
+        parts.append({"type": "blob", "modality": "image", "content": value if isinstance(value, str) else ""})
+    parts.extend(_tool_call_parts(field(message, "tool_calls")))
+    return parts
+
+
+def _tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
+    if not tools:
+        return None
+    definitions = []
+    for tool in tools:
+        if callable(tool) and not isinstance(tool, dict):  # a Python function the SDK converts itself
+            definitions.append({"type": "function", "name": getattr(tool, "__name__", "function")})
+            continue
+        function = field(tool, "function")
+        definition: dict[str, Any] = {"type": field(tool, "type") or "function", "name": field(function, "name")}
+        if field(function, "description"):
+            definition["description"] = field(function, "description")
+        parameters = field(function, "parameters")
+        if parameters is not None:
+            dump = getattr(parameters, "model_dump", None)
+            definition["parameters"] = dump(exclude_none=True) if dump is not None else parameters
+        definitions.append(definition)
+    return definitions
+
+
+def parse_chat_content(params: dict[str, Any]) -> RequestContent:
+    system: list[dict[str, Any]] = []
+    messages = []
+    for message in params.get("messages") or ():
+        role = field(message, "role") or "user"
+        if role == "tool":
+            messages.append({"role": "tool", "parts": [{"type": "tool_call_response", "id": field(
+                message, "tool_name"), "response": field(message, "content")}]})
+            continue
+        messages.append({"role": role, "parts": _message_parts(message)})
+    return RequestContent(system_instructions=system or None, input_messages=messages,
+                          tool_definitions=_tool_definitions(params.get("tools")))
+
+
+def parse_generate_content(params: dict[str, Any]) -> RequestContent:
+    system = params.get("system")
+    prompt = params.get("prompt")
+    return RequestContent(
+        system_instructions=[text_part(system)] if system else None,
+        input_messages=[{"role": "user", "parts": [text_part(prompt)]}] if prompt else [],
+    )
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def _usage(response: Any) -> Usage | None:
+    input_tokens = field(response, "prompt_eval_count")
+    output_tokens = field(response, "eval_count")
+    if input_tokens is None and output_tokens is None:
+        return None
+    return Usage(input_tokens=input_tokens, output_tokens=output_tokens)
+
+
+def _info(response: Any) -> ResponseInfo:
+    reason = field(response, "done_reason")
+    return ResponseInfo(response_model=field(response, "model"), finish_reasons=[reason] if reason else None,
+                        usage=_usage(response))
+
+
+def parse_chat_response(response: Any, capture: bool) -> ResponseInfo:
+    info = _info(response)
+    if capture:
+        info.output_messages = [{"role": "assistant", "parts": _message_parts(field(response, "message")),
+                                 "finish_reason": field(response, "done_reason") or "error"}]
+    return info
+
+
+def parse_generate_response(response: Any, capture: bool) -> ResponseInfo:
+    info = _info(response)
+    if capture:
+        parts = []
+        if field(response, "thinking"):
+            parts.append({"type": "reasoning", "content": field(response, "thinking")})
+        parts.append(text_part(field(response, "response") or ""))
+        info.output_messages = [{"role": "assistant", "parts": parts,
+                                 "finish_reason": field(response, "done_reason") or "error"}]
+    return info
+
+
+def parse_embed_response(response: Any, capture: bool) -> ResponseInfo:
+    info = ResponseInfo(response_model=field(response, "model"))
+    count = field(response, "prompt_eval_count")
+    if count is not None:
+        info.usage = Usage(input_tokens=count)
+    vectors = field(response, "embeddings")
+    vector = vectors[0] if vectors else field(response, "embedding")  # embed / legacy embeddings
+    if vector:
+        info.attributes = {sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)}
+    return info
+
+
+class _StreamAccumulator:
+    """NDJSON chunks -> ResponseInfo; the final chunk (``done``) carries the reason and usage."""
+
+    __slots__ = ("_capture", "_last", "_text", "_thinking", "_tools")
+    _chat = True
+
+    def __init__(self, capture: bool) -> None:
+        self._capture = capture
+        self._last: Any = None
+        self._text: list[str] = []
+        self._thinking: list[str] = []
+        self._tools: list[Any] = []
+
+    def add(self, chunk: Any) -> bool:
+        self._last = chunk
+        if self._chat:
+            message = chunk.message
+            text, thinking, tools = message.content, message.thinking, message.tool_calls
+        else:
+            text, thinking, tools = chunk.response, chunk.thinking, None
+        if not (text or thinking or tools):
+            return False
+        if self._capture:
+            if text:
+                self._text.append(text)
+            if thinking:
+                self._thinking.append(thinking)
+            if tools:
+                self._tools.extend(tools)
+        return True
+
+    def result(self) -> ResponseInfo:
+        last = self._last
+        if last is None:
+            return ResponseInfo()
+        info = _info(last) if last.done else ResponseInfo(response_model=last.model)
+        if self._capture:
+            parts: list[dict[str, Any]] = []
+            if self._thinking:
+                parts.append({"type": "reasoning", "content": "".join(self._thinking)})
+            if self._text or not self._tools:
+                parts.append(text_part("".join(self._text)))
+            parts.extend(_tool_call_parts(self._tools))
+            info.output_messages = [{"role": "assistant", "parts": parts,
+                                     "finish_reason": field(last, "done_reason") or "error"}]
+        return info
+
+
+class ChatStreamAccumulator(_StreamAccumulator):
+    __slots__ = ()
+
+
+class GenerateStreamAccumulator(_StreamAccumulator):
+    __slots__ = ()
+    _chat = False
+
+
+# --------------------------------------------------------------------------- errors and results
+
+
+def error_type(exc: BaseException) -> str:
+    """``ResponseError`` carries the HTTP status (404: model not pulled, ...): report it when known."""
+    status = getattr(exc, "status_code", None)
+    if type(exc).__name__ == "ResponseError" and isinstance(status, int) and status >= 400:
+        return str(status)
+    return type(exc).__name__
+
+
+def classify(result: Any) -> ResultKind:
+    if isinstance(result, types.GeneratorType):
+        return ResultKind.STREAM
+    if isinstance(result, types.AsyncGeneratorType):
+        return ResultKind.ASYNC_STREAM
+    return ResultKind.VALUE
+
+
+# --------------------------------------------------------------------------- wrap table
+
+_METHODS: dict[str, dict[str, Any]] = {
+    "chat": {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
+             "parse_content": parse_chat_content, "accumulator": ChatStreamAccumulator,
+             "params": _binder("model", "messages")},
+    "generate": {"parse_request": parse_generate_request, "parse_response": parse_generate_response,
+                 "parse_content": parse_generate_content, "accumulator": GenerateStreamAccumulator,
+                 "params": _binder("model", "prompt", "suffix")},
+    "embed": {"parse_request": parse_embed_request, "parse_response": parse_embed_response,
+              "params": _binder("model", "input", "truncate", "options", "keep_alive", "dimensions")},
+    "embeddings": {"parse_request": parse_embed_request, "parse_response": parse_embed_response,
+                   "params": _binder("model", "prompt", "options", "keep_alive")},
+}
+
+
+def spec() -> ProviderSpec:
+    endpoints = []
+    for method, parsers in _METHODS.items():
+        endpoints.append(Endpoint("ollama._client", f"Client.{method}", False, **parsers))
+        endpoints.append(Endpoint("ollama._client", f"AsyncClient.{method}", True, **parsers))
+        endpoints.append(Endpoint("ollama", method, False, **parsers))  # ollama.chat(...) & co.
+    return ProviderSpec(sdk="ollama", endpoints=tuple(endpoints), classify=classify, error_type=error_type)
