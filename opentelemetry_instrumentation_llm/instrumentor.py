@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 from collections.abc import Collection
 from typing import Any, ClassVar
 
+import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
@@ -70,6 +72,20 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         names = kwargs.get("metric_names")
         metric_names = MetricNames(names) if names is not None else METRIC_NAMES.read()
         self._patched: list[tuple[str, str]] = []
+        self._active = True
+        sdk_module = PROVIDERS[self.sdk].sdk
+        if sdk_module not in sys.modules:
+            # Not imported yet: patch when the application imports it, so that an installed but
+            # unused SDK (litellm takes seconds to import) costs nothing at startup.
+            _logger.debug("%s: %s not imported yet; instrumenting on import", type(self).__name__, sdk_module)
+            wrapt.register_post_import_hook(
+                lambda _module: self._patch_guarded(content, metric_names, kwargs), sdk_module)
+            return
+        self._patch_guarded(content, metric_names, kwargs)
+
+    def _patch_guarded(self, content: ContentSettings, metric_names: MetricNames, kwargs: dict[str, Any]) -> None:
+        if not self._active or self._patched:
+            return  # uninstrumented before the SDK was imported, or already done
         try:
             self._patch_all(self._load_spec(), content, metric_names, kwargs)
         except Exception:
@@ -105,6 +121,7 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         self._patched.append((module, target))
 
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._active = False
         for module, target in getattr(self, "_patched", ()):
             owner_path, _, attribute = target.rpartition(".")
             owner: Any = importlib.import_module(module)

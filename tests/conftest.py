@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from opentelemetry_instrumentation_llm.testing import FakeLLM, FakeLLMServer
+
+# litellm fetches its model price map from GitHub at import unless told not to; tests run offline
+# (and so do the subprocesses they start, which inherit this).
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +109,6 @@ def decoded(value: Any) -> Any:
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests start from defaults, whatever the developer's shell exports."""
-    import os
 
     for name in list(os.environ):
         if name.startswith(("OTEL_INSTRUMENTATION_GENAI_", "OTEL_INSTRUMENTATION_LLM_", "OTEL_SEMCONV")):

@@ -57,6 +57,9 @@ class Endpoint:
     # take positional arguments (``litellm.completion(model, messages)``, botocore's
     # ``_make_api_call(operation_name, params)``). Default: the keyword arguments as given.
     params: ParamsBinder | None = None
+    # Overrides ProviderSpec.classify for this method (an object that is a sync or an async stream
+    # depending on the call that returned it, such as litellm's CustomStreamWrapper).
+    classify: Callable[[Any], ResultKind] | None = None
 
 
 

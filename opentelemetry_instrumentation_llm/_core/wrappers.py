@@ -34,7 +34,7 @@ def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocatio
                    end: float | None = None) -> Any:
     """Finish the invocation from what the SDK returned, or hand back a proxy that will."""
     try:
-        kind = recorder.spec.classify(result)
+        kind = (endpoint.classify or recorder.spec.classify)(result)
         if kind is ResultKind.VALUE:
             try:
                 response = endpoint.parse_response(result, recorder.capture_any)

@@ -291,7 +291,7 @@ class ChatStreamAccumulator:
     def add(self, chunk: Any) -> bool:
         if self._first is None:
             self._first = chunk
-        usage = chunk.usage
+        usage = getattr(chunk, "usage", None)  # absent, not None, on litellm's chunks
         if usage is not None:
             self._usage = usage
             self._last_usage_chunk = chunk
