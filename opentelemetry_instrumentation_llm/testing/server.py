@@ -13,6 +13,9 @@ from opentelemetry_instrumentation_llm.testing.fake_llm import CUT, FakeLLM
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so the SDKs' connection pools behave as in production
+    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and the
+    # client's delayed ACK add ~40 ms to every response, which no real provider does.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:

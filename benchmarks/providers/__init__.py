@@ -1,0 +1,1 @@
+"""Per-provider scenarios for benchmarks/bench_providers.py."""
