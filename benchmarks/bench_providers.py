@@ -28,10 +28,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from benchmarks.bench_overhead import Pipeline, time_batch  # noqa: E402
-from opentelemetry_instrumentation_llm.instrumentor import INSTRUMENTORS  # noqa: E402
-from opentelemetry_instrumentation_llm.providers import PROVIDERS  # noqa: E402
-from opentelemetry_instrumentation_llm.testing import FakeLLMServer  # noqa: E402
+from benchmarks.bench_overhead import Pipeline, time_batch
+from opentelemetry_instrumentation_llm.instrumentor import INSTRUMENTORS
+from opentelemetry_instrumentation_llm.providers import PROVIDERS
+from opentelemetry_instrumentation_llm.testing import FakeLLMServer
 
 ALL = ("google_genai", "bedrock", "mistralai", "cohere", "groq", "ollama", "litellm")
 
