@@ -38,7 +38,7 @@ def test_spans_metrics_and_events_arrive_intact(protocol, collector: Rotel, sink
     monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=e2e,team=llm-platform")
     endpoint = collector.grpc_endpoint if protocol == "grpc" else collector.http_endpoint
     handle = setup(SERVICE, endpoint=endpoint, protocol=protocol, set_global=False, capture_content="SPAN_AND_EVENT")
-    assert handle.instrumented == ["openai", "anthropic"]
+    assert handle.instrumented[:2] == ["openai", "anthropic"]  # then every other installed SDK
     make_calls(fake_server, "a")
     handle.shutdown()
 
