@@ -7,6 +7,7 @@ is installed, with the global providers or the ones you pass.
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import logging
 from typing import Any
@@ -37,6 +38,19 @@ from opentelemetry_instrumentation_llm.version import __version__
 _logger = logging.getLogger(__name__)
 
 
+def _installed(module: str) -> bool:
+    """Whether ``module`` is importable, found without importing it or its parent packages
+    (``importlib.util.find_spec("a.b")`` would import ``a``, and raises if ``a`` is missing)."""
+    name, *rest = module.split(".")
+    spec = importlib.util.find_spec(name)
+    for part in rest:
+        if spec is None or spec.submodule_search_locations is None:
+            return False
+        name = f"{name}.{part}"
+        spec = importlib.machinery.PathFinder.find_spec(name, list(spec.submodule_search_locations))
+    return spec is not None
+
+
 def instrument(**kwargs: Any) -> list[str]:
     """Instrument every supported SDK that is installed; returns the SDK names now instrumented.
 
@@ -46,7 +60,7 @@ def instrument(**kwargs: Any) -> list[str]:
     """
     instrumented = []
     for sdk, instrumentor_type in INSTRUMENTORS.items():
-        if importlib.util.find_spec(PROVIDERS[sdk].sdk) is None:
+        if not _installed(PROVIDERS[sdk].sdk):
             _logger.debug("instrument(): %s is not installed; skipped", sdk)
             continue
         instrumentor = instrumentor_type()

@@ -24,9 +24,11 @@ PROVIDERS: dict[str, ProviderEntry] = {
                                   "google-genai >= 1.0, < 4"),
     "bedrock": ProviderEntry("botocore", "opentelemetry_instrumentation_llm.providers.bedrock",
                              "botocore >= 1.34, < 2"),
-    "mistralai": ProviderEntry("mistralai", "opentelemetry_instrumentation_llm.providers.mistralai",
-                               "mistralai >= 1.0, < 4"),
-    "cohere": ProviderEntry("cohere", "opentelemetry_instrumentation_llm.providers.cohere", "cohere >= 5.0, < 8"),
+    # mistralai 2.x+ is a namespace package: import hooks fire for mistralai.client, never for mistralai.
+    "mistralai": ProviderEntry("mistralai.client", "opentelemetry_instrumentation_llm.providers.mistralai",
+                               "mistralai >= 2.0, < 4"),
+    # The v2 raw client, which the adapter wraps, exists since cohere 5.16.
+    "cohere": ProviderEntry("cohere", "opentelemetry_instrumentation_llm.providers.cohere", "cohere >= 5.16, < 8"),
     "groq": ProviderEntry("groq", "opentelemetry_instrumentation_llm.providers.groq", "groq >= 0.9, < 2"),
     "ollama": ProviderEntry("ollama", "opentelemetry_instrumentation_llm.providers.ollama", "ollama >= 0.4, < 1"),
     "litellm": ProviderEntry("litellm", "opentelemetry_instrumentation_llm.providers.litellm", "litellm >= 1.60, < 2"),

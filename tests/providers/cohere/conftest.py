@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import cohere
+import pytest
+
+from opentelemetry_instrumentation_llm import CohereInstrumentor
+from opentelemetry_instrumentation_llm.testing import FakeLLMServer
+from tests.conftest import instrument_fixture
+
+API_KEY = "co-test-THIS-KEY-MUST-NEVER-BE-RECORDED-0123456789"
+MODEL = "command-a-03-2025"
+
+instrument = instrument_fixture(CohereInstrumentor)
+
+
+@pytest.fixture(autouse=True)
+def _no_cost(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cohere list prices apply on any server: keep costs off so attribute sets are exact."""
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_COST", "false")
+
+
+@pytest.fixture
+def instrumented(instrument: Any) -> CohereInstrumentor:
+    return instrument()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(fake_server: FakeLLMServer, fake: Any) -> Iterator[cohere.ClientV2]:
+    with cohere.ClientV2(api_key=API_KEY, base_url=fake_server.url, max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture
+async def aclient(fake_server: FakeLLMServer, fake: Any) -> Any:
+    async with cohere.AsyncClientV2(api_key=API_KEY, base_url=fake_server.url, max_retries=0) as c:
+        yield c
+
+
+def base_attributes(server: FakeLLMServer, model: str = MODEL, operation: str = "chat") -> dict[str, Any]:
+    return {
+        "gen_ai.operation.name": operation,
+        "gen_ai.provider.name": "cohere",
+        "gen_ai.request.model": model,
+        "server.address": server.host,
+        "server.port": server.port,
+    }
+
+
+def everything_exported(telemetry: Any) -> str:
+    """Every exported string: span names, attributes, events, log records, metric attributes."""
+    parts: list[str] = []
+    for span in telemetry.spans():
+        parts.append(span.name)
+        parts.append(repr(dict(span.attributes)))
+        parts.extend(repr((e.name, dict(e.attributes))) for e in span.events)
+        parts.append(repr(span.status.description))
+    for record in telemetry.logs():
+        parts.append(repr((record.event_name, record.body, dict(record.attributes or {}))))
+    for metric in telemetry.metrics().values():
+        parts.extend(repr(dict(p.attributes)) for p in metric.data.data_points)
+    return "\n".join(parts)
