@@ -28,7 +28,6 @@ from opentelemetry_instrumentation_llm._core.records import (
 from opentelemetry_instrumentation_llm._core.spec import (
     Endpoint,
     ProviderSpec,
-    ResultKind,
     SdkSpanHook,
     class_name_error_type,
 )
@@ -39,6 +38,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     field,
     put,
     sdk_client,
+    stainless_classifier,
     stop_sequences,
     text_part,
 )
@@ -376,25 +376,7 @@ def error_type(exc: BaseException) -> str:
     return kind if isinstance(kind, str) and kind else class_name_error_type(exc)
 
 
-_KIND_BY_TYPE: dict[type, ResultKind] = {}
-
-
-def classify(result: Any) -> ResultKind:
-    cls = type(result)
-    kind = _KIND_BY_TYPE.get(cls)
-    if kind is None:
-        if issubclass(cls, Stream):
-            kind = ResultKind.STREAM
-        elif issubclass(cls, AsyncStream):
-            kind = ResultKind.ASYNC_STREAM
-        elif issubclass(cls, AsyncAPIResponse):
-            kind = ResultKind.ASYNC_RAW
-        elif issubclass(cls, APIResponse):
-            kind = ResultKind.RAW_CLOSABLE
-        else:
-            kind = ResultKind.VALUE
-        _KIND_BY_TYPE[cls] = kind
-    return kind
+classify = stainless_classifier(Stream, AsyncStream, APIResponse, AsyncAPIResponse)
 
 
 # --------------------------------------------------------------------------- wrap table

@@ -20,8 +20,13 @@ from groq._types import NotGiven, Omit
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind
-from opentelemetry_instrumentation_llm.providers._common import ClientFactsCache, client_server, sdk_client
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec
+from opentelemetry_instrumentation_llm.providers._common import (
+    ClientFactsCache,
+    client_server,
+    sdk_client,
+    stainless_classifier,
+)
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
     ChatStreamAccumulator,
     _arg,
@@ -96,25 +101,7 @@ class GroqChatStreamAccumulator(ChatStreamAccumulator):
         return info
 
 
-_KIND_BY_TYPE: dict[type, ResultKind] = {}
-
-
-def classify(result: Any) -> ResultKind:
-    cls = type(result)
-    kind = _KIND_BY_TYPE.get(cls)
-    if kind is None:
-        if issubclass(cls, Stream):
-            kind = ResultKind.STREAM
-        elif issubclass(cls, AsyncStream):
-            kind = ResultKind.ASYNC_STREAM
-        elif issubclass(cls, AsyncAPIResponse):
-            kind = ResultKind.ASYNC_RAW
-        elif issubclass(cls, APIResponse):
-            kind = ResultKind.RAW_CLOSABLE
-        else:
-            kind = ResultKind.VALUE
-        _KIND_BY_TYPE[cls] = kind
-    return kind
+classify = stainless_classifier(Stream, AsyncStream, APIResponse, AsyncAPIResponse)
 
 
 _CHAT = "groq.resources.chat.completions"

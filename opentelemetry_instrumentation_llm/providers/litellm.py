@@ -26,8 +26,8 @@ import litellm
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.guard import report
 from opentelemetry_instrumentation_llm._core.records import Attributes, RequestInfo, ResponseInfo
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ParamsBinder, ProviderSpec, ResultKind
-from opentelemetry_instrumentation_llm.providers._common import server_of
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind
+from opentelemetry_instrumentation_llm.providers._common import positional_binder, server_of
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
     ChatStreamAccumulator,
     chat_request_attributes,
@@ -91,15 +91,7 @@ def _route(model: Any, custom_provider: Any, api_base: Any) -> tuple[str, str, s
     return route
 
 
-def _binder(*names: str) -> ParamsBinder:
-    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        if not args:
-            return kwargs
-        bound = dict(zip(names, args, strict=False))
-        bound.update(kwargs)
-        return bound
-
-    return bind
+_binder = positional_binder
 
 
 def _request(operation: str, params: dict[str, Any], attrs: Attributes) -> RequestInfo | None:

@@ -26,10 +26,11 @@ from opentelemetry_instrumentation_llm._core.records import (
     ResponseInfo,
     Usage,
 )
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ParamsBinder, ProviderSpec, ResultKind
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind
 from opentelemetry_instrumentation_llm.providers._common import (
     ClientFactsCache,
     field,
+    positional_binder,
     put,
     server_of,
     stop_sequences,
@@ -39,17 +40,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
 # --------------------------------------------------------------------------- arguments
 
 
-def _binder(*names: str) -> ParamsBinder:
-    """Positional arguments of ``chat(model, messages)`` & co. by name, merged with the keywords."""
-
-    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-        if not args:
-            return kwargs
-        bound = dict(zip(names, args, strict=False))
-        bound.update(kwargs)
-        return bound
-
-    return bind
+_binder = positional_binder
 
 
 def _server(client: Any) -> tuple[str | None, int | None]:

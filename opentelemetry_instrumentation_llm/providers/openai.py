@@ -23,7 +23,7 @@ from opentelemetry_instrumentation_llm._core.records import (
     ResponseInfo,
     Usage,
 )
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, StreamCloseHook
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, StreamCloseHook
 from opentelemetry_instrumentation_llm.providers._common import (
     ClientFactsCache,
     ProviderByClass,
@@ -32,6 +32,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     field,
     maybe_json,
     put,
+    stainless_classifier,
     text_part,
 )
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
@@ -458,27 +459,7 @@ class ResponsesStreamAccumulator:
 
 # --------------------------------------------------------------------------- result kinds
 
-_KIND_BY_TYPE: dict[type, ResultKind] = {}
-
-
-def classify(result: Any) -> ResultKind:
-    cls = type(result)
-    kind = _KIND_BY_TYPE.get(cls)
-    if kind is None:
-        if issubclass(cls, Stream):
-            kind = ResultKind.STREAM
-        elif issubclass(cls, AsyncStream):
-            kind = ResultKind.ASYNC_STREAM
-        elif issubclass(cls, LegacyAPIResponse):
-            kind = ResultKind.RAW
-        elif issubclass(cls, AsyncAPIResponse):
-            kind = ResultKind.ASYNC_RAW
-        elif issubclass(cls, APIResponse):
-            kind = ResultKind.RAW_CLOSABLE
-        else:
-            kind = ResultKind.VALUE
-        _KIND_BY_TYPE[cls] = kind
-    return kind
+classify = stainless_classifier(Stream, AsyncStream, APIResponse, AsyncAPIResponse, LegacyAPIResponse)
 
 
 # --------------------------------------------------------------------------- wrap table
