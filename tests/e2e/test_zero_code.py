@@ -1,4 +1,4 @@
-"""``opentelemetry-instrument python app.py``: zero code, both SDKs, through a real collector.
+"""``opentelemetry-instrument python app.py``: zero code, every SDK, through a real collector.
 
 The test environment also has ``opentelemetry-distro`` installed, as many users do, so the tests
 select a distro and configurator explicitly (which is what the README tells users to do).
@@ -118,3 +118,61 @@ def test_redaction_from_the_environment_under_either_configurator(tmp_path, fake
     everything = repr(sink.trace_requests) + repr(sink.log_requests)
     assert "jane.doe@example.com" not in everything
     assert "[REDACTED:email]" in everything
+
+
+MORE_SDKS_APP = '''
+import os
+import boto3, cohere, groq, ollama
+from botocore.config import Config
+from google import genai
+from google.genai import types
+from mistralai.client import Mistral
+
+base = os.environ["FAKE_LLM_URL"]
+messages = [{"role": "user", "content": "zero code"}]
+ollama.Client(host=base).chat(model="llama3.2", messages=messages)
+groq.Groq(api_key="gsk-zero-code-secret", base_url=base, max_retries=0).chat.completions.create(
+    model="llama-3.3-70b-versatile", messages=messages)
+gemini = genai.Client(api_key="zero-code-secret", http_options=types.HttpOptions(base_url=base))  # closes on GC
+gemini.models.generate_content(model="gemini-test-flash", contents="zero code")
+boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url=base, aws_access_key_id="AKIAZEROCODE",
+             aws_secret_access_key="zero-code-secret", config=Config(retries={"total_max_attempts": 1})).converse(
+    modelId="anthropic.claude-test-v1:0", messages=[{"role": "user", "content": [{"text": "zero code"}]}])
+Mistral(api_key="zero-code-secret", server_url=base + "/mistral").chat.complete(
+    model="mistral-small-latest", messages=messages)
+cohere.ClientV2(api_key="zero-code-secret", base_url=base).chat(model="command-a", messages=messages)
+print("all calls answered")
+'''
+
+
+def test_zero_code_instruments_every_sdk_the_app_imports(tmp_path, fake_server, fake):
+    """The other SDKs' entry points under the real launcher: each SDK is imported by the app after
+    instrumentation, so this also proves the on-import patching."""
+    app = tmp_path / "app.py"
+    app.write_text(MORE_SDKS_APP)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ANTHROPIC_", "OPENAI_", "AWS_"))}
+    env.update({"FAKE_LLM_URL": fake_server.url, "OTEL_SERVICE_NAME": "zero-code-app", "OTEL_PYTHON_DISTRO": "llm",
+                "OTEL_PYTHON_CONFIGURATOR": "llm", "OTEL_TRACES_EXPORTER": "console",
+                "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"})
+    result = subprocess.run([str(LAUNCHER), sys.executable, str(app)], env=env, capture_output=True, text=True,
+                            timeout=180, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "all calls answered" in result.stdout
+    decoder = json.JSONDecoder()
+    text, found = result.stdout, set()
+    index = text.find("{")
+    while index != -1:
+        try:
+            obj, end = decoder.raw_decode(text, index)
+        except ValueError:
+            index = text.find("{", index + 1)
+            continue
+        if isinstance(obj, dict) and obj.get("attributes", {}).get("gen_ai.provider.name"):
+            found.add((obj["name"], obj["attributes"]["gen_ai.provider.name"]))
+        index = text.find("{", end)
+    assert found == {
+        ("chat llama3.2", "ollama"), ("chat llama-3.3-70b-versatile", "groq"),
+        ("generate_content gemini-test-flash", "gcp.gemini"), ("chat anthropic.claude-test-v1:0", "aws.bedrock"),
+        ("chat mistral-small-latest", "mistral_ai"), ("chat command-a", "cohere"),
+    }
+    assert "zero-code-secret" not in result.stdout
