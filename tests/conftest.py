@@ -101,6 +101,21 @@ def telemetry() -> Iterator[Telemetry]:
     logger_provider.shutdown()
 
 
+def everything_exported(telemetry: Any) -> str:
+    """Every exported string: span names, attributes, events, log bodies/attributes, metric attributes."""
+    parts: list[str] = []
+    for span in telemetry.spans():
+        parts.append(span.name)
+        parts.append(repr(dict(span.attributes)))
+        parts.extend(repr((e.name, dict(e.attributes))) for e in span.events)
+        parts.append(repr(span.status.description))
+    for record in telemetry.logs():
+        parts.append(repr((record.event_name, record.body, dict(record.attributes or {}))))
+    for metric in telemetry.metrics().values():
+        parts.extend(repr(dict(p.attributes)) for p in metric.data.data_points)
+    return "\n".join(parts)
+
+
 def decoded(value: Any) -> Any:
     """A content attribute as a structure (span attributes carry JSON text)."""
     return json.loads(value) if isinstance(value, str) else value

@@ -224,18 +224,24 @@ def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
 _FINISH_TO_SEMCONV = {"tool_calls": "tool_call", "function_call": "tool_call"}
 
 
-def chat_usage(usage: Any) -> Usage | None:
+def token_usage(usage: Any, prefix_in: str, prefix_out: str) -> Usage | None:
+    """OpenAI-style usage: ``{in}_tokens`` / ``{out}_tokens`` with their ``*_tokens_details``
+    (``prompt``/``completion`` for chat completions, ``input``/``output`` for the Responses API)."""
     if usage is None:
         return None
-    prompt_details = field(usage, "prompt_tokens_details")
-    completion_details = field(usage, "completion_tokens_details")
+    in_details = field(usage, f"{prefix_in}_tokens_details")
+    out_details = field(usage, f"{prefix_out}_tokens_details")
     return Usage(
-        input_tokens=field(usage, "prompt_tokens"),
-        output_tokens=field(usage, "completion_tokens"),
-        cache_read_tokens=field(prompt_details, "cached_tokens") if prompt_details is not None else None,
-        cache_write_tokens=field(prompt_details, "cache_write_tokens") if prompt_details is not None else None,
-        reasoning_tokens=field(completion_details, "reasoning_tokens") if completion_details is not None else None,
+        input_tokens=field(usage, f"{prefix_in}_tokens"),
+        output_tokens=field(usage, f"{prefix_out}_tokens"),
+        cache_read_tokens=field(in_details, "cached_tokens") if in_details is not None else None,
+        cache_write_tokens=field(in_details, "cache_write_tokens") if in_details is not None else None,
+        reasoning_tokens=field(out_details, "reasoning_tokens") if out_details is not None else None,
     )
+
+
+def chat_usage(usage: Any) -> Usage | None:
+    return token_usage(usage, "prompt", "completion")
 
 
 def _chat_output_message(message: Any, finish_reason: str | None) -> dict[str, Any]:

@@ -20,7 +20,6 @@ This module imports the SDK, so it is imported only when the Google GenAI instru
 from __future__ import annotations
 
 import re
-import types
 from typing import Any
 
 from google.genai import errors as genai_errors
@@ -33,8 +32,14 @@ from opentelemetry_instrumentation_llm._core.records import (
     ResponseInfo,
     Usage,
 )
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, class_name_error_type
-from opentelemetry_instrumentation_llm.providers._common import put, server_of, stop_sequences, text_part
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, class_name_error_type
+from opentelemetry_instrumentation_llm.providers._common import (
+    generator_classifier,
+    put,
+    server_of,
+    stop_sequences,
+    text_part,
+)
 
 # --------------------------------------------------------------------------- values
 
@@ -490,12 +495,7 @@ def error_type(exc: BaseException) -> str:
     return class_name_error_type(exc)
 
 
-def classify(result: Any) -> ResultKind:
-    if isinstance(result, types.GeneratorType):
-        return ResultKind.STREAM
-    if isinstance(result, types.AsyncGeneratorType):
-        return ResultKind.ASYNC_STREAM
-    return ResultKind.VALUE
+classify = generator_classifier
 
 
 # --------------------------------------------------------------------------- wrap table

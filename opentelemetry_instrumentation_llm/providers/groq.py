@@ -69,10 +69,6 @@ def parse_embeddings_request(resource: Any, kwargs: dict[str, Any]) -> RequestIn
     return _request(resource, sc.OP_EMBEDDINGS, kwargs, embeddings_request_attributes(kwargs))
 
 
-def parse_chat_response(response: Any, capture: bool) -> ResponseInfo:
-    return chat_response_info(response, capture)
-
-
 class GroqChatStreamAccumulator(ChatStreamAccumulator):
     """Chat chunks plus Groq's ``x_groq`` envelope (request id, final usage, early-stop error)."""
 
@@ -109,7 +105,7 @@ _EMBEDDINGS = "groq.resources.embeddings"
 
 
 def spec() -> ProviderSpec:
-    chat: dict[str, Any] = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
+    chat: dict[str, Any] = {"parse_request": parse_chat_request, "parse_response": chat_response_info,
                             "parse_content": parse_chat_content, "accumulator": GroqChatStreamAccumulator}
     embeddings: dict[str, Any] = {"parse_request": parse_embeddings_request,
                                   "parse_response": parse_embeddings_response}

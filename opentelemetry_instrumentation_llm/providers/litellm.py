@@ -25,9 +25,9 @@ import litellm
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.guard import report
-from opentelemetry_instrumentation_llm._core.records import Attributes, RequestInfo, ResponseInfo
+from opentelemetry_instrumentation_llm._core.records import Attributes, RequestInfo
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind
-from opentelemetry_instrumentation_llm.providers._common import positional_binder, server_of
+from opentelemetry_instrumentation_llm.providers._common import positional_binder, server_of, type_classifier
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
     ChatStreamAccumulator,
     chat_request_attributes,
@@ -91,9 +91,6 @@ def _route(model: Any, custom_provider: Any, api_base: Any) -> tuple[str, str, s
     return route
 
 
-_binder = positional_binder
-
-
 def _request(operation: str, params: dict[str, Any], attrs: Attributes) -> RequestInfo | None:
     model = params.get("model")
     if model is None:
@@ -118,16 +115,9 @@ def parse_embedding_request(_function: Any, params: dict[str, Any]) -> RequestIn
     return _request(sc.OP_EMBEDDINGS, params, embeddings_request_attributes(params))
 
 
-def parse_completion_response(response: Any, capture: bool) -> ResponseInfo:
-    return chat_response_info(response, capture)
-
-
-def _sync_kind(result: Any) -> ResultKind:
-    return ResultKind.STREAM if isinstance(result, litellm.CustomStreamWrapper) else ResultKind.VALUE
-
-
-def _async_kind(result: Any) -> ResultKind:
-    return ResultKind.ASYNC_STREAM if isinstance(result, litellm.CustomStreamWrapper) else ResultKind.VALUE
+# LiteLLM's stream wrapper is both a sync and an async iterator: which one depends on the call.
+_sync_kind = type_classifier((litellm.CustomStreamWrapper, ResultKind.STREAM))
+_async_kind = type_classifier((litellm.CustomStreamWrapper, ResultKind.ASYNC_STREAM))
 
 
 _COMPLETION_ARGS = ("model", "messages", "timeout", "temperature", "top_p", "n", "stream", "stream_options", "stop",
@@ -137,10 +127,11 @@ _EMBEDDING_ARGS = ("model", "input", "dimensions", "encoding_format", "timeout",
 
 def spec() -> ProviderSpec:
     chat: dict[str, Any] = {"parse_request": parse_completion_request,
-                            "parse_response": parse_completion_response, "parse_content": parse_chat_content,
-                            "accumulator": ChatStreamAccumulator, "params": _binder(*_COMPLETION_ARGS)}
+                            "parse_response": chat_response_info, "parse_content": parse_chat_content,
+                            "accumulator": ChatStreamAccumulator, "params": positional_binder(*_COMPLETION_ARGS)}
     embedding: dict[str, Any] = {"parse_request": parse_embedding_request,
-                                 "parse_response": parse_embeddings_response, "params": _binder(*_EMBEDDING_ARGS)}
+                                 "parse_response": parse_embeddings_response,
+                                 "params": positional_binder(*_EMBEDDING_ARGS)}
     return ProviderSpec(
         sdk="litellm",
         endpoints=(

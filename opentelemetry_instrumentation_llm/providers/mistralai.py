@@ -34,13 +34,21 @@ from opentelemetry_instrumentation_llm._core.records import (
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, class_name_error_type
 from opentelemetry_instrumentation_llm.providers._common import (
     data_url_part,
+    field,
+    given,
     maybe_json,
     server_of,
-    stop_sequences,
     text_part,
+    type_classifier,
+)
+from opentelemetry_instrumentation_llm.providers._openai_compat import (
+    _arg,
+    chat_request_attributes,
+    register_sentinels,
 )
 
 _SENTINELS: tuple[type, ...] = (type(UNSET),)  # the SDK's default for arguments not given
+register_sentinels(*_SENTINELS)
 
 # Used when the SDK configuration names no server_url (the SDK's own SERVERS table).
 _NAMED_SERVERS = {"global": "https://api.mistral.ai", "eu": "https://api.eu.mistral.ai",
@@ -59,20 +67,12 @@ def finish_reason(reason: Any) -> str | None:
 
 def _given(value: Any) -> Any:
     """``value`` unless it is None or the SDK's ``UNSET`` sentinel."""
-    if value is None or type(value) in _SENTINELS:
-        return None
-    return value
-
-
-def _arg(kwargs: dict[str, Any], key: str) -> Any:
-    value = kwargs.get(key)
-    return None if value is None or type(value) in _SENTINELS else value
+    return given(value, _SENTINELS)
 
 
 def _get(obj: Any, name: str) -> Any:
     """A field of a dict (request params) or of an SDK model (responses), UNSET read as None."""
-    value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
-    return None if value is None or type(value) in _SENTINELS else value
+    return given(field(obj, name), _SENTINELS)
 
 
 # --------------------------------------------------------------------------- requests
@@ -90,49 +90,15 @@ def _server(resource: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | No
     return server_of(url)
 
 
-# (kwarg, attribute) pairs copied as-is when given.
-_CHAT_PARAMS = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("random_seed", sc.GEN_AI_REQUEST_SEED),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("reasoning_effort", sc.GEN_AI_REQUEST_REASONING_LEVEL),
-)
-
-
-def _output_type(response_format: Any) -> str | None:
-    if response_format is None:
-        return None
-    kind = _get(response_format, "type")
-    if kind in ("json_object", "json_schema"):
-        return "json"
-    if kind == "text":
-        return "text"
-    return None
-
-
 def chat_attributes(kwargs: dict[str, Any]) -> Attributes:
-    attrs: Attributes = {}
-    for key, attribute in _CHAT_PARAMS:
-        value = kwargs.get(key)
-        if value is not None and type(value) not in _SENTINELS:
-            attrs[attribute] = value
+    """The shared chat-completions attributes, plus Mistral's ``random_seed`` and ``top_k``."""
+    attrs = chat_request_attributes(kwargs)
+    seed = _arg(kwargs, "random_seed")
+    if seed is not None:
+        attrs[sc.GEN_AI_REQUEST_SEED] = seed
     top_k = _arg(kwargs, "top_k")
     if top_k is not None:
         attrs[sc.GEN_AI_REQUEST_TOP_K] = int(top_k)
-    stop = _arg(kwargs, "stop")
-    if stop is not None:
-        sequences = stop_sequences(stop)
-        if sequences is not None:
-            attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = sequences
-    n = _arg(kwargs, "n")
-    if n is not None and n != 1:
-        attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
-    output_type = _output_type(_arg(kwargs, "response_format"))
-    if output_type is not None:
-        attrs[sc.GEN_AI_OUTPUT_TYPE] = output_type
     return attrs
 
 
@@ -410,21 +376,7 @@ def error_type(exc: BaseException) -> str:
     return class_name_error_type(exc)
 
 
-_KIND_BY_TYPE: dict[type, ResultKind] = {}
-
-
-def classify(result: Any) -> ResultKind:
-    cls = type(result)
-    kind = _KIND_BY_TYPE.get(cls)
-    if kind is None:
-        if issubclass(cls, EventStream):
-            kind = ResultKind.STREAM
-        elif issubclass(cls, EventStreamAsync):
-            kind = ResultKind.ASYNC_STREAM
-        else:
-            kind = ResultKind.VALUE
-        _KIND_BY_TYPE[cls] = kind
-    return kind
+classify = type_classifier((EventStream, ResultKind.STREAM), (EventStreamAsync, ResultKind.ASYNC_STREAM))
 
 
 # --------------------------------------------------------------------------- wrap table

@@ -15,7 +15,6 @@ This module imports the SDK, so it is imported only when the Ollama instrumentor
 
 from __future__ import annotations
 
-import types
 from typing import Any
 
 from opentelemetry_instrumentation_llm import semconv as sc
@@ -26,10 +25,11 @@ from opentelemetry_instrumentation_llm._core.records import (
     ResponseInfo,
     Usage,
 )
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec
 from opentelemetry_instrumentation_llm.providers._common import (
     ClientFactsCache,
     field,
+    generator_classifier,
     positional_binder,
     put,
     server_of,
@@ -40,7 +40,6 @@ from opentelemetry_instrumentation_llm.providers._common import (
 # --------------------------------------------------------------------------- arguments
 
 
-_binder = positional_binder
 
 
 def _server(client: Any) -> tuple[str | None, int | None]:
@@ -290,12 +289,7 @@ def error_type(exc: BaseException) -> str:
     return type(exc).__name__
 
 
-def classify(result: Any) -> ResultKind:
-    if isinstance(result, types.GeneratorType):
-        return ResultKind.STREAM
-    if isinstance(result, types.AsyncGeneratorType):
-        return ResultKind.ASYNC_STREAM
-    return ResultKind.VALUE
+classify = generator_classifier
 
 
 # --------------------------------------------------------------------------- wrap table
@@ -303,14 +297,14 @@ def classify(result: Any) -> ResultKind:
 _METHODS: dict[str, dict[str, Any]] = {
     "chat": {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
              "parse_content": parse_chat_content, "accumulator": ChatStreamAccumulator,
-             "params": _binder("model", "messages")},
+             "params": positional_binder("model", "messages")},
     "generate": {"parse_request": parse_generate_request, "parse_response": parse_generate_response,
                  "parse_content": parse_generate_content, "accumulator": GenerateStreamAccumulator,
-                 "params": _binder("model", "prompt", "suffix")},
+                 "params": positional_binder("model", "prompt", "suffix")},
     "embed": {"parse_request": parse_embed_request, "parse_response": parse_embed_response,
-              "params": _binder("model", "input", "truncate", "options", "keep_alive", "dimensions")},
+              "params": positional_binder("model", "input", "truncate", "options", "keep_alive", "dimensions")},
     "embeddings": {"parse_request": parse_embed_request, "parse_response": parse_embed_response,
-                   "params": _binder("model", "prompt", "options", "keep_alive")},
+                   "params": positional_binder("model", "prompt", "options", "keep_alive")},
 }
 
 

@@ -48,6 +48,7 @@ from opentelemetry_instrumentation_llm.providers._openai_compat import (
     parse_chat_content,
     parse_embeddings_response,
     register_sentinels,
+    token_usage,
     tool_definitions,
 )
 
@@ -294,17 +295,7 @@ def parse_completion_response(response: Any, capture: bool) -> ResponseInfo:
 
 
 def responses_usage(usage: Any) -> Usage | None:
-    if usage is None:
-        return None
-    input_details = field(usage, "input_tokens_details")
-    output_details = field(usage, "output_tokens_details")
-    return Usage(
-        input_tokens=field(usage, "input_tokens"),
-        output_tokens=field(usage, "output_tokens"),
-        cache_read_tokens=field(input_details, "cached_tokens") if input_details is not None else None,
-        cache_write_tokens=field(input_details, "cache_write_tokens") if input_details is not None else None,
-        reasoning_tokens=field(output_details, "reasoning_tokens") if output_details is not None else None,
-    )
+    return token_usage(usage, "input", "output")
 
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}

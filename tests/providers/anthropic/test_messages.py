@@ -15,9 +15,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.providers import anthropic as adapter
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded
+from tests.conftest import decoded, everything_exported
 from tests.providers.anthropic.conftest import API_KEY, MODEL, base_attributes
-from tests.providers.openai.test_chat import everything_exported
 
 PROMPT = "Name three primary colours."
 

@@ -12,9 +12,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded
+from tests.conftest import decoded, everything_exported
 from tests.providers.bedrock.conftest import ACCESS_KEY, MODEL, SECRET_KEY, base_attributes, make_client, user
-from tests.providers.openai.test_chat import everything_exported
 
 PROMPT = "Name three primary colours."
 

@@ -14,7 +14,7 @@ from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded
+from tests.conftest import decoded, everything_exported
 from tests.providers.bedrock.conftest import (
     LLAMA,
     MODEL,
@@ -26,7 +26,6 @@ from tests.providers.bedrock.conftest import (
     user,
     words,
 )
-from tests.providers.openai.test_chat import everything_exported
 
 PROMPT = "Tell me a short story."
 TEXT = "Once upon a time a trace met a span and they lived happily."

@@ -12,8 +12,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded
-from tests.providers.cohere.conftest import API_KEY, MODEL, base_attributes, everything_exported
+from tests.conftest import decoded, everything_exported
+from tests.providers.cohere.conftest import API_KEY, MODEL, base_attributes
 
 # The SDK itself (not this package) uses a pydantic API deprecated in pydantic 2.
 pytestmark = pytest.mark.filterwarnings("ignore:The `__fields__` attribute is deprecated:DeprecationWarning")

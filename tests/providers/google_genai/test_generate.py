@@ -15,7 +15,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.providers import google_genai as adapter
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded
+from tests.conftest import decoded, everything_exported
 from tests.providers.google_genai.conftest import (
     API_KEY,
     MODEL,
@@ -25,7 +25,6 @@ from tests.providers.google_genai.conftest import (
     vertex_client,
     words,
 )
-from tests.providers.openai.test_chat import everything_exported
 
 PROMPT = "Name three primary colours."
 

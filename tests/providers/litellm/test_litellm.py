@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import litellm  # tests/conftest.py has set LITELLM_LOCAL_MODEL_COST_MAP: no network at import
 import pytest
 from opentelemetry.trace import StatusCode
 
@@ -11,8 +12,6 @@ from opentelemetry_instrumentation_llm import AnthropicInstrumentor, OpenAIInstr
 from opentelemetry_instrumentation_llm.testing import Reply
 from tests.conftest import decoded
 from tests.providers.litellm.conftest import API_KEY
-
-litellm = pytest.importorskip("litellm")
 
 MESSAGES = [{"role": "user", "content": "Summarise the plot of Hamlet"}]
 PROMPT_WORDS = 5

@@ -53,16 +53,3 @@ def base_attributes(server: FakeLLMServer, model: str = MODEL, operation: str = 
     }
 
 
-def everything_exported(telemetry: Any) -> str:
-    """Every exported string: span names, attributes, events, log records, metric attributes."""
-    parts: list[str] = []
-    for span in telemetry.spans():
-        parts.append(span.name)
-        parts.append(repr(dict(span.attributes)))
-        parts.extend(repr((e.name, dict(e.attributes))) for e in span.events)
-        parts.append(repr(span.status.description))
-    for record in telemetry.logs():
-        parts.append(repr((record.event_name, record.body, dict(record.attributes or {}))))
-    for metric in telemetry.metrics().values():
-        parts.extend(repr(dict(p.attributes)) for p in metric.data.data_points)
-    return "\n".join(parts)

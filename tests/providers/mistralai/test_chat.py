@@ -15,8 +15,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded
-from tests.providers.mistralai.conftest import API_KEY, MODEL, base_attributes, everything_exported, server_url
+from tests.conftest import decoded, everything_exported
+from tests.providers.mistralai.conftest import API_KEY, MODEL, base_attributes, server_url
 
 PROMPT = "Name three primary colours please"
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": PROMPT}]

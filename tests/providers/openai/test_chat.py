@@ -12,7 +12,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded, plain
+from tests.conftest import decoded, everything_exported, plain
 from tests.providers.openai.conftest import API_KEY, base_attributes
 
 PROMPT = "What is the capital of France? Answer briefly."
@@ -254,19 +254,6 @@ def test_openai_compatible_server_keeps_openai_provider_and_its_own_address(fake
 # --------------------------------------------------------------------------- content capture
 
 
-def everything_exported(telemetry: Any) -> str:
-    """Every exported string: span names, attributes, events, log bodies/attributes, metric attributes."""
-    parts: list[str] = []
-    for span in telemetry.spans():
-        parts.append(span.name)
-        parts.append(repr(dict(span.attributes)))
-        parts.extend(repr((e.name, dict(e.attributes))) for e in span.events)
-        parts.append(repr(span.status.description))
-    for record in telemetry.logs():
-        parts.append(repr((record.event_name, record.body, dict(record.attributes or {}))))
-    for metric in telemetry.metrics().values():
-        parts.extend(repr(dict(p.attributes)) for p in metric.data.data_points)
-    return "\n".join(parts)
 
 
 def test_no_content_by_default_anywhere(client, fake, telemetry, instrumented):
