@@ -224,24 +224,36 @@ def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
 _FINISH_TO_SEMCONV = {"tool_calls": "tool_call", "function_call": "tool_call"}
 
 
-def token_usage(usage: Any, prefix_in: str, prefix_out: str) -> Usage | None:
-    """OpenAI-style usage: ``{in}_tokens`` / ``{out}_tokens`` with their ``*_tokens_details``
-    (``prompt``/``completion`` for chat completions, ``input``/``output`` for the Responses API)."""
+UsageKeys = tuple[str, str, str, str]  # input, output, input details, output details
+
+
+def usage_keys(prefix_in: str, prefix_out: str) -> UsageKeys:
+    return (f"{prefix_in}_tokens", f"{prefix_out}_tokens", f"{prefix_in}_tokens_details",
+            f"{prefix_out}_tokens_details")
+
+
+def token_usage(usage: Any, keys: UsageKeys) -> Usage | None:
+    """OpenAI-style usage: input/output counts with their ``*_tokens_details`` (``prompt``/``completion``
+    for chat completions, ``input``/``output`` for the Responses API)."""
     if usage is None:
         return None
-    in_details = field(usage, f"{prefix_in}_tokens_details")
-    out_details = field(usage, f"{prefix_out}_tokens_details")
+    input_key, output_key, in_details_key, out_details_key = keys
+    in_details = field(usage, in_details_key)
+    out_details = field(usage, out_details_key)
     return Usage(
-        input_tokens=field(usage, f"{prefix_in}_tokens"),
-        output_tokens=field(usage, f"{prefix_out}_tokens"),
+        input_tokens=field(usage, input_key),
+        output_tokens=field(usage, output_key),
         cache_read_tokens=field(in_details, "cached_tokens") if in_details is not None else None,
         cache_write_tokens=field(in_details, "cache_write_tokens") if in_details is not None else None,
         reasoning_tokens=field(out_details, "reasoning_tokens") if out_details is not None else None,
     )
 
 
+_CHAT_USAGE = usage_keys("prompt", "completion")
+
+
 def chat_usage(usage: Any) -> Usage | None:
-    return token_usage(usage, "prompt", "completion")
+    return token_usage(usage, _CHAT_USAGE)
 
 
 def _chat_output_message(message: Any, finish_reason: str | None) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from opentelemetry_instrumentation_llm.providers._openai_compat import (
     register_sentinels,
     token_usage,
     tool_definitions,
+    usage_keys,
 )
 
 register_sentinels(Omit, NotGiven)
@@ -294,8 +295,11 @@ def parse_completion_response(response: Any, capture: bool) -> ResponseInfo:
     return info
 
 
+_RESPONSES_USAGE = usage_keys("input", "output")
+
+
 def responses_usage(usage: Any) -> Usage | None:
-    return token_usage(usage, "input", "output")
+    return token_usage(usage, _RESPONSES_USAGE)
 
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
