@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from opentelemetry_instrumentation_llm._core.parts import ChatMessage, MessagePart, OutputMessage, ToolDefinition
+
 AttributeValue = str | bool | int | float | Sequence[str] | Sequence[int] | Sequence[float] | Sequence[bool]
 Attributes = dict[str, AttributeValue]
 
@@ -45,9 +47,9 @@ class RequestInfo:
 class RequestContent:
     """Prompt-side content in the conventions' JSON shapes. Built only when capture is on."""
 
-    system_instructions: list[dict[str, Any]] | None = None
-    input_messages: list[dict[str, Any]] | None = None
-    tool_definitions: list[dict[str, Any]] | None = None
+    system_instructions: list[MessagePart] | None = None
+    input_messages: list[ChatMessage] | None = None
+    tool_definitions: list[ToolDefinition] | None = None
 
 
 @dataclass(slots=True)
@@ -62,7 +64,7 @@ class ResponseInfo:
     attributes: Attributes | None = None
     # Low-cardinality response attributes that also go on metrics (e.g. openai.response.service_tier).
     metric_attributes: Attributes | None = None
-    output_messages: list[dict[str, Any]] | None = None
+    output_messages: list[OutputMessage] | None = None
     # Set when the provider reported a failure without the SDK raising (e.g. a Responses API
     # stream ending in ``response.failed``): the call is recorded as failed with this error.type.
     error_type: str | None = None

@@ -119,6 +119,58 @@ class ProviderByClass:
         return provider
 
 
+class FinishReasons:
+    """Maps a provider's finish/stop reasons to the conventions' values from one table.
+
+    Unknown values pass through unchanged (as text); None, empty and non-string values read as
+    None unless ``coerce`` is set, in which case any value is read as its ``str()`` (SDK enums).
+    """
+
+    __slots__ = ("_coerce", "table")
+
+    def __init__(self, table: dict[str, str], *, coerce: bool = False) -> None:
+        self.table = table
+        self._coerce = coerce
+
+    def __call__(self, reason: Any) -> str | None:
+        if reason is None:
+            return None
+        if not isinstance(reason, str):
+            if not self._coerce:
+                return None
+            reason = str(getattr(reason, "value", reason))
+        if not reason:
+            return None
+        return self.table.get(reason, reason)
+
+
+class Arguments:
+    """Reads call parameters the user actually gave, with one SDK's "not given" sentinels passed in.
+
+    SDK helpers fill omitted parameters with sentinel objects (``NOT_GIVEN``, ``omit``, ``UNSET``);
+    each adapter names its SDK's sentinel types explicitly, so nothing depends on which adapters
+    happen to be imported.
+    """
+
+    __slots__ = ("sentinels",)
+
+    def __init__(self, *sentinels: type) -> None:
+        self.sentinels = frozenset(sentinels)
+
+    def __call__(self, params: Any, key: str) -> Any:
+        """``params[key]`` (or the attribute of an SDK model), None when absent or a sentinel."""
+        value = params.get(key) if isinstance(params, dict) else getattr(params, key, None)
+        if value is None or type(value) in self.sentinels:
+            return None
+        return value
+
+    def given(self, value: Any) -> Any:
+        """``value`` unless it is None or a sentinel."""
+        if value is None or type(value) in self.sentinels:
+            return None
+        return value
+
+
 def given(value: Any, sentinels: tuple[type, ...]) -> Any:
     """``value`` unless it is None or one of the SDK's "not given" sentinels (``omit``, ``NOT_GIVEN``)."""
     if value is None or type(value) in sentinels:
@@ -157,22 +209,6 @@ def maybe_json(value: Any) -> Any:
         except ValueError:
             return value
     return value
-
-
-def text_part(text: str) -> dict[str, Any]:
-    return {"type": "text", "content": text}
-
-
-def data_url_part(url: str, modality: str) -> dict[str, Any]:
-    """A ``data:`` URL becomes a blob part; any other URL a uri part (as the conventions ask)."""
-    if url.startswith("data:"):
-        header, _, data = url.partition(",")
-        mime = header[5:].split(";")[0] or None
-        part: dict[str, Any] = {"type": "blob", "modality": modality, "content": data}
-        if mime:
-            part["mime_type"] = mime
-        return part
-    return {"type": "uri", "modality": modality, "uri": url}
 
 
 def positional_binder(*names: str) -> ParamsBinder:
