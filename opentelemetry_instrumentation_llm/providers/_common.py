@@ -7,6 +7,7 @@ import types
 import weakref
 from typing import Any
 
+from opentelemetry_instrumentation_llm._core.parts import data_url_part as data_url_part, text_part as text_part
 from opentelemetry_instrumentation_llm._core.records import Attributes
 from opentelemetry_instrumentation_llm._core.spec import ParamsBinder, ResultKind
 
