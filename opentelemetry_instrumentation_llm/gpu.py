@@ -42,7 +42,7 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.metrics import CallbackOptions, Observation, get_meter
 
-from opentelemetry_instrumentation_llm import config
+from opentelemetry_instrumentation_llm import config, semconv as sc
 from opentelemetry_instrumentation_llm.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -342,7 +342,8 @@ class GPUInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return
         self._reader = reader
         self._snapshots = _Snapshots(reader)
-        self._register(get_meter("opentelemetry_instrumentation_llm.gpu", __version__, kwargs.get("meter_provider")),
+        self._register(get_meter("opentelemetry_instrumentation_llm.gpu", __version__, kwargs.get("meter_provider"),
+                                      schema_url=sc.HW_SCHEMA_URL),
                        reader)
         atexit.register(reader.stop)
         _logger.info("GPU metrics registered for %d GPU(s)", len(reader.devices))

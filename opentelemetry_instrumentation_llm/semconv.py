@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from opentelemetry.semconv.schemas import Schemas
+
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_CONVERSATION_ID as GEN_AI_CONVERSATION_ID,
     GEN_AI_EMBEDDINGS_DIMENSION_COUNT as GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
@@ -128,3 +130,12 @@ PROVIDER_MISTRAL_AI: Final = "mistral_ai"
 PROVIDER_COHERE: Final = "cohere"
 PROVIDER_GROQ: Final = "groq"
 PROVIDER_OLLAMA: Final = "ollama"  # not a well-known value; custom values are allowed
+
+# ----------------------------------------------------------------------------- schema URLs
+# The semantic-conventions version our names follow, on every tracer, meter and logger we create.
+# The GenAI names moved to the (untagged) semantic-conventions-genai repository in core v1.42.0;
+# v1.41.0 is the last core release in which they were normative, and our span, metric and event
+# names are those of that release plus the later genai-repo additions listed in docs/semconv.md.
+SCHEMA_URL: Final = Schemas.V1_41_0.value
+# hw.* (GPU) names follow core v1.44.0.
+HW_SCHEMA_URL: Final = Schemas.V1_44_0.value
