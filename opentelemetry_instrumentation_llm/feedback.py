@@ -59,6 +59,22 @@ class _RecentResponses:
 recent_responses = _RecentResponses()
 
 
+def _evaluation_attributes(name: str, score: float | None, label: str | None, explanation: str | None,
+                           response_id: str | None, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    event: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: name}
+    if score is not None:
+        event[sc.GEN_AI_EVALUATION_SCORE_VALUE] = float(score)
+    if label is not None:
+        event[sc.GEN_AI_EVALUATION_SCORE_LABEL] = label
+    if explanation is not None:
+        event[sc.GEN_AI_EVALUATION_EXPLANATION] = explanation
+    if response_id is not None:
+        event[sc.GEN_AI_RESPONSE_ID] = response_id
+    if attributes:
+        event.update(attributes)
+    return event
+
+
 def record_feedback(
     name: str,
     *,
@@ -85,17 +101,7 @@ def record_feedback(
     if span_context is None and response_id is not None:
         span_context = recent_responses.find(response_id)
     found = span_context is not None and span_context.is_valid
-    event: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: name}
-    if score is not None:
-        event[sc.GEN_AI_EVALUATION_SCORE_VALUE] = float(score)
-    if label is not None:
-        event[sc.GEN_AI_EVALUATION_SCORE_LABEL] = label
-    if explanation is not None:
-        event[sc.GEN_AI_EVALUATION_EXPLANATION] = explanation
-    if response_id is not None:
-        event[sc.GEN_AI_RESPONSE_ID] = response_id
-    if attributes:
-        event.update(attributes)
+    event = _evaluation_attributes(name, score, label, explanation, response_id, attributes)
     context = trace.set_span_in_context(NonRecordingSpan(span_context)) if found else None  # type: ignore[arg-type]
     logger = _logs.get_logger("opentelemetry_instrumentation_llm.feedback", __version__,
                               logger_provider=logger_provider, schema_url=sc.SCHEMA_URL)

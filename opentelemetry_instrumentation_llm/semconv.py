@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Final
 
-from opentelemetry.semconv.schemas import Schemas
-
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_CONVERSATION_ID as GEN_AI_CONVERSATION_ID,
     GEN_AI_EMBEDDINGS_DIMENSION_COUNT as GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
@@ -62,6 +60,7 @@ from opentelemetry.semconv.attributes.server_attributes import (
     SERVER_ADDRESS as SERVER_ADDRESS,
     SERVER_PORT as SERVER_PORT,
 )
+from opentelemetry.semconv.schemas import Schemas
 
 # ----------------------------------------------------------------- attributes the package lacks
 GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"

@@ -57,6 +57,11 @@ _NO_EXEMPLAR = Context()
 _INFERENCE_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_GENERATE_CONTENT})
 
 
+def _histogram(meter: Meter, name: str, unit: str, buckets: Sequence[float], description: str) -> Any:
+    return meter.create_histogram(name, unit=unit, description=description,
+                                  explicit_bucket_boundaries_advisory=buckets)
+
+
 class _Instruments:
     """The metric instruments for one recorder, by the configured naming scheme."""
 
@@ -64,27 +69,15 @@ class _Instruments:
         self.meter = meter
         self.names = names
         self.duration = self.token_usage = self.ttfc = self.tpoc = None
+        d, t = sc.DURATION_BUCKETS, sc.TOKEN_BUCKETS
         if names.default_names:
-            self.duration = meter.create_histogram(
-                sc.METRIC_OPERATION_DURATION, unit="s",
-                description="GenAI operation duration.",
-                explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS,
-            )
-            self.token_usage = meter.create_histogram(
-                sc.METRIC_TOKEN_USAGE, unit="{token}",
-                description="Number of input and output tokens used.",
-                explicit_bucket_boundaries_advisory=sc.TOKEN_BUCKETS,
-            )
-            self.ttfc = meter.create_histogram(
-                sc.METRIC_TIME_TO_FIRST_CHUNK, unit="s",
-                description="Time to receive the first chunk of a streamed response.",
-                explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS,
-            )
-            self.tpoc = meter.create_histogram(
-                sc.METRIC_TIME_PER_OUTPUT_CHUNK, unit="s",
-                description="Time between consecutive output chunks of a streamed response.",
-                explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS,
-            )
+            self.duration = _histogram(meter, sc.METRIC_OPERATION_DURATION, "s", d, "GenAI operation duration.")
+            self.token_usage = _histogram(meter, sc.METRIC_TOKEN_USAGE, "{token}", t,
+                                          "Number of input and output tokens used.")
+            self.ttfc = _histogram(meter, sc.METRIC_TIME_TO_FIRST_CHUNK, "s", d,
+                                   "Time to receive the first chunk of a streamed response.")
+            self.tpoc = _histogram(meter, sc.METRIC_TIME_PER_OUTPUT_CHUNK, "s", d,
+                                   "Time between consecutive output chunks of a streamed response.")
         self.latest = _LatestInstruments(meter) if names.latest_names else None
 
 
@@ -93,31 +86,28 @@ class _LatestInstruments:
 
     def __init__(self, meter: Meter) -> None:
         d, t = sc.DURATION_BUCKETS, sc.TOKEN_BUCKETS
-        h = meter.create_histogram
-        c = meter.create_counter
-        self.duration = h(sc.METRIC_INFERENCE_DURATION, unit="s", explicit_bucket_boundaries_advisory=d,
-                          description="GenAI inference duration.")
-        self.ttfc = h(sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, unit="s", explicit_bucket_boundaries_advisory=d,
-                      description="Time to receive the first chunk of a streamed inference.")
-        self.tpoc = h(sc.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK, unit="s", explicit_bucket_boundaries_advisory=d,
-                      description="Time between consecutive output chunks of a streamed inference.")
-        self.input = c(sc.METRIC_INFERENCE_INPUT_TOKENS, unit="{token}", description="Input tokens used.")
-        self.output = c(sc.METRIC_INFERENCE_OUTPUT_TOKENS, unit="{token}", description="Output tokens used.")
-        self.cache_read = c(sc.METRIC_INFERENCE_CACHE_READ_TOKENS, unit="{token}",
-                            description="Input tokens read from the provider's cache.")
-        self.cache_write = c(sc.METRIC_INFERENCE_CACHE_WRITE_TOKENS, unit="{token}",
-                             description="Input tokens written to the provider's cache.")
-        self.reasoning = c(sc.METRIC_INFERENCE_REASONING_TOKENS, unit="{token}",
-                           description="Output tokens spent on reasoning.")
-        self.op_input = h(sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, unit="{token}",
-                          explicit_bucket_boundaries_advisory=t, description="Input tokens per inference.")
-        self.op_output = h(sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, unit="{token}",
-                           explicit_bucket_boundaries_advisory=t, description="Output tokens per inference.")
+        counter = meter.create_counter
+        self.duration = _histogram(meter, sc.METRIC_INFERENCE_DURATION, "s", d, "GenAI inference duration.")
+        self.ttfc = _histogram(meter, sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, "s", d,
+                               "Time to receive the first chunk of a streamed inference.")
+        self.tpoc = _histogram(meter, sc.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK, "s", d,
+                               "Time between consecutive output chunks of a streamed inference.")
+        self.input = counter(sc.METRIC_INFERENCE_INPUT_TOKENS, unit="{token}", description="Input tokens used.")
+        self.output = counter(sc.METRIC_INFERENCE_OUTPUT_TOKENS, unit="{token}", description="Output tokens used.")
+        self.cache_read = counter(sc.METRIC_INFERENCE_CACHE_READ_TOKENS, unit="{token}",
+                                  description="Input tokens read from the provider's cache.")
+        self.cache_write = counter(sc.METRIC_INFERENCE_CACHE_WRITE_TOKENS, unit="{token}",
+                                   description="Input tokens written to the provider's cache.")
+        self.reasoning = counter(sc.METRIC_INFERENCE_REASONING_TOKENS, unit="{token}",
+                                 description="Output tokens spent on reasoning.")
+        self.op_input = _histogram(meter, sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, "{token}", t,
+                                   "Input tokens per inference.")
+        self.op_output = _histogram(meter, sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, "{token}", t,
+                                    "Output tokens per inference.")
         # Operations that are not inference (embeddings) keep the baseline names.
-        self.other_duration = h(sc.METRIC_OPERATION_DURATION, unit="s", explicit_bucket_boundaries_advisory=d,
-                                description="GenAI operation duration.")
-        self.other_tokens = h(sc.METRIC_TOKEN_USAGE, unit="{token}", explicit_bucket_boundaries_advisory=t,
-                              description="Number of input and output tokens used.")
+        self.other_duration = _histogram(meter, sc.METRIC_OPERATION_DURATION, "s", d, "GenAI operation duration.")
+        self.other_tokens = _histogram(meter, sc.METRIC_TOKEN_USAGE, "{token}", t,
+                                       "Number of input and output tokens used.")
 
 
 class Recorder:
