@@ -28,7 +28,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("semconv", "version"),
     ("_core",),
     ("providers", "frameworks", "testing"),
-    ("config", "cost", "request_context", "feedback", "processors", "gpu", "instrumentor", "agents"),
+    ("config", "cost", "request_context", "feedback", "processors", "gpu", "instrumentor", "agents",
+     "integrations", "fingerprint", "spend"),
 )
 # Narrower rules inside a layer: these may import only the listed prefixes.
 ONLY: dict[str, tuple[str, ...]] = {
