@@ -16,6 +16,7 @@ from typing import Protocol
 from opentelemetry.trace import SpanContext
 from opentelemetry.util.types import AttributeValue
 
+from opentelemetry_instrumentation_llm._core.fingerprint import PromptFingerprints
 from opentelemetry_instrumentation_llm._core.records import Usage
 
 
@@ -27,10 +28,13 @@ class Pricing(Protocol):
 
 
 class CallContext(Protocol):
-    def capture(self) -> tuple[Mapping[str, AttributeValue], Mapping[str, AttributeValue] | None] | None:
+    def capture(self, fingerprint: str | None = None
+                ) -> tuple[Mapping[str, AttributeValue], Mapping[str, AttributeValue] | None] | None:
         """The current request context as (span attributes, metric attributes or None); None when empty.
 
-        Called once per call, when its span starts, on the caller's thread.
+        Called once per call, when its span starts, on the caller's thread. ``fingerprint`` is the
+        call's prompt fingerprint, when it has one, for the metric attributes to identify the prompt
+        by (behind the same cardinality cap as the context's values).
         """
         ...
 
@@ -41,6 +45,15 @@ class ResponseRegistry(Protocol):
         ...
 
 
+class Spend(Protocol):
+    def add(self, user_id: str, cost: float | None, tokens: int | None) -> None:
+        """Count one finished call of ``user_id`` (cost in USD and tokens, each None when unknown).
+
+        Called once per finished call that has a user id and usage, on whatever thread ends it.
+        """
+        ...
+
+
 @dataclass(frozen=True)
 class Collaborators:
     """The optional services a recorder calls; each may be None (the feature is then off)."""
@@ -48,3 +61,5 @@ class Collaborators:
     pricing: Pricing | None = None
     call_context: CallContext | None = None
     responses: ResponseRegistry | None = None
+    fingerprints: PromptFingerprints | None = None
+    spend: Spend | None = None

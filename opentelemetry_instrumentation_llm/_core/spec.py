@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from opentelemetry_instrumentation_llm._core.fingerprint import TemplateParser
 from opentelemetry_instrumentation_llm._core.records import (
     AccumulatorFactory,
     ContentParser,
@@ -60,7 +61,10 @@ class Endpoint:
     # Overrides ProviderSpec.classify for this method (an object that is a sync or an async stream
     # depending on the call that returned it, such as litellm's CustomStreamWrapper).
     classify: Callable[[Any], ResultKind] | None = None
-
+    # The call's template pieces, raw, for the prompt fingerprint: (system instructions, tool
+    # definitions) exactly as the SDK was given them, no conversion (it runs on every call, content
+    # capture on or off). None: calls of this method get no fingerprint.
+    parse_template: TemplateParser | None = None
 
 
 @dataclass(frozen=True)

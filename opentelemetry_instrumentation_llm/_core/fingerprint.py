@@ -1,0 +1,199 @@
+"""Prompt fingerprints: which prompt *template* a call was built from, without recording the prompt.
+
+A fingerprint is a short hash of a call's system instructions and tool definitions (names,
+descriptions, parameter schemas): the parts of a prompt that a deploy changes and a user's
+message does not. Two calls that differ only in the conversation get the same fingerprint; a
+changed system prompt or tool schema gives a new one. It is computed whether or not content is
+captured, and cannot be reversed into the content; when redaction is on the layer above hands in
+a key and the hash is an HMAC, so a guessable prompt cannot be confirmed by hashing guesses.
+
+Adapters give the raw SDK values through ``Endpoint.parse_template`` (no conversion); this module
+brings them to one canonical form (JSON with sorted keys; SDK objects through ``model_dump``), so
+the same template gives the same fingerprint in every process and from every SDK: an OpenAI
+``{"type": "function", "function": {...}}`` tool, a Responses ``{"type": "function", "name": ...}``
+tool and an Anthropic ``{"name": ..., "input_schema": ...}`` tool are the same tool.
+
+Canonical JSON of a 2 KB prompt and ten tools costs tens of microseconds, so results are cached:
+system instructions by content (strings hash once per string object), tool lists and other
+objects by identity (checked against a snapshot of their items, so a list that gains or loses a
+tool is seen). A tool *dict* edited in place inside the same list is not seen; build a new one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+LLM_PROMPT_FINGERPRINT = "llm.prompt.fingerprint"
+"""Span and metric attribute: the fingerprint, 16 hex digits. Ours (``llm.*``), not the conventions'."""
+
+TemplateParser = Callable[[dict[str, Any]], "tuple[Any, Any]"]
+"""(call parameters) -> (system instructions, tool definitions) as the SDK was given them, either None."""
+
+_SCHEMA_KEYS = ("parameters", "input_schema", "inputSchema", "parameters_json_schema", "json_schema")
+_NOTHING = b""
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON-able plain data: SDK (pydantic) objects dumped, tuples as lists."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return _plain(dump(mode="json", exclude_none=True))
+    if isinstance(value, (bytes, bytearray)):
+        return {"sha256": hashlib.sha256(value).hexdigest()}
+    return repr(value)
+
+
+def _texts(value: Any, out: list[Any]) -> None:
+    """The text pieces of system instructions, whatever their shape: a string, message dicts with
+    ``content`` (or Gemini's ``parts``), text parts (``cache_control`` and the like ignored)."""
+    if value is None:
+        return
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, Mapping):
+        if "content" in value:
+            _texts(value["content"], out)
+        elif "parts" in value:
+            _texts(value["parts"], out)
+        elif isinstance(value.get("text"), str):
+            out.append(value["text"])
+        else:
+            out.append(_plain(value))  # a non-text part: its whole canonical form
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _texts(item, out)
+    else:
+        _texts(_plain(value), out)
+
+
+def _tool(tool: Any, out: list[Any]) -> None:
+    """One tool in the form every SDK shares: name, description, parameter schema."""
+    tool = _plain(tool)
+    if not isinstance(tool, dict):
+        out.append(tool)
+        return
+    inner = tool.get("function") or tool.get("toolSpec")
+    if isinstance(inner, dict):
+        tool = inner
+    name = tool.get("name")
+    if not isinstance(name, str):
+        declarations = tool.get("function_declarations") or tool.get("functionDeclarations")
+        if isinstance(declarations, list):
+            for declaration in declarations:
+                _tool(declaration, out)
+        else:
+            out.append(tool)  # a built-in tool ({"type": "web_search"}): all of it
+        return
+    schema = next((tool[key] for key in _SCHEMA_KEYS if tool.get(key) is not None), None)
+    if isinstance(schema, dict) and len(schema) == 1 and "json" in schema:
+        schema = schema["json"]  # Bedrock's {"inputSchema": {"json": {...}}}
+    out.append({"name": name, "description": tool.get("description") or "", "parameters": schema})
+
+
+def _canonical(tag: bytes, value: Any) -> bytes:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=repr)
+    return hashlib.sha256(tag + text.encode("utf-8", "surrogatepass")).digest()
+
+
+def system_digest(system: Any) -> bytes:
+    texts: list[Any] = []
+    _texts(system, texts)
+    return _canonical(b"system\0", texts) if any(texts) else _NOTHING
+
+
+def tools_digest(tools: Any) -> bytes:
+    if isinstance(tools, Mapping) and isinstance(tools.get("tools"), list):
+        tools = tools["tools"]  # a tool configuration holding the list (Bedrock's toolConfig)
+    found: list[Any] = []
+    for tool in tools if isinstance(tools, (list, tuple)) else (tools,):
+        _tool(tool, found)
+    return _canonical(b"tools\0", found) if found else _NOTHING
+
+
+class _PartCache:
+    """Digests of one template part: by content for strings (and tuples of them), by identity for
+    anything else (the object is held, so its id stays its own; lists are checked against a
+    snapshot of their items). Bounded: emptied when full."""
+
+    __slots__ = ("_by_content", "_by_identity", "_digest", "_max")
+
+    def __init__(self, digest: Callable[[Any], bytes], max_entries: int) -> None:
+        self._digest = digest
+        self._max = max_entries
+        self._by_content: dict[Any, bytes] = {}
+        self._by_identity: dict[int, tuple[Any, Any, bytes]] = {}
+
+    def digest(self, value: Any) -> bytes:
+        if value is None:
+            return _NOTHING
+        kind = type(value)
+        if kind is str or (kind is tuple and all(type(v) is str for v in value)):
+            found = self._by_content.get(value)
+            if found is None:
+                found = self._store(self._by_content, value, self._digest(value))
+            return found
+        snapshot = tuple(value) if kind is list else None
+        entry = self._by_identity.get(id(value))
+        if entry is not None and entry[0] is value and entry[1] == snapshot:
+            return entry[2]
+        found = self._digest(value)
+        self._store(self._by_identity, id(value), (value, snapshot, found))
+        return found
+
+    def _store(self, cache: dict[Any, Any], key: Any, entry: Any) -> bytes:
+        if len(cache) >= self._max:
+            cache.clear()
+        cache[key] = entry
+        return entry if isinstance(entry, bytes) else entry[2]  # type: ignore[no-any-return]
+
+
+class PromptFingerprints:
+    """Computes (and caches) the fingerprint of a call's template. One per process is enough.
+
+    ``key``: when given, the fingerprint is an HMAC-SHA256 under it (redaction on); processes that
+    must agree on fingerprints share the key.
+    """
+
+    __slots__ = ("_final", "_key", "_max", "_system", "_tools")
+
+    def __init__(self, key: bytes | None = None, max_entries: int = 512) -> None:
+        self._key = key
+        self._max = max_entries
+        self._system = _PartCache(system_digest, max_entries)
+        self._tools = _PartCache(tools_digest, max_entries)
+        self._final: dict[tuple[bytes, bytes], str] = {}
+
+    @property
+    def keyed(self) -> bool:
+        return self._key is not None
+
+    def of(self, system: Any, tools: Any) -> str | None:
+        """The fingerprint of a template (16 hex digits), or None when it has neither part."""
+        parts = (self._system.digest(system), self._tools.digest(tools))
+        found = self._final.get(parts)
+        if found is None:
+            if parts == (_NOTHING, _NOTHING):
+                return None
+            found = self._combine(parts)
+        return found
+
+    def _combine(self, parts: tuple[bytes, bytes]) -> str:
+        message = parts[0] + b"|" + parts[1]
+        if self._key is not None:
+            digest = hmac.new(self._key, message, hashlib.sha256).hexdigest()
+        else:
+            digest = hashlib.sha256(message).hexdigest()
+        if len(self._final) >= self._max:
+            self._final.clear()
+        self._final[parts] = found = digest[:16]
+        return found
