@@ -20,12 +20,14 @@ from opentelemetry._logs import SeverityNumber
 from opentelemetry.context import Context, create_key, get_value
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import Meter, MeterProvider, get_meter
+from opentelemetry.semconv._incubating.attributes.user_attributes import USER_ID
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.content import to_any_value, to_json
+from opentelemetry_instrumentation_llm._core.fingerprint import LLM_PROMPT_FINGERPRINT
 from opentelemetry_instrumentation_llm._core.guard import note_once, report
 from opentelemetry_instrumentation_llm._core.records import (
     RequestContent,
@@ -146,6 +148,8 @@ class Recorder:
         self.prices = helpers.pricing
         self.call_context = helpers.call_context
         self.responses = helpers.responses
+        self.fingerprints = helpers.fingerprints
+        self.spend = helpers.spend
         self.cost_counter = None
         if self.prices is not None:
             self.cost_counter = meter.create_counter(
@@ -170,9 +174,20 @@ class Recorder:
                     content = endpoint.parse_content(kwargs)
                 except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
                     report("reading request content", exc)
-            return Invocation(self, request, content)
+            fingerprint = None
+            if endpoint.parse_template is not None and self.fingerprints is not None:
+                fingerprint = self._fingerprint(endpoint.parse_template, kwargs)
+            return Invocation(self, request, content, fingerprint)
         except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("starting a span", exc)
+            return None
+
+    def _fingerprint(self, parse_template: Any, kwargs: dict[str, Any]) -> str | None:
+        try:
+            system, tools = parse_template(kwargs)
+            return self.fingerprints.of(system, tools)  # type: ignore[union-attr]
+        except Exception as exc:  # noqa: BLE001 - fail open: the call is traced without a fingerprint
+            report("fingerprinting the prompt", exc)
             return None
 
 
@@ -245,26 +260,32 @@ def _response_attributes(response: ResponseInfo, attrs: dict[str, AttributeValue
 class Invocation:
     """One in-flight LLM call: owns its span and records its metrics and events exactly once."""
 
-    __slots__ = ("_attrs", "_content", "_done", "_metric_attrs", "_start_ns", "_t0", "_token", "context",
+    __slots__ = ("_attrs", "_content", "_done", "_metric_attrs", "_start_ns", "_t0", "_token", "_user", "context",
                  "recorder", "request", "span")
 
-    def __init__(self, recorder: Recorder, request: RequestInfo, content: RequestContent | None) -> None:
+    def __init__(self, recorder: Recorder, request: RequestInfo, content: RequestContent | None,
+                 fingerprint: str | None = None) -> None:
         self.recorder = recorder
         self.request = request
         self._content = content
         self._done = False
+        self._user: AttributeValue | None = None
         identity = _identity_attributes(request)
         attrs = dict(identity)
         if request.stream:
             attrs[sc.GEN_AI_REQUEST_STREAM] = True
         if request.attributes:
             attrs.update(request.attributes)
+        if fingerprint is not None:
+            attrs[LLM_PROMPT_FINGERPRINT] = fingerprint
         if recorder.call_context is not None:
-            captured = recorder.call_context.capture()
+            captured = recorder.call_context.capture(fingerprint)
             if captured is not None:
                 attrs.update(captured[0])
                 if captured[1]:
                     identity.update(captured[1])
+                if recorder.spend is not None:
+                    self._user = captured[0].get(USER_ID)
         if content is not None and recorder.capture_span:
             _content_attributes(content, attrs, to_json)
         self._attrs = attrs
@@ -338,11 +359,19 @@ class Invocation:
         self._record_metrics(metric_attrs, duration, usage, first_chunk, chunk_gaps, error_type)
         if priced is not None:
             rec.cost_counter.add(priced, metric_attrs, _NO_EXEMPLAR)  # type: ignore[union-attr]
+        if self._user is not None and usage is not None:
+            self._count_spend(priced, usage)
         if rec.emit_event:
             self._emit_details(span_attrs, response)
         if error is not None:
             self._emit_exception(error)
         self.span.end(end_time=self._start_ns + int(duration * 1e9))
+
+    def _count_spend(self, cost: float | None, usage: Usage) -> None:
+        tokens = None
+        if usage.input_tokens is not None or usage.output_tokens is not None:
+            tokens = (usage.input_tokens or 0) + (usage.output_tokens or 0)
+        self.recorder.spend.add(str(self._user), cost, tokens)  # type: ignore[union-attr]
 
     def _end_attributes(self, response: ResponseInfo | None,
                         metric_attrs: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
