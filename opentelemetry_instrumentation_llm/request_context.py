@@ -16,7 +16,9 @@ service, third-party LLM APIs included); pass ``propagate=("user_id", ...)`` to 
 
 Metrics get only an allow-listed, low-cardinality subset (default: tenant and feature; user and
 session are refused), each capped at a number of distinct values beyond which values become
-``_OTHER``.
+``_OTHER``. They also get the prompt's identity, behind the same cap: ``gen_ai.prompt.name`` and
+``gen_ai.prompt.version`` when ``llm_context`` names the prompt, else its fingerprint
+(``llm.prompt.fingerprint``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ ATTRIBUTES: dict[str, str] = {
 DEFAULT_PROPAGATE = ("session_id", "conversation_id", "tenant_id", "feature", "prompt_name", "prompt_version")
 NEVER_ON_METRICS = frozenset({"user_id", "session_id", "conversation_id"})
 OTHER = "_OTHER"
+PROMPT_KEYS = ("prompt_name", "prompt_version")
+PROMPT_FINGERPRINT_ATTRIBUTE = "llm.prompt.fingerprint"
 
 _VALUES_KEY = create_key("opentelemetry-instrumentation-llm.request-context")
 
@@ -149,9 +153,13 @@ def span_attributes(values: Mapping[str, str]) -> dict[str, str]:
 
 
 class MetricContext:
-    """Allow-listed context keys on metrics, each capped at ``max_values`` distinct values."""
+    """Allow-listed context keys on metrics, each capped at ``max_values`` distinct values.
 
-    def __init__(self, keys: Iterable[str], max_values: int) -> None:
+    ``prompt``: also identify the prompt, by the user's name and version when given, else by the
+    call's fingerprint (each capped the same way).
+    """
+
+    def __init__(self, keys: Iterable[str], max_values: int, prompt: bool = True) -> None:
         self.keys = tuple(keys)
         forbidden = NEVER_ON_METRICS.intersection(self.keys)
         if forbidden:
@@ -160,24 +168,36 @@ class MetricContext:
                 "give every user or session its own metric series; accepted values are low-cardinality keys such as "
                 "tenant_id, feature, prompt_name, prompt_version")
         self.max_values = max_values
-        self._seen: dict[str, set[str]] = {key: set() for key in self.keys}
+        self.prompt = prompt
+        self._seen: dict[str, set[str]] = {key: set() for key in (*self.keys, *PROMPT_KEYS, "prompt_fingerprint")}
         self._lock = threading.Lock()
 
-    def attributes(self, values: Mapping[str, str]) -> dict[str, str]:
+    def attributes(self, values: Mapping[str, str], fingerprint: str | None = None) -> dict[str, str]:
         found: dict[str, str] = {}
         for key in self.keys:
             value = values.get(key)
-            if value is None:
-                continue
-            seen = self._seen[key]
-            if value not in seen:
-                with self._lock:
-                    if len(seen) < self.max_values:
-                        seen.add(value)
-                    else:
-                        value = OTHER
-            found[_attribute(key)] = value
+            if value is not None:
+                found[_attribute(key)] = self._capped(key, value)
+        if self.prompt:
+            named = False
+            for key in PROMPT_KEYS:
+                value = values.get(key)
+                if value is not None:
+                    named = True
+                    found[_attribute(key)] = self._capped(key, value)
+            if fingerprint is not None and not named:
+                found[PROMPT_FINGERPRINT_ATTRIBUTE] = self._capped("prompt_fingerprint", fingerprint)
         return found
+
+    def _capped(self, key: str, value: str) -> str:
+        seen = self._seen[key]
+        if value not in seen:
+            with self._lock:
+                if len(seen) < self.max_values:
+                    seen.add(value)
+                else:
+                    return OTHER
+        return value
 
 
 class CallContextReader:
@@ -189,11 +209,12 @@ class CallContextReader:
     def __init__(self, metrics: MetricContext | None) -> None:
         self._metrics = metrics
 
-    def capture(self) -> tuple[dict[str, str], dict[str, str] | None] | None:
+    def capture(self, fingerprint: str | None = None) -> tuple[dict[str, str], dict[str, str] | None] | None:
         values = current_values()
-        if not values:
+        if not values and fingerprint is None:
             return None
-        return span_attributes(values), (self._metrics.attributes(values) if self._metrics is not None else None)
+        metrics = self._metrics.attributes(values, fingerprint) if self._metrics is not None else None
+        return span_attributes(values), metrics
 
 
 _metric_context: MetricContext | None = None
@@ -202,14 +223,17 @@ _metric_context: MetricContext | None = None
 def metric_context() -> MetricContext:
     global _metric_context
     if _metric_context is None:
-        _metric_context = MetricContext(config.METRIC_CONTEXT.read(), config.METRIC_CONTEXT_MAX_VALUES.read())
+        _metric_context = MetricContext(config.METRIC_CONTEXT.read(), config.METRIC_CONTEXT_MAX_VALUES.read(),
+                                        prompt=config.METRIC_PROMPT.read() is not False)
     return _metric_context
 
 
-def configure_metric_context(keys: Iterable[str] = ("tenant_id", "feature"), max_values: int = 100) -> None:
-    """Choose, in code, which context keys reach metrics and how many values each may take."""
+def configure_metric_context(keys: Iterable[str] = ("tenant_id", "feature"), max_values: int = 100,
+                             prompt: bool = True) -> None:
+    """Choose, in code, which context keys reach metrics, how many values each may take, and whether
+    the prompt's identity (name and version, else fingerprint) does."""
     global _metric_context
-    _metric_context = MetricContext(keys, max_values)
+    _metric_context = MetricContext(keys, max_values, prompt)
 
 
 def reset() -> None:
