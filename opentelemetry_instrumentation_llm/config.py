@@ -422,6 +422,63 @@ FEEDBACK_MAX_RESPONSES = _declare(
     )
 )
 
+PROMPT_FINGERPRINT = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_PROMPT_FINGERPRINT",
+        default="true",
+        accepts="true or false",
+        description="Give each call a fingerprint of its prompt template (system instructions and tool "
+        "definitions), `llm.prompt.fingerprint`, computed even when content is not captured; an HMAC under "
+        "OTEL_INSTRUMENTATION_LLM_REDACT_HASH_KEY when redaction is on.",
+        parser=parse_bool,
+    )
+)
+
+METRIC_PROMPT = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_METRIC_PROMPT",
+        default="true",
+        accepts="true or false",
+        description="Identify the prompt on the duration, token and cost metrics: `gen_ai.prompt.name` and "
+        "`gen_ai.prompt.version` when llm_context names it, else `llm.prompt.fingerprint`; capped like the "
+        "metric context values (OTEL_INSTRUMENTATION_LLM_METRIC_CONTEXT_MAX_VALUES).",
+        parser=parse_bool,
+    )
+)
+
+SPEND = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_SPEND",
+        default="true",
+        accepts="true or false",
+        description="Keep today's cost and tokens per llm_context user id in a bounded heavy-hitters table and "
+        "export the top spenders as the gauges `llm.user.daily_cost` and `llm.user.daily_tokens`.",
+        parser=parse_bool,
+    )
+)
+
+SPEND_TOP_K = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_SPEND_TOP_K",
+        default="20",
+        accepts="a positive integer",
+        description="Users exported by the spend gauges; every other user is summed under `user.id=_OTHER`, so "
+        "the series are at most this many plus one.",
+        parser=_positive_int(20),
+    )
+)
+
+SPEND_CAPACITY = _declare(
+    Variable(
+        name="OTEL_INSTRUMENTATION_LLM_SPEND_CAPACITY",
+        default="1000",
+        accepts="a positive integer (at least the top K)",
+        description="Users the heavy-hitters table tracks per day. Any user with more than 1/capacity of the "
+        "day's total is in it, and its count is over by at most total/capacity.",
+        parser=_positive_int(1000),
+    )
+)
+
 
 # --------------------------------------------------------------------------- resolved settings
 
