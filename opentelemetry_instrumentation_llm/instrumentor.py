@@ -6,6 +6,7 @@ import importlib
 import importlib.machinery
 import importlib.util
 import logging
+import os
 import sys
 from collections.abc import Collection
 from typing import Any, ClassVar
@@ -15,8 +16,9 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_llm import config, cost, feedback, request_context
+from opentelemetry_instrumentation_llm import config, cost, feedback, request_context, spend
 from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
+from opentelemetry_instrumentation_llm._core.fingerprint import PromptFingerprints
 from opentelemetry_instrumentation_llm._core.recorder import Recorder
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
 from opentelemetry_instrumentation_llm._core.wrappers import close_hook_wrapper, sdk_span_hook_wrapper, wrapper_for
@@ -72,12 +74,55 @@ def _metric_context() -> request_context.MetricContext | None:
         return None
 
 
-def default_collaborators() -> Collaborators:
-    """Pricing, request context and the feedback registry, as configured, for the core's recorders."""
+_PROCESS_KEY = os.urandom(32)
+_fingerprints: dict[bytes | None, PromptFingerprints] = {}
+
+
+def template_key(given: bytes | str | None = None) -> bytes | None:
+    """The key of prompt fingerprints and exported user labels: ``given`` (``instrument(fingerprint_key=...)``),
+    else, when redaction is on, ``OTEL_INSTRUMENTATION_LLM_REDACT_HASH_KEY`` or a random key of this
+    process; None (plain hashes) when redaction is off."""
+    if given is not None:
+        return given.encode() if isinstance(given, str) else given
+    try:
+        redacting = bool(config.REDACT.read() or config.REDACT_PATTERNS.read())
+        key = config.REDACT_HASH_KEY.read()
+    except config.ConfigurationError:
+        return _PROCESS_KEY  # redaction was asked for, badly: stay on the private side
+    if not redacting:
+        return None
+    if key is None:
+        _logger.info("redaction is on without OTEL_INSTRUMENTATION_LLM_REDACT_HASH_KEY: prompt fingerprints and "
+                     "user labels use a key of this process and do not match across processes")
+    return key.encode() if key else _PROCESS_KEY
+
+
+def _prompt_fingerprints(key: bytes | None) -> PromptFingerprints | None:
+    """One fingerprinter (and its caches) per key for the whole process, unless switched off."""
+    if config.PROMPT_FINGERPRINT.read() is False:
+        return None
+    found = _fingerprints.get(key)
+    if found is None:
+        found = _fingerprints.setdefault(key, PromptFingerprints(key))
+    return found
+
+
+def _spend(key: bytes | None, meter_provider: Any) -> spend.SpendTable | None:
+    if config.SPEND.read() is False:
+        return None
+    return spend.spend_table(meter_provider, spend.keyed_label(key) if key is not None else None)
+
+
+def default_collaborators(meter_provider: Any = None, fingerprint_key: bytes | str | None = None) -> Collaborators:
+    """Pricing, request context, the feedback registry, prompt fingerprints and the per-user spend
+    table, as configured, for the core's recorders; the spend gauges go to ``meter_provider``."""
+    key = template_key(fingerprint_key)
     return Collaborators(
         pricing=_price_book(),
         call_context=request_context.CallContextReader(_metric_context()),
         responses=feedback.recent_responses,
+        fingerprints=_prompt_fingerprints(key),
+        spend=_spend(key, meter_provider),
     )
 
 
@@ -87,7 +132,9 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     ``instrument()`` accepts the standard ``tracer_provider``, ``meter_provider`` and
     ``logger_provider`` (default: the global ones), plus ``capture_content`` (bool or a
     ``ContentCapture`` mode name, overriding ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``)
-    and ``metric_names`` (``default``/``latest``/``both``).
+    and ``metric_names`` (``default``/``latest``/``both``), and ``fingerprint_key`` (bytes or str:
+    prompt fingerprints and exported user labels become HMACs under it; by default they are keyed
+    only when redaction is on).
     """
 
     sdk: ClassVar[str]
@@ -134,7 +181,7 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             logger_provider=kwargs.get("logger_provider"),
             content=content,
             metric_names=metric_names,
-            collaborators=default_collaborators(),
+            collaborators=default_collaborators(kwargs.get("meter_provider"), kwargs.get("fingerprint_key")),
         )
         for endpoint in spec.endpoints:
             self._patch(endpoint.module, endpoint.target, wrapper_for(recorder, endpoint))
