@@ -38,6 +38,9 @@ FEATURES = ("chat", "search", "summarise")
 WORDS = ("observability", "latency", "tokens", "trace", "metric", "span", "budget", "model", "prompt", "cache")
 
 Call = Callable[[], object]
+SUPPORT_PROMPT = "You answer support questions from the knowledge base and cite the articles you used."
+SUPPORT_TOOLS = [{"name": "search_kb", "description": "Search the knowledge base",
+                  "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}}}]
 
 
 def _sentence(rng: random.Random, low: int, high: int) -> str:
@@ -85,8 +88,12 @@ class Traffic:
 
     def anthropic_message(self) -> object:
         self.fake.push(Reply(text=_sentence(self.rng, 5, 60)))
-        return self.anthropic.messages.create(model="claude-sonnet-4-5", max_tokens=512,
-                                              messages=[{"role": "user", "content": _sentence(self.rng, 5, 80)}])
+        # A named prompt: its name and version go on the span and the metrics (beside the fingerprint
+        # the span gets from the system prompt and tools).
+        with llm.llm_context(prompt_name="support-answer", prompt_version="4"):
+            return self.anthropic.messages.create(
+                model="claude-sonnet-4-5", max_tokens=512, system=SUPPORT_PROMPT, tools=SUPPORT_TOOLS,
+                messages=[{"role": "user", "content": _sentence(self.rng, 5, 80)}])
 
     def anthropic_stream(self) -> object:
         self.fake.push(Reply(text=_sentence(self.rng, 10, 60), chunks=self.rng.randint(3, 10), chunk_delay=0.01))
