@@ -179,7 +179,18 @@ class PromptFingerprints:
 
     def of(self, system: Any, tools: Any) -> str | None:
         """The fingerprint of a template (16 hex digits), or None when it has neither part."""
-        parts = (self._system.digest(system), self._tools.digest(tools))
+        # The common cases inline (a constant system string, a constant tool list): every call pays this.
+        system_digest = self._system._by_content.get(system) if type(system) is str else None
+        if system_digest is None:
+            system_digest = self._system.digest(system)
+        tools_digest = None
+        if type(tools) is list:
+            entry = self._tools._by_identity.get(id(tools))
+            if entry is not None and entry[0] is tools and entry[1] == tuple(tools):
+                tools_digest = entry[2]
+        if tools_digest is None:
+            tools_digest = self._tools.digest(tools)
+        parts = (system_digest, tools_digest)
         found = self._final.get(parts)
         if found is None:
             if parts == (_NOTHING, _NOTHING):
