@@ -71,7 +71,12 @@ class SpaceSaving:
         entry = self._counts.get(key)
         if entry is not None:
             entry[0] += weight
-        elif len(self._counts) < self.capacity:
+        else:
+            self.insert(key, weight)
+
+    def insert(self, key: str, weight: float) -> None:
+        """Count a key not in the table (``total`` already counted): a free slot, or the smallest's."""
+        if len(self._counts) < self.capacity:
             self._counts[key] = [weight, 0.0]
             heappush(self._heap, (weight, key))
         else:
@@ -137,14 +142,27 @@ class SpendTable:
         self.tokens = SpaceSaving(self.capacity)
 
     def add(self, user_id: str, cost: float | None, tokens: int | None) -> None:
+        # SpaceSaving.add inlined for a known user (the common case): this runs once per call.
         now = self._clock()
         with self._lock:
             if now >= self._day_end:
                 self._roll(now)
-            if cost is not None and cost > 0 and cost != math.inf:
-                self.cost.add(user_id, cost)
+            if cost is not None and 0 < cost < math.inf:
+                table = self.cost
+                table.total += cost
+                entry = table._counts.get(user_id)
+                if entry is not None:
+                    entry[0] += cost
+                else:
+                    table.insert(user_id, cost)
             if tokens is not None and tokens > 0:
-                self.tokens.add(user_id, tokens)
+                table = self.tokens
+                table.total += tokens
+                entry = table._counts.get(user_id)
+                if entry is not None:
+                    entry[0] += tokens
+                else:
+                    table.insert(user_id, tokens)
 
     def observations(self, table: str) -> list[tuple[str, float]]:
         """(exported user label, value) for the top K users of ``table`` ("cost" or "tokens"), then
