@@ -7,7 +7,7 @@ is installed, with the global providers or the ones you pass.
 
 from __future__ import annotations
 
-from opentelemetry_instrumentation_llm import cost, request_context
+from opentelemetry_instrumentation_llm import cost, request_context, spend
 from opentelemetry_instrumentation_llm.config import ConfigurationError, ContentCapture
 from opentelemetry_instrumentation_llm.cost import register_prices
 from opentelemetry_instrumentation_llm.feedback import record_feedback
@@ -54,5 +54,6 @@ __all__ = [
     "register_prices",
     "request_context",
     "setup",
+    "spend",
     "uninstrument",
 ]
