@@ -9,10 +9,20 @@ import subprocess
 import sys
 from typing import Any
 
+import anthropic
+import openai
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from opentelemetry_instrumentation_llm import (
+    AnthropicInstrumentor,
+    OpenAIInstrumentor,
+    llm_context,
+    request_context,
+    semconv as sc,
+)
 from opentelemetry_instrumentation_llm._core.fingerprint import PromptFingerprints
+from tests.conftest import everything_exported, instrument_fixture
 
 SYSTEM = "You are a support agent for ACME. Answer from the knowledge base; cite sources. " * 25
 SCHEMA = {"type": "object", "properties": {"city": {"type": "string", "description": "City name"},
@@ -152,3 +162,127 @@ def test_the_fingerprint_never_contains_the_content(text):
     fingerprint = PromptFingerprints().of(text, openai_chat_tools())
     assert fingerprint is not None and len(fingerprint) == 16
     assert set(fingerprint) <= set("0123456789abcdef")
+
+
+# ------------------------------------------------------------------------------------ through the real SDKs
+
+instrument_openai = instrument_fixture(OpenAIInstrumentor)
+instrument_anthropic = instrument_fixture(AnthropicInstrumentor)
+FINGERPRINT = "llm.prompt.fingerprint"
+
+
+def openai_client(server: Any) -> openai.OpenAI:
+    return openai.OpenAI(api_key="sk-test", base_url=server.openai_base_url, max_retries=0)
+
+
+def chat(client: openai.OpenAI, question: str, system: str = SYSTEM, tools: Any = None) -> Any:
+    return client.chat.completions.create(
+        model="gpt-4o", tools=openai_chat_tools() if tools is None else tools,
+        messages=[{"role": "system", "content": system}, {"role": "user", "content": question}])
+
+
+def metric_fingerprints(telemetry: Any, name: str) -> list[Any]:
+    return [p.attributes.get(FINGERPRINT) for p in telemetry.points(name)]
+
+
+def test_requests_differing_only_in_user_content_share_a_fingerprint(fake_server, fake, telemetry, instrument_openai):
+    instrument_openai()
+    with openai_client(fake_server) as client:
+        chat(client, "Where is my parcel?")
+        chat(client, "How do I reset my password? My email is jane@example.com")
+        chat(client, "Where is my parcel?", system=SYSTEM + " Always answer in French.")
+        client.embeddings.create(model="text-embedding-3-small", input="no template here")
+    first, second, changed, embedding = telemetry.spans()
+    assert first.attributes[FINGERPRINT] == second.attributes[FINGERPRINT] == PromptFingerprints().of(
+        SYSTEM, openai_chat_tools())
+    assert changed.attributes[FINGERPRINT] != first.attributes[FINGERPRINT]
+    assert FINGERPRINT not in embedding.attributes
+    durations = {p.attributes.get(FINGERPRINT) for p in telemetry.points(sc.METRIC_OPERATION_DURATION)}
+    assert durations == {first.attributes[FINGERPRINT], changed.attributes[FINGERPRINT], None}
+    assert set(metric_fingerprints(telemetry, sc.METRIC_TOKEN_USAGE)) >= {first.attributes[FINGERPRINT]}
+
+
+def test_no_content_is_exported_when_capture_is_off(fake_server, fake, telemetry, instrument_openai):
+    instrument_openai()
+    with openai_client(fake_server) as client, llm_context(user_id="u-1"):
+        chat(client, "my secret question about invoice 4471")
+    exported = everything_exported(telemetry)
+    for content in ("ACME", "Current weather in a city", "City name", "get_weather", "invoice 4471"):
+        assert content not in exported, content
+    assert telemetry.span().attributes[FINGERPRINT] in exported
+
+
+def test_the_same_template_from_three_apis_has_one_fingerprint(fake_server, fake, telemetry, instrument_openai,
+                                                               instrument_anthropic):
+    instrument_openai()
+    instrument_anthropic()
+    with openai_client(fake_server) as client:
+        chat(client, "question one")
+        client.responses.create(model="gpt-4o", instructions=SYSTEM, tools=responses_tools(), input="question two")
+    with anthropic.Anthropic(api_key="sk-ant-test", base_url=fake_server.anthropic_base_url, max_retries=0) as c:
+        c.messages.create(model="claude-sonnet-4-5", max_tokens=64, tools=anthropic_tools(),
+                          system=[{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
+                          messages=[{"role": "user", "content": "question three"}])
+    fingerprints = [span.attributes.get(FINGERPRINT) for span in telemetry.spans()]
+    assert len(fingerprints) == 3 and len(set(fingerprints)) == 1, fingerprints
+    assert fingerprints[0] == PromptFingerprints().of(SYSTEM, openai_chat_tools())
+
+
+def test_a_named_prompt_takes_precedence_on_metrics_and_stands_beside_the_fingerprint(
+        fake_server, fake, telemetry, instrument_openai):
+    instrument_openai()
+    with openai_client(fake_server) as client, llm_context(prompt_name="support", prompt_version="7"):
+        chat(client, "hello")
+    span = telemetry.span()
+    assert span.attributes["gen_ai.prompt.name"] == "support" and span.attributes["gen_ai.prompt.version"] == "7"
+    assert len(span.attributes[FINGERPRINT]) == 16
+    for name in (sc.METRIC_OPERATION_DURATION, sc.METRIC_TOKEN_USAGE):
+        for point in telemetry.points(name):
+            assert point.attributes["gen_ai.prompt.name"] == "support", name
+            assert point.attributes["gen_ai.prompt.version"] == "7", name
+            assert FINGERPRINT not in point.attributes, name
+
+
+def test_fingerprints_on_metrics_are_capped_like_the_request_context(fake_server, fake, telemetry,
+                                                                     instrument_openai, monkeypatch):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_METRIC_CONTEXT_MAX_VALUES", "2")
+    request_context.reset()
+    try:
+        instrument_openai()
+        with openai_client(fake_server) as client:
+            for i in range(5):
+                chat(client, "same question", system=f"{SYSTEM} variant {i}")
+    finally:
+        request_context.reset()
+    on_spans = [span.attributes[FINGERPRINT] for span in telemetry.spans()]
+    assert len(set(on_spans)) == 5  # spans keep every value
+    on_metrics = set(metric_fingerprints(telemetry, sc.METRIC_OPERATION_DURATION))
+    assert on_metrics == {*on_spans[:2], "_OTHER"}
+
+
+def test_fingerprints_are_keyed_when_redaction_is_on(fake_server, fake, telemetry, instrument_openai, monkeypatch):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_REDACT", "all")
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_REDACT_HASH_KEY", "shared-secret")
+    instrument_openai()
+    with openai_client(fake_server) as client:
+        chat(client, "hello")
+    found = telemetry.span().attributes[FINGERPRINT]
+    assert found == PromptFingerprints(b"shared-secret").of(SYSTEM, openai_chat_tools())
+    assert found != PromptFingerprints().of(SYSTEM, openai_chat_tools())
+
+
+def test_fingerprints_can_be_switched_off(fake_server, fake, telemetry, instrument_openai, monkeypatch):
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_PROMPT_FINGERPRINT", "false")
+    instrument_openai()
+    with openai_client(fake_server) as client:
+        chat(client, "hello")
+    assert FINGERPRINT not in telemetry.span().attributes
+    assert set(metric_fingerprints(telemetry, sc.METRIC_OPERATION_DURATION)) == {None}
+
+
+def test_a_generator_of_messages_is_never_consumed():
+    from opentelemetry_instrumentation_llm.providers._templates import chat_messages_template
+
+    messages = iter([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "hi"}])
+    assert chat_messages_template({"messages": messages}) == (None, None)
+    assert next(messages)["role"] == "system"
