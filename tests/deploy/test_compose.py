@@ -145,8 +145,9 @@ def test_logs_and_events_go_to_lokis_otlp_endpoint(compose, collector):
 
 def test_prometheus_loads_the_alert_rules_and_scrapes_the_collector(compose, collector):
     config = load_yaml(DEPLOY / "prometheus" / "prometheus.yaml")
-    for rule_file in config["rule_files"]:
-        assert mounted(compose, "prometheus", rule_file) == DEPLOY / "prometheus" / "alerts.yaml"
+    assert "/etc/prometheus/alerts.yaml" in config["rule_files"]
+    for rule_file in config["rule_files"]:  # alerts.yaml, alerts-spend.yaml: each from the repository's file
+        assert mounted(compose, "prometheus", rule_file) == DEPLOY / "prometheus" / rule_file.rsplit("/", 1)[1]
     targets = {t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]}
     telemetry = listening_ports(collector)["service.telemetry.metrics.readers[0]"]
     assert f"otel-collector:{telemetry}" in targets

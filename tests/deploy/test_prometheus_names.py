@@ -63,7 +63,11 @@ def test_the_package_metrics_arrive_under_the_names_dashboards_and_alerts_use(ca
     assert {"le", "job", "instance", "gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model",
             "error_type", "llm_tenant_id", "llm_feature_name"} <= duration
     assert "gen_ai_token_type" in series["gen_ai_client_token_usage_sum"]
-    assert not any("user_id" in labels or "session_id" in labels for labels in series.values())
+    # User ids only on the per-user spend gauges, whose series are bounded (top K users + _OTHER).
+    spend = {"llm_user_daily_cost_USD", "llm_user_daily_tokens"}
+    assert all("user_id" in series[name] for name in spend)
+    assert not any("user_id" in labels or "session_id" in labels for name, labels in series.items()
+                   if name not in spend)
 
 
 def render_table(catalog: Catalog) -> list[str]:
