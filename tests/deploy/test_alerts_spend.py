@@ -20,11 +20,12 @@ RULES = PROMETHEUS / "alerts-spend.yaml"
 UNIT_TESTS = PROMETHEUS / "alerts-spend.test.yaml"
 RUNBOOK_BASE = ("https://github.com/opentelemetry-instrumentation-llm/opentelemetry-instrumentation-llm/blob/main/"
                 "docs/cost-and-context.md#")
-ALERTS = {"LLMUserDailyCostAboveCap", "GenAICostPerRequestDoubled"}
+ALERTS = {"LLMUserDailyCostAboveCap", "GenAICostPerRequestDoubled", "GenAIPromptVersionTokensAbovePredecessor"}
 # How each alert's threshold is loosened to "always true": its unit tests must then fail.
 LOOSENED = {
     "LLMUserDailyCostAboveCap": ('user_id!="_OTHER"', 'user_id!="nobody"'),
     "GenAICostPerRequestDoubled": (">= 2 * (", ">= 1 * ("),
+    "GenAIPromptVersionTokensAbovePredecessor": ("group_left () 1.5 * (", "group_left () 1 * ("),
 }
 
 
