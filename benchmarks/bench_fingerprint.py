@@ -21,6 +21,7 @@ Exit status 1 when a budget is exceeded.
 
 from __future__ import annotations
 
+import copy
 import sys
 import time
 from collections.abc import Callable
@@ -143,6 +144,19 @@ def added_to_a_call() -> tuple[float, float]:
     return base, fp - base
 
 
+def rebuilt_every_call() -> float:
+    """The tool list written as a literal in the calling function: a new (equal) list every call."""
+    fingerprints = PromptFingerprints()
+    lists = [copy.deepcopy(TOOLS) for _ in range(500)]
+    fingerprints.of(SYSTEM, TOOLS)
+
+    def run(n: int) -> None:
+        for i in range(n):
+            fingerprints.of(SYSTEM, lists[i % 500])
+
+    return cpu_per_op(run, 500)
+
+
 def uncached() -> float:
     def run(n: int) -> None:
         for _ in range(n):
@@ -198,6 +212,7 @@ def main() -> int:
     print(f"  fingerprint alone (template reader + cached hash)   {alone:6.2f} µs")
     print(f"  recorded call without fingerprint                   {base:6.2f} µs")
     print(f"  added to a recorded call (span + metric attribute)  {added:6.2f} µs")
+    print(f"  tool list rebuilt for every call (found by content) {rebuilt_every_call():6.2f} µs")
     print(f"  uncached (a template seen for the first time)       {uncached():6.2f} µs")
     print(
         f"  (fingerprint budget {FINGERPRINT_BUDGET_US} µs, checked on the fingerprint alone: the added row also "

@@ -109,6 +109,16 @@ def test_a_list_changed_between_calls_is_seen_despite_the_cache(fingerprints):
     assert fingerprints.of(SYSTEM, tools) == before
 
 
+def test_a_template_rebuilt_for_every_call_is_recognised_by_content(fingerprints):
+    before = fingerprints.of(SYSTEM, openai_chat_tools())
+    rebuilt = json.loads(json.dumps(openai_chat_tools()))
+    assert fingerprints.of(SYSTEM, rebuilt) == before
+    rebuilt[1]["function"]["parameters"]["properties"]["q"]["type"] = "integer"
+    assert fingerprints.of(SYSTEM, json.loads(json.dumps(rebuilt))) != before
+    assert fingerprints.of([{"type": "text", "text": SYSTEM}], None) == fingerprints.of(
+        [{"type": "text", "text": SYSTEM}], None) == fingerprints.of(SYSTEM, None)
+
+
 def test_the_caches_stay_bounded():
     fingerprints = PromptFingerprints(max_entries=8)
     for i in range(100):
