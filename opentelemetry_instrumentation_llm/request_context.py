@@ -177,19 +177,19 @@ class MetricContext:
         for key in self.keys:
             value = values.get(key)
             if value is not None:
-                found[_attribute(key)] = self._capped(key, value)
+                found[_attribute(key)] = self.capped(key, value)
         if self.prompt:
             named = False
             for key in PROMPT_KEYS:
                 value = values.get(key)
                 if value is not None:
                     named = True
-                    found[_attribute(key)] = self._capped(key, value)
+                    found[_attribute(key)] = self.capped(key, value)
             if fingerprint is not None and not named:
-                found[PROMPT_FINGERPRINT_ATTRIBUTE] = self._capped("prompt_fingerprint", fingerprint)
+                found[PROMPT_FINGERPRINT_ATTRIBUTE] = self.capped("prompt_fingerprint", fingerprint)
         return found
 
-    def _capped(self, key: str, value: str) -> str:
+    def capped(self, key: str, value: str) -> str:
         seen = self._seen[key]
         if value not in seen:
             with self._lock:
@@ -198,6 +198,9 @@ class MetricContext:
                 else:
                     return OTHER
         return value
+
+
+_NO_VALUES: dict[str, str] = {}
 
 
 class CallContextReader:
@@ -211,10 +214,12 @@ class CallContextReader:
 
     def capture(self, fingerprint: str | None = None) -> tuple[dict[str, str], dict[str, str] | None] | None:
         values = current_values()
-        if not values and fingerprint is None:
-            return None
-        metrics = self._metrics.attributes(values, fingerprint) if self._metrics is not None else None
-        return span_attributes(values), metrics
+        metrics = self._metrics
+        if not values:  # no llm_context: at most the fingerprint, on metrics only (the span has it already)
+            if fingerprint is None or metrics is None or not metrics.prompt:
+                return None
+            return _NO_VALUES, {PROMPT_FINGERPRINT_ATTRIBUTE: metrics.capped("prompt_fingerprint", fingerprint)}
+        return span_attributes(values), (metrics.attributes(values, fingerprint) if metrics is not None else None)
 
 
 _metric_context: MetricContext | None = None
