@@ -28,7 +28,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from heapq import heappush, heapreplace
+from heapq import heappush, heapreplace, nlargest
 from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation, get_meter
@@ -101,8 +101,8 @@ class SpaceSaving:
 
     def top(self, k: int) -> list[tuple[str, float]]:
         """The ``k`` largest counts, largest first."""
-        ranked = sorted(self._counts.items(), key=lambda item: item[1][0], reverse=True)
-        return [(key, entry[0]) for key, entry in ranked[:k]]
+        ranked = nlargest(k, self._counts.items(), key=lambda item: item[1][0])
+        return [(key, entry[0]) for key, entry in ranked]
 
     def items(self) -> Iterator[tuple[str, float, float]]:
         for key, (count, error) in self._counts.items():
@@ -167,9 +167,10 @@ class SpendTable:
     def observations(self, table: str) -> list[tuple[str, float]]:
         """(exported user label, value) for the top K users of ``table`` ("cost" or "tokens"), then
         ``_OTHER`` with the rest of the day's total; empty before the day's first call."""
+        now = self._clock()
         with self._lock:
-            if self._clock() >= self._day_end:
-                self._roll(self._clock())
+            if now >= self._day_end:
+                self._roll(now)
             counters: SpaceSaving = getattr(self, table)
             top = counters.top(self.top_k)
             total = counters.total
