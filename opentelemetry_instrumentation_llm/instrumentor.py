@@ -91,7 +91,7 @@ def template_key(given: bytes | str | None = None) -> bytes | None:
         return _PROCESS_KEY  # redaction was asked for, badly: stay on the private side
     if not redacting:
         return None
-    if key is None:
+    if key is None and not _fingerprints:  # said once, when the first instrumentor is set up
         _logger.info("redaction is on without OTEL_INSTRUMENTATION_LLM_REDACT_HASH_KEY: prompt fingerprints and "
                      "user labels use a key of this process and do not match across processes")
     return key.encode() if key else _PROCESS_KEY
