@@ -85,7 +85,15 @@ def test_every_severity_the_alerts_use_is_routed_to_its_slack_channel(amtool):
     # The webhook URL is a secret: read from a file, never written in the configuration.
     shipped = load_yaml(CONFIG)
     assert "slack_api_url" not in shipped["global"] and shipped["global"]["slack_api_url_file"]
-    assert all("api_url" not in slack for r in receivers.values() for slack in r["slack_configs"])
+    watchdog = subprocess.run(
+        [str(amtool), "config", "routes", "test", f"--config.file={CONFIG}", "alertname=Watchdog", "severity=none"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert watchdog.stdout.strip() == "null", watchdog.stdout + watchdog.stderr
+    assert all("api_url" not in slack for r in receivers.values() for slack in r.get("slack_configs", []))
 
 
 @pytest.mark.parametrize("breakage", ["unknown receiver", "bad matcher", "unknown field", "broken template"])
@@ -93,11 +101,11 @@ def test_amtool_rejects_a_broken_copy(amtool, tmp_path, breakage):
     config = load_yaml(CONFIG)
     template = None
     if breakage == "unknown receiver":
-        config["route"]["routes"][0]["receiver"] = "slack-nowhere"
+        config["route"]["routes"][1]["receiver"] = "slack-nowhere"
     elif breakage == "bad matcher":
-        config["route"]["routes"][0]["matchers"] = ["severity=~("]
+        config["route"]["routes"][1]["matchers"] = ["severity=~("]
     elif breakage == "unknown field":
-        config["receivers"][0]["slack_configs"][0]["chanel"] = "#typo"
+        config["receivers"][1]["slack_configs"][0]["chanel"] = "#typo"
     else:
         template = TEMPLATE.read_text().replace("{{- end }}", "{{- end", 1)
     done = check(amtool, checkable(tmp_path, config, template))

@@ -20,7 +20,7 @@ from tests.deploy import k8s_schema, otelcol_schema
 from tests.deploy.conftest import DEPLOY, load_yaml
 
 KUBERNETES = DEPLOY / "kubernetes"
-MANIFESTS = sorted(KUBERNETES.glob("*.yaml"))
+MANIFESTS = sorted(p for p in KUBERNETES.glob("*.yaml") if not p.name.endswith("-values.yaml"))
 VALUES = {
     "agent": ("values-agent.yaml", "agent-load-balancing.yaml"),
     "gateway": ("values-gateway.yaml", "gateway.yaml"),
@@ -68,6 +68,21 @@ def test_collector_values_are_valid_for_the_chart_and_carry_the_deploy_collector
     assert not re.search(r"\$\{env:(?!\w+:-)", json.dumps(source)), "every variable needs a default or a value"
     for name in re.findall(r"\$\{env:(\w+)", json.dumps(source)):
         assert name in environment, f"{tier}: {name} is not set by the values"
+
+
+def test_kube_prometheus_stack_values_carry_the_shipped_alertmanager_configuration(tmp_path):
+    chart_values = load_yaml(KUBERNETES / "kube-prometheus-stack-values.yaml")
+    alertmanager = chart_values["alertmanager"]
+    assert alertmanager["config"] == load_yaml(DEPLOY / "alertmanager" / "alertmanager.yaml")
+    assert alertmanager["templateFiles"] == {"slack.tmpl": (DEPLOY / "alertmanager" / "slack.tmpl").read_text()}
+    # the chart mounts templateFiles in /etc/alertmanager/config/ and each secret in /etc/alertmanager/secrets/<name>/
+    assert alertmanager["config"]["templates"] == ["/etc/alertmanager/config/*.tmpl"]
+    (secret,) = alertmanager["alertmanagerSpec"]["secrets"]
+    assert alertmanager["config"]["global"]["slack_api_url_file"].startswith(f"/etc/alertmanager/secrets/{secret}/")
+    sidecar = chart_values["grafana"]["sidecar"]["dashboards"]
+    config_map = find("ConfigMap", "grafana-dashboard-gpu")
+    assert config_map["metadata"]["labels"][sidecar["label"]] == sidecar["labelValue"]
+    assert sidecar["folderAnnotation"] in config_map["metadata"]["annotations"]
 
 
 def test_the_agents_find_every_gateway():
