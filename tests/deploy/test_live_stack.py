@@ -128,16 +128,6 @@ def _start_app(prometheus_port: int, collector: Rotel, workdir: Path) -> subproc
         )
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()  # traffic.py leaves through its finally: flush and exit
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     prometheus_bin, alertmanager_bin = tool(tools.prometheus), tool(tools.alertmanager)
@@ -161,7 +151,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         stoppers.append(alertmanager.stop)
         app_port = free_port()
         app = _start_app(app_port, collector, workdir)
-        stoppers.append(lambda: _stop(app))
+        stoppers.append(lambda: live.stop_process(app, grace=20))  # traffic.py flushes on SIGTERM
         rules = [
             live.write_yaml(workdir / name, live.fast_rules(load_yaml(DEPLOY / "prometheus" / name)))
             for name in RULE_FILES
