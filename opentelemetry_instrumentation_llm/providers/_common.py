@@ -7,7 +7,7 @@ import types
 import weakref
 from typing import Any
 
-from opentelemetry_instrumentation_llm._core.records import Attributes
+from opentelemetry_instrumentation_llm._core.records import Attributes, RequestInfo
 from opentelemetry_instrumentation_llm._core.spec import ParamsBinder, ResultKind
 
 _DEFAULT_PORTS = {"https": 443, "http": 80, "wss": 443, "ws": 80}
@@ -135,13 +135,16 @@ class FinishReasons:
     def __call__(self, reason: Any) -> str | None:
         if reason is None:
             return None
-        if not isinstance(reason, str):
-            if not self._coerce:
-                return None
-            reason = str(getattr(reason, "value", reason))
-        if not reason:
+        text: str
+        if isinstance(reason, str):
+            text = reason
+        elif self._coerce:
+            text = str(getattr(reason, "value", reason))
+        else:
             return None
-        return self.table.get(reason, reason)
+        if not text:
+            return None
+        return self.table.get(text, text)
 
 
 class Arguments:
@@ -170,12 +173,13 @@ class Arguments:
             return None
         return value
 
-
-def given(value: Any, sentinels: tuple[type, ...]) -> Any:
-    """``value`` unless it is None or one of the SDK's "not given" sentinels (``omit``, ``NOT_GIVEN``)."""
-    if value is None or type(value) in sentinels:
-        return None
-    return value
+    def copy_given(self, params: dict[str, Any], pairs: tuple[tuple[str, str], ...], attrs: Attributes) -> None:
+        """Copy each given ``params[key]`` to ``attrs[attribute]`` for the ``(key, attribute)`` pairs."""
+        sentinels = self.sentinels
+        for key, attribute in pairs:
+            value = params.get(key)
+            if value is not None and type(value) not in sentinels:
+                attrs[attribute] = value
 
 
 def field(obj: Any, name: str) -> Any:
@@ -185,9 +189,16 @@ def field(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def put(attrs: Attributes, key: str, value: Any) -> None:
+def set_if_not_none(attrs: Attributes, key: str, value: Any) -> None:
     if value is not None:
         attrs[key] = value
+
+
+def request_info(operation: str, provider: str, model: Any, server: tuple[str | None, int | None], stream: bool,
+                 attributes: Attributes) -> RequestInfo:
+    """The :class:`RequestInfo` of one call; ``model`` is recorded as text when given."""
+    return RequestInfo(operation, provider, str(model) if model is not None else None, server[0], server[1], stream,
+                       attributes)
 
 
 def stop_sequences(value: Any) -> list[str] | None:
