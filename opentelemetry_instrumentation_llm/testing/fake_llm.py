@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
 
+
 @dataclass
 class Reply:
     """What the next matching request gets. Every field is optional; unset means "derive it"."""
@@ -40,6 +41,9 @@ class Reply:
     cut_after: int | None = None  # streaming: drop the connection after this many SSE events
     stream_error: dict[str, Any] | None = None  # streaming: an error event sent after the content
     extra: dict[str, Any] = field(default_factory=dict)  # merged into the response body (e.g. service_tier)
+    # streaming, Chat Completions dialects: chunks sent before the reply's own, e.g. the
+    # ``prompt_filter_results`` chunk (empty id and model) that opens every Azure OpenAI stream
+    prelude: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -18,6 +18,16 @@ from opentelemetry_instrumentation_llm.testing.dialects.base import (
 from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
 
 
+# The chunk Azure OpenAI opens a chat stream with: content-filter verdicts on the prompt, and an
+# empty id and model (as recorded from the real service).
+AZURE_PROMPT_FILTER_CHUNK: dict[str, Any] = {
+    "choices": [], "created": 0, "id": "", "model": "", "object": "",
+    "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
+        category: {"filtered": False, "severity": "safe"} for category in ("hate", "self_harm", "sexual", "violence")
+    }}],
+}
+
+
 class _OpenAIChat(Dialect):
     def _text(self, body: dict[str, Any], reply: Reply) -> str:
         return reply.text if reply.text is not None else f"echo: {last_user_text(body.get('messages', []))}"
@@ -64,6 +74,8 @@ class _OpenAIChat(Dialect):
         def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
             return sse_event({**base, "choices": choices, **extra})
 
+        for prelude in reply.prelude:
+            yield sse_event(prelude)
         for index in range(n):
             yield chunk([{"index": index, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
         if reply.tool_calls:
