@@ -5,10 +5,21 @@ from __future__ import annotations
 import json
 import types
 import weakref
+from collections.abc import Callable
 from typing import Any
 
+from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.records import Attributes, RequestInfo
-from opentelemetry_instrumentation_llm._core.spec import ParamsBinder, ResultKind
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ParamsBinder, ResultKind
+
+# (parameter, attribute) pairs that most APIs name alike; adapters add their own to these.
+SAMPLING_PARAMS: tuple[tuple[str, str], ...] = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+)
 
 _DEFAULT_PORTS = {"https": 443, "http": 80, "wss": 443, "ws": 80}
 
@@ -233,6 +244,26 @@ def positional_binder(*names: str) -> ParamsBinder:
         return bound
 
     return bind
+
+
+def endpoint_pair(module: str, sync_target: str, async_target: str, **parsers: Any) -> tuple[Endpoint, Endpoint]:
+    """The sync and async methods of one SDK call (``Completions.create`` / ``AsyncCompletions.create``)."""
+    return (Endpoint(module=module, target=sync_target, is_async=False, **parsers),
+            Endpoint(module=module, target=async_target, is_async=True, **parsers))
+
+
+def status_error_type(catch_all: str) -> Callable[[BaseException], str]:
+    """An ``error_type``: the HTTP status code for the SDK's catch-all error class named ``catch_all``
+    (its name says nothing about the failure), the exception's class name otherwise."""
+
+    def error_type(exc: BaseException) -> str:
+        if type(exc).__name__ == catch_all:
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int) and status >= 400:
+                return str(status)
+        return type(exc).__name__
+
+    return error_type
 
 
 def type_classifier(*rules: tuple[type, ResultKind]) -> Any:

@@ -9,6 +9,7 @@ Provider-specific attributes (``openai.*``) stay in the provider's own adapter.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry_instrumentation_llm import semconv as sc
@@ -24,6 +25,7 @@ from opentelemetry_instrumentation_llm._core.parts import (
 )
 from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm.providers._common import (
+    SAMPLING_PARAMS,
     Arguments,
     FinishReasons,
     field,
@@ -33,14 +35,9 @@ from opentelemetry_instrumentation_llm.providers._common import (
 )
 
 # (kwarg, attribute) pairs copied as-is when given.
-_CHAT_PARAMS = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("reasoning_effort", sc.GEN_AI_REQUEST_REASONING_LEVEL),
-)
+_CHAT_PARAMS = (*SAMPLING_PARAMS, ("reasoning_effort", sc.GEN_AI_REQUEST_REASONING_LEVEL))
+
+FieldReader = Callable[[Any, str], Any]  # (dict or SDK model, name) -> the field's value, or None
 
 # The finish reasons of output messages, in the conventions' vocabulary.
 chat_finish_reason = FinishReasons({"tool_calls": "tool_call", "function_call": "tool_call"})
@@ -148,13 +145,18 @@ def _chat_content_part(item: Any) -> MessagePart | None:
     return {"type": str(kind)}
 
 
-def chat_content_parts(content: Any) -> list[MessagePart]:
-    """Message content (text, or a list of content parts) as the conventions' message parts."""
+def content_parts(content: Any, part_of: Callable[[Any], MessagePart | None]) -> list[MessagePart]:
+    """Message content, text or a list of items, as message parts (``part_of`` maps one item, or skips it)."""
     if content is None:
         return []
     if isinstance(content, str):
         return [text_part(content)]
-    return [part for part in map(_chat_content_part, content) if part is not None]
+    return [part for part in map(part_of, content) if part is not None]
+
+
+def chat_content_parts(content: Any) -> list[MessagePart]:
+    """Chat Completions message content as the conventions' message parts."""
+    return content_parts(content, _chat_content_part)
 
 
 def tool_call_part(call_id: Any, name: Any, arguments: Any) -> ToolCallPart:
@@ -199,24 +201,26 @@ def chat_input_messages(messages: Any) -> list[ChatMessage]:
     return result
 
 
-def _tool_definition(tool: Any) -> ToolDefinition:
-    kind = field(tool, "type") or "function"
-    function = field(tool, "function")  # chat: {"type": "function", "function": {...}}
+def _tool_definition(tool: Any, read: FieldReader) -> ToolDefinition:
+    kind = read(tool, "type") or "function"
+    function = read(tool, "function")  # chat: {"type": "function", "function": {...}}
     source = function if function is not None else tool  # responses: flat {"type": "function", "name": ...}
-    definition: ToolDefinition = {"type": kind, "name": field(source, "name") or kind}
-    description = field(source, "description")
+    definition: ToolDefinition = {"type": kind, "name": read(source, "name") or kind}
+    description = read(source, "description")
     if description:
         definition["description"] = description
-    parameters = field(source, "parameters")
+    parameters = read(source, "parameters")
     if parameters is not None:
         definition["parameters"] = parameters
     return definition
 
 
-def tool_definitions(tools: Any) -> list[ToolDefinition] | None:
+def tool_definitions(tools: Any, read: FieldReader = field) -> list[ToolDefinition] | None:
+    """Tool definitions, each field read with ``read`` (an SDK's :class:`Arguments` where its models may
+    hold "not given" sentinels)."""
     if not tools:
         return None
-    return [_tool_definition(tool) for tool in tools]
+    return [_tool_definition(tool, read) for tool in tools]
 
 
 # --------------------------------------------------------------------------- responses

@@ -18,11 +18,12 @@ from groq import APIResponse, AsyncAPIResponse, AsyncStream, NotGiven, Omit, Str
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec
+from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
 from opentelemetry_instrumentation_llm.providers._common import (
     Arguments,
     ClientFactsCache,
     client_server,
+    endpoint_pair,
     request_info,
     sdk_client,
     stainless_classifier,
@@ -101,10 +102,8 @@ def spec() -> ProviderSpec:
     return ProviderSpec(
         sdk="groq",
         endpoints=(
-            Endpoint(_CHAT, "Completions.create", False, **chat),
-            Endpoint(_CHAT, "AsyncCompletions.create", True, **chat),
-            Endpoint(_EMBEDDINGS, "Embeddings.create", False, **embeddings),
-            Endpoint(_EMBEDDINGS, "AsyncEmbeddings.create", True, **embeddings),
+            *endpoint_pair(_CHAT, "Completions.create", "AsyncCompletions.create", **chat),
+            *endpoint_pair(_EMBEDDINGS, "Embeddings.create", "AsyncEmbeddings.create", **embeddings),
         ),
         classify=classify,
     )

@@ -28,17 +28,18 @@ from opentelemetry_instrumentation_llm._core.parts import (
     ChatMessage,
     MessagePart,
     OutputMessage,
-    ToolDefinition,
     data_url_part,
     text_part,
 )
 from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, RequestInfo, ResponseInfo, Usage
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, class_name_error_type
+from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
 from opentelemetry_instrumentation_llm.providers._common import (
     Arguments,
     FinishReasons,
+    endpoint_pair,
     request_info,
     server_of,
+    status_error_type,
     type_classifier,
 )
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
@@ -46,6 +47,7 @@ from opentelemetry_instrumentation_llm.providers._openai_compat import (
     ChatCompletionsStreamAccumulator,
     parse_embeddings_response,
     tool_call_part,
+    tool_definitions,
 )
 
 # Reads a dict (request params) or an SDK model (responses) field, the SDK's UNSET read as None.
@@ -188,26 +190,9 @@ def input_messages(messages: Any) -> list[ChatMessage]:
     return [_input_message(message) for message in _given.given(messages) or ()]
 
 
-def _tool_definition(tool: Any) -> ToolDefinition:
-    function = _given(tool, "function")
-    definition: ToolDefinition = {"type": _given(tool, "type") or "function", "name": _given(function, "name")}
-    description = _given(function, "description")
-    if description:
-        definition["description"] = description
-    parameters = _given(function, "parameters")
-    if parameters is not None:
-        definition["parameters"] = parameters
-    return definition
-
-
-def tool_definitions(tools: Any) -> list[ToolDefinition] | None:
-    tools = _given.given(tools)
-    return [_tool_definition(tool) for tool in tools] if tools else None
-
-
 def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
     return RequestContent(input_messages=input_messages(_given(kwargs, "messages")),
-                          tool_definitions=tool_definitions(_given(kwargs, "tools")))
+                          tool_definitions=tool_definitions(_given(kwargs, "tools"), _given))
 
 
 # --------------------------------------------------------------------------- responses
@@ -295,13 +280,8 @@ class MistralChatStreamAccumulator(ChatCompletionsStreamAccumulator):
 # --------------------------------------------------------------------------- errors and result kinds
 
 
-def error_type(exc: BaseException) -> str:
-    """The HTTP status code for the SDK's catch-all ``SDKError``; the class name otherwise."""
-    if type(exc).__name__ == "SDKError":
-        status = getattr(exc, "status_code", None)
-        if isinstance(status, int):
-            return str(status)
-    return class_name_error_type(exc)
+# A generic ``SDKError`` (any 4xx/5xx without a dedicated class) is reported by its HTTP status code.
+error_type = status_error_type("SDKError")
 
 
 classify = type_classifier((EventStream, ResultKind.STREAM), (EventStreamAsync, ResultKind.ASYNC_STREAM))
@@ -317,14 +297,13 @@ _PACKAGE = "mistralai.client"  # mistralai 2.x+; 1.x kept these modules at the t
 
 def spec() -> ProviderSpec:
     chat, embeddings = f"{_PACKAGE}.chat", f"{_PACKAGE}.embeddings"
+    complete = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
+                "parse_content": parse_chat_content}
+    stream = {**complete, "parse_request": parse_chat_stream_request, "accumulator": MistralChatStreamAccumulator}
     endpoints = (
-        Endpoint(chat, "Chat.complete", False, parse_chat_request, parse_chat_response, parse_chat_content),
-        Endpoint(chat, "Chat.complete_async", True, parse_chat_request, parse_chat_response, parse_chat_content),
-        Endpoint(chat, "Chat.stream", False, parse_chat_stream_request, parse_chat_response, parse_chat_content,
-                 MistralChatStreamAccumulator),
-        Endpoint(chat, "Chat.stream_async", True, parse_chat_stream_request, parse_chat_response,
-                 parse_chat_content, MistralChatStreamAccumulator),
-        Endpoint(embeddings, "Embeddings.create", False, parse_embeddings_request, parse_embeddings_response),
-        Endpoint(embeddings, "Embeddings.create_async", True, parse_embeddings_request, parse_embeddings_response),
+        *endpoint_pair(chat, "Chat.complete", "Chat.complete_async", **complete),
+        *endpoint_pair(chat, "Chat.stream", "Chat.stream_async", **stream),
+        *endpoint_pair(embeddings, "Embeddings.create", "Embeddings.create_async",
+                       parse_request=parse_embeddings_request, parse_response=parse_embeddings_response),
     )
     return ProviderSpec(sdk="mistralai", endpoints=endpoints, classify=classify, error_type=error_type)

@@ -28,6 +28,7 @@ from opentelemetry_instrumentation_llm._core.parts import (
 from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec
 from opentelemetry_instrumentation_llm.providers._common import (
+    SAMPLING_PARAMS,
     ClientFactsCache,
     field,
     generator_classifier,
@@ -35,6 +36,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     request_info,
     server_of,
     set_if_not_none,
+    status_error_type,
     stop_sequences,
 )
 
@@ -48,15 +50,7 @@ def _server(client: Any) -> tuple[str | None, int | None]:
 
 _SERVERS = ClientFactsCache()
 
-_OPTION_PARAMS = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("top_k", sc.GEN_AI_REQUEST_TOP_K),
-    ("num_predict", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
+_OPTION_PARAMS = (*SAMPLING_PARAMS, ("top_k", sc.GEN_AI_REQUEST_TOP_K), ("num_predict", sc.GEN_AI_REQUEST_MAX_TOKENS))
 
 
 def _request(client: Any, operation: str, params: dict[str, Any], attrs: Attributes) -> RequestInfo:
@@ -276,12 +270,8 @@ class OllamaGenerateStreamAccumulator(_OllamaStreamAccumulator):
 # --------------------------------------------------------------------------- errors and results
 
 
-def error_type(exc: BaseException) -> str:
-    """``ResponseError`` carries the HTTP status (404: model not pulled, ...): report it when known."""
-    status = getattr(exc, "status_code", None)
-    if type(exc).__name__ == "ResponseError" and isinstance(status, int) and status >= 400:
-        return str(status)
-    return type(exc).__name__
+# ``ResponseError`` carries the HTTP status (404: model not pulled, ...): it is reported when known.
+error_type = status_error_type("ResponseError")
 
 
 classify = generator_classifier

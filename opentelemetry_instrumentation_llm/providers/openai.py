@@ -27,12 +27,14 @@ from opentelemetry_instrumentation_llm._core.records import (
     ResponseInfo,
     Usage,
 )
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, StreamCloseHook
+from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, StreamCloseHook
 from opentelemetry_instrumentation_llm.providers._common import (
+    SAMPLING_PARAMS,
     Arguments,
     ClientFactsCache,
     ProviderByClass,
     client_server,
+    endpoint_pair,
     field,
     request_info,
     set_if_not_none,
@@ -43,6 +45,7 @@ from opentelemetry_instrumentation_llm.providers._openai_compat import (
     ChatCompletionsStreamAccumulator,
     chat_response_info,
     chat_usage,
+    content_parts,
     output_type_of,
     parse_embeddings_response,
     token_usage,
@@ -107,14 +110,7 @@ _FACTS = ClientFactsCache()
 # --------------------------------------------------------------------------- requests
 
 # (kwarg, attribute) pairs copied as-is when given.
-_COMPLETION_PARAMS = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-)
+_COMPLETION_PARAMS = (*SAMPLING_PARAMS, ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS))
 _RESPONSES_PARAMS = (
     ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
     ("top_p", sc.GEN_AI_REQUEST_TOP_P),
@@ -203,11 +199,7 @@ def _responses_item_part(item: Any) -> MessagePart | None:
 
 
 def _responses_item_parts(content: Any) -> list[MessagePart]:
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [text_part(content)]
-    return [part for part in map(_responses_item_part, content) if part is not None]
+    return content_parts(content, _responses_item_part)
 
 
 def _reasoning_summary(item: Any) -> str:
@@ -438,30 +430,23 @@ _COMPLETIONS = "openai.resources.completions"
 _EMBEDDINGS = "openai.resources.embeddings"
 
 
-def _pair(module: str, cls: str, method: str, **parsers: Any) -> tuple[Endpoint, Endpoint]:
-    return (
-        Endpoint(module=module, target=f"{cls}.{method}", is_async=False, **parsers),
-        Endpoint(module=module, target=f"Async{cls}.{method}", is_async=True, **parsers),
-    )
-
-
 def spec() -> ProviderSpec:
     chat = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
             "parse_content": _chat.content, "accumulator": OpenAIChatStreamAccumulator}
     responses = {"parse_request": parse_responses_request, "parse_response": parse_responses_response,
                  "parse_content": parse_responses_content, "accumulator": ResponsesStreamAccumulator}
+    completions = {"parse_request": parse_completion_request, "parse_response": parse_completion_response,
+                   "parse_content": parse_completion_content, "accumulator": CompletionStreamAccumulator}
+    embeddings = {"parse_request": parse_embeddings_request, "parse_response": parse_embeddings_response}
     return ProviderSpec(
         sdk="openai",
         endpoints=(
-            *_pair(_CHAT, "Completions", "create", **chat),
-            *_pair(_CHAT, "Completions", "parse", **chat),
-            *_pair(_RESPONSES, "Responses", "create", **responses),
-            *_pair(_RESPONSES, "Responses", "parse", **responses),
-            *_pair(_COMPLETIONS, "Completions", "create", parse_request=parse_completion_request,
-                   parse_response=parse_completion_response, parse_content=parse_completion_content,
-                   accumulator=CompletionStreamAccumulator),
-            *_pair(_EMBEDDINGS, "Embeddings", "create", parse_request=parse_embeddings_request,
-                   parse_response=parse_embeddings_response),
+            *endpoint_pair(_CHAT, "Completions.create", "AsyncCompletions.create", **chat),
+            *endpoint_pair(_CHAT, "Completions.parse", "AsyncCompletions.parse", **chat),
+            *endpoint_pair(_RESPONSES, "Responses.create", "AsyncResponses.create", **responses),
+            *endpoint_pair(_RESPONSES, "Responses.parse", "AsyncResponses.parse", **responses),
+            *endpoint_pair(_COMPLETIONS, "Completions.create", "AsyncCompletions.create", **completions),
+            *endpoint_pair(_EMBEDDINGS, "Embeddings.create", "AsyncEmbeddings.create", **embeddings),
         ),
         classify=classify,
         close_hooks=(

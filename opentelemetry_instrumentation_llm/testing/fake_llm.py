@@ -17,7 +17,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
@@ -46,8 +46,7 @@ class Reply:
     prelude: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class Exchange:
+class Exchange(NamedTuple):
     """One request as the fake received it (to assert, e.g., that the request was not altered)."""
 
     method: str

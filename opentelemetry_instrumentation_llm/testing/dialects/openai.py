@@ -7,7 +7,6 @@ from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects.base import (
     Dialect,
-    last_user_text,
     model_of,
     prompt_words,
     split,
@@ -16,7 +15,6 @@ from opentelemetry_instrumentation_llm.testing.dialects.base import (
     words,
 )
 from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
-
 
 # The chunk Azure OpenAI opens a chat stream with: content-filter verdicts on the prompt, and an
 # empty id and model (as recorded from the real service).
@@ -28,9 +26,8 @@ AZURE_PROMPT_FILTER_CHUNK: dict[str, Any] = {
 }
 
 
-class _OpenAIChat(Dialect):
-    def _text(self, body: dict[str, Any], reply: Reply) -> str:
-        return reply.text if reply.text is not None else f"echo: {last_user_text(body.get('messages', []))}"
+class OpenAIChat(Dialect):
+    """Chat Completions; subclassed by the OpenAI-compatible dialects (Groq, Mistral)."""
 
     def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
         if reply.usage is not None:
@@ -101,7 +98,7 @@ class _OpenAIChat(Dialect):
         yield sse_event("[DONE]")
 
 
-class _OpenAICompletions(_OpenAIChat):
+class _OpenAICompletions(OpenAIChat):
     def _text(self, body: dict[str, Any], reply: Reply) -> str:
         prompt = body.get("prompt")
         return reply.text if reply.text is not None else f"echo: {text_of(prompt)}"
@@ -235,9 +232,8 @@ class _OpenAIResponses(Dialect):
         yield event(kind, response=final)
 
 
-
 ROUTES: tuple[tuple[str, Dialect], ...] = (
-    ("/chat/completions", _OpenAIChat()),
+    ("/chat/completions", OpenAIChat()),
     ("/responses", _OpenAIResponses()),
     ("/completions", _OpenAICompletions()),
     ("/embeddings", _OpenAIEmbeddings()),
