@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm._core.parts import data_url_part as data_url_part, text_part as text_part
 from opentelemetry_instrumentation_llm._core.records import Attributes, RequestInfo
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ParamsBinder, ResultKind
 
@@ -203,6 +204,9 @@ def field(obj: Any, name: str) -> Any:
 def set_if_not_none(attrs: Attributes, key: str, value: Any) -> None:
     if value is not None:
         attrs[key] = value
+
+
+put = set_if_not_none  # the former name, until every adapter uses set_if_not_none
 
 
 def request_info(operation: str, provider: str, model: Any, server: tuple[str | None, int | None], stream: bool,
