@@ -165,12 +165,16 @@ class Arguments:
     SDK helpers fill omitted parameters with sentinel objects (``NOT_GIVEN``, ``omit``, ``UNSET``);
     each adapter names its SDK's sentinel types explicitly, so nothing depends on which adapters
     happen to be imported.
+
+    ``param`` is the hot-path reader of a keyword-argument dict: a plain function (calling it costs
+    what calling a module function costs, a third of an instance ``__call__``).
     """
 
-    __slots__ = ("sentinels",)
+    __slots__ = ("param", "sentinels")
 
     def __init__(self, *sentinels: type) -> None:
         self.sentinels = frozenset(sentinels)
+        self.param = _param_reader(self.sentinels)
 
     def __call__(self, params: Any, key: str) -> Any:
         """``params[key]`` (or the attribute of an SDK model), None when absent or a sentinel."""
@@ -192,6 +196,17 @@ class Arguments:
             value = params.get(key)
             if value is not None and type(value) not in sentinels:
                 attrs[attribute] = value
+
+
+def _param_reader(sentinels: frozenset[type]) -> Callable[[dict[str, Any], str], Any]:
+    def param(params: dict[str, Any], key: str) -> Any:
+        """``params[key]``, None when absent or a sentinel."""
+        value = params.get(key)
+        if value is None or type(value) in sentinels:
+            return None
+        return value
+
+    return param
 
 
 def field(obj: Any, name: str) -> Any:

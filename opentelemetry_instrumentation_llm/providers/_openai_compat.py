@@ -64,23 +64,24 @@ class ChatCompletionsRequests:
     puts in its wrap table (``content``) or builds its request attributes from.
     """
 
-    __slots__ = ("arguments",)
+    __slots__ = ("_param", "arguments")
 
     def __init__(self, arguments: Arguments) -> None:
         self.arguments = arguments
+        self._param = arguments.param
 
     def chat_attributes(self, params: dict[str, Any]) -> Attributes:
         """The provider-neutral request attributes of a chat-completions call."""
-        given = self.arguments
+        param = self._param
         attrs: Attributes = {}
-        given.copy_given(params, _CHAT_PARAMS, attrs)
-        max_tokens = given(params, "max_completion_tokens")
+        self.arguments.copy_given(params, _CHAT_PARAMS, attrs)
+        max_tokens = param(params, "max_completion_tokens")
         if max_tokens is None:
-            max_tokens = given(params, "max_tokens")
+            max_tokens = param(params, "max_tokens")
         set_if_not_none(attrs, sc.GEN_AI_REQUEST_MAX_TOKENS, max_tokens)
         self.put_stop_and_choice_count(params, attrs)
-        output_type = output_type_of(given(params, "response_format"))
-        modalities = given(params, "modalities")
+        output_type = output_type_of(param(params, "response_format"))
+        modalities = param(params, "modalities")
         if modalities is not None and "audio" in modalities:
             output_type = "speech"
         set_if_not_none(attrs, sc.GEN_AI_OUTPUT_TYPE, output_type)
@@ -88,26 +89,26 @@ class ChatCompletionsRequests:
 
     def put_stop_and_choice_count(self, params: dict[str, Any], attrs: Attributes) -> None:
         """``stop`` as stop sequences and ``n`` (when not 1) as the choice count."""
-        stop = self.arguments(params, "stop")
+        stop = self._param(params, "stop")
         if stop is not None:
             set_if_not_none(attrs, sc.GEN_AI_REQUEST_STOP_SEQUENCES, stop_sequences(stop))
-        n = self.arguments(params, "n")
+        n = self._param(params, "n")
         if n is not None and n != 1:
             attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
 
     def embeddings_attributes(self, params: dict[str, Any]) -> Attributes:
         attrs: Attributes = {}
-        encoding = self.arguments(params, "encoding_format")
+        encoding = self._param(params, "encoding_format")
         if encoding is not None:
             attrs[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
-        set_if_not_none(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, self.arguments(params, "dimensions"))
+        set_if_not_none(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, self._param(params, "dimensions"))
         return attrs
 
     def content(self, params: dict[str, Any]) -> RequestContent:
         """The chat call's input messages and tool definitions (called only when capturing)."""
         return RequestContent(
-            input_messages=chat_input_messages(self.arguments(params, "messages")),
-            tool_definitions=tool_definitions(self.arguments(params, "tools")),
+            input_messages=chat_input_messages(self._param(params, "messages")),
+            tool_definitions=tool_definitions(self._param(params, "tools")),
         )
 
 

@@ -39,6 +39,7 @@ from opentelemetry_instrumentation_llm.providers._openai_compat import (
 GROQ_STREAM_ERROR = "groq_stream_error"  # error.type when x_groq reports that a stream stopped early
 
 _given = Arguments(Omit, NotGiven)
+_param = _given.param
 _chat = ChatCompletionsRequests(_given)
 _SERVERS = ClientFactsCache()
 
@@ -50,13 +51,13 @@ def _server(resource: Any) -> tuple[str | None, int | None]:
 
 
 def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_CHAT, sc.PROVIDER_GROQ, _given(kwargs, "model"), _server(resource),
-                        bool(_given(kwargs, "stream")), _chat.chat_attributes(kwargs))
+    return request_info(sc.OP_CHAT, sc.PROVIDER_GROQ, _param(kwargs, "model"), _server(resource),
+                        bool(_param(kwargs, "stream")), _chat.chat_attributes(kwargs))
 
 
 def parse_embeddings_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_EMBEDDINGS, sc.PROVIDER_GROQ, _given(kwargs, "model"), _server(resource),
-                        bool(_given(kwargs, "stream")), _chat.embeddings_attributes(kwargs))
+    return request_info(sc.OP_EMBEDDINGS, sc.PROVIDER_GROQ, _param(kwargs, "model"), _server(resource),
+                        bool(_param(kwargs, "stream")), _chat.embeddings_attributes(kwargs))
 
 
 class GroqChatStreamAccumulator(ChatCompletionsStreamAccumulator):

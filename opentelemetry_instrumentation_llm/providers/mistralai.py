@@ -52,6 +52,7 @@ from opentelemetry_instrumentation_llm.providers._openai_compat import (
 
 # Reads a dict (request params) or an SDK model (responses) field, the SDK's UNSET read as None.
 _given = Arguments(type(UNSET))
+_param = _given.param
 _chat = ChatCompletionsRequests(_given)
 
 # Used when the SDK configuration names no server_url (the SDK's own SERVERS table).
@@ -66,7 +67,7 @@ finish_reason = FinishReasons({"tool_calls": "tool_call", "model_length": "lengt
 
 
 def _server(resource: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | None]:
-    url = _given(kwargs, "server_url")  # per-call override
+    url = _param(kwargs, "server_url")  # per-call override
     if url is None:
         config = getattr(resource, "sdk_configuration", None)
         if config is None:
@@ -80,10 +81,10 @@ def _server(resource: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | No
 def chat_attributes(kwargs: dict[str, Any]) -> Attributes:
     """The shared chat-completions attributes, plus Mistral's ``random_seed`` and ``top_k``."""
     attrs = _chat.chat_attributes(kwargs)
-    seed = _given(kwargs, "random_seed")
+    seed = _param(kwargs, "random_seed")
     if seed is not None:
         attrs[sc.GEN_AI_REQUEST_SEED] = seed
-    top_k = _given(kwargs, "top_k")
+    top_k = _param(kwargs, "top_k")
     if top_k is not None:
         attrs[sc.GEN_AI_REQUEST_TOP_K] = int(top_k)
     return attrs
@@ -91,27 +92,27 @@ def chat_attributes(kwargs: dict[str, Any]) -> Attributes:
 
 def embeddings_attributes(kwargs: dict[str, Any]) -> Attributes:
     attrs: Attributes = {}
-    formats = [str(v) for v in (_given(kwargs, "encoding_format"), _given(kwargs, "output_dtype")) if v is not None]
+    formats = [str(v) for v in (_param(kwargs, "encoding_format"), _param(kwargs, "output_dtype")) if v is not None]
     if formats:
         attrs[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = list(dict.fromkeys(formats))
-    dimension = _given(kwargs, "output_dimension")
+    dimension = _param(kwargs, "output_dimension")
     if dimension is not None:
         attrs[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimension
     return attrs
 
 
 def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_CHAT, sc.PROVIDER_MISTRAL_AI, _given(kwargs, "model"), _server(resource, kwargs),
+    return request_info(sc.OP_CHAT, sc.PROVIDER_MISTRAL_AI, _param(kwargs, "model"), _server(resource, kwargs),
                         False, chat_attributes(kwargs))
 
 
 def parse_chat_stream_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_CHAT, sc.PROVIDER_MISTRAL_AI, _given(kwargs, "model"), _server(resource, kwargs),
+    return request_info(sc.OP_CHAT, sc.PROVIDER_MISTRAL_AI, _param(kwargs, "model"), _server(resource, kwargs),
                         True, chat_attributes(kwargs))
 
 
 def parse_embeddings_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_EMBEDDINGS, sc.PROVIDER_MISTRAL_AI, _given(kwargs, "model"),
+    return request_info(sc.OP_EMBEDDINGS, sc.PROVIDER_MISTRAL_AI, _param(kwargs, "model"),
                         _server(resource, kwargs), False, embeddings_attributes(kwargs))
 
 
@@ -191,8 +192,8 @@ def input_messages(messages: Any) -> list[ChatMessage]:
 
 
 def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
-    return RequestContent(input_messages=input_messages(_given(kwargs, "messages")),
-                          tool_definitions=tool_definitions(_given(kwargs, "tools"), _given))
+    return RequestContent(input_messages=input_messages(_param(kwargs, "messages")),
+                          tool_definitions=tool_definitions(_param(kwargs, "tools"), _given))
 
 
 # --------------------------------------------------------------------------- responses

@@ -55,6 +55,7 @@ from opentelemetry_instrumentation_llm.providers._openai_compat import (
 )
 
 _given = Arguments(Omit, NotGiven)
+_param = _given.param
 _chat = ChatCompletionsRequests(_given)
 
 
@@ -121,12 +122,12 @@ _RESPONSES_PARAMS = (
 
 def _request(resource: Any, operation: str, kwargs: dict[str, Any], attrs: Attributes) -> RequestInfo:
     """The call's RequestInfo, with ``openai.request.service_tier`` when one other than ``auto`` is asked."""
-    tier = _given(kwargs, "service_tier")
+    tier = _param(kwargs, "service_tier")
     if tier is not None and tier != "auto":
         attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
     provider, address, port = client_facts(resource)
-    return request_info(operation, provider, _given(kwargs, "model"), (address, port),
-                        bool(_given(kwargs, "stream")), attrs)
+    return request_info(operation, provider, _param(kwargs, "model"), (address, port),
+                        bool(_param(kwargs, "stream")), attrs)
 
 
 def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
@@ -136,20 +137,20 @@ def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
 
 
 def _responses_output_type(kwargs: dict[str, Any]) -> str | None:
-    if _given(kwargs, "text_format") is not None:  # responses.parse(text_format=PydanticModel)
+    if _param(kwargs, "text_format") is not None:  # responses.parse(text_format=PydanticModel)
         return "json"
-    text = _given(kwargs, "text")
+    text = _param(kwargs, "text")
     return output_type_of(field(text, "format")) if text is not None else None
 
 
 def parse_responses_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
     attrs: Attributes = {sc.OPENAI_API_TYPE: "responses"}
     _given.copy_given(kwargs, _RESPONSES_PARAMS, attrs)
-    reasoning = _given(kwargs, "reasoning")
+    reasoning = _param(kwargs, "reasoning")
     if reasoning is not None:
         set_if_not_none(attrs, sc.GEN_AI_REQUEST_REASONING_LEVEL, field(reasoning, "effort"))
     set_if_not_none(attrs, sc.GEN_AI_OUTPUT_TYPE, _responses_output_type(kwargs))
-    conversation = _given(kwargs, "conversation")
+    conversation = _param(kwargs, "conversation")
     if conversation is not None:
         set_if_not_none(attrs, sc.GEN_AI_CONVERSATION_ID, conversation if isinstance(conversation, str)
                         else field(conversation, "id"))
@@ -231,7 +232,7 @@ def responses_input_messages(input_value: Any) -> list[ChatMessage]:
 
 
 def parse_responses_content(kwargs: dict[str, Any]) -> RequestContent:
-    instructions = _given(kwargs, "instructions")
+    instructions = _param(kwargs, "instructions")
     system: list[MessagePart] | None = None
     if isinstance(instructions, str):
         system = [text_part(instructions)]
@@ -239,13 +240,13 @@ def parse_responses_content(kwargs: dict[str, Any]) -> RequestContent:
         system = [p for m in responses_input_messages(instructions) for p in m["parts"] if p["type"] == "text"]
     return RequestContent(
         system_instructions=system,
-        input_messages=responses_input_messages(_given(kwargs, "input")),
-        tool_definitions=tool_definitions(_given(kwargs, "tools")),
+        input_messages=responses_input_messages(_param(kwargs, "input")),
+        tool_definitions=tool_definitions(_param(kwargs, "tools")),
     )
 
 
 def parse_completion_content(kwargs: dict[str, Any]) -> RequestContent:
-    prompt = _given(kwargs, "prompt")
+    prompt = _param(kwargs, "prompt")
     prompts = [prompt] if isinstance(prompt, str) else list(prompt or ())
     return RequestContent(input_messages=[
         {"role": "user", "parts": [text_part(p) if isinstance(p, str) else {"type": "tokens"}]} for p in prompts
