@@ -23,7 +23,15 @@ from opentelemetry_instrumentation_llm._core.parts import (
     data_url_part,
     text_part,
 )
-from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, ResponseInfo, Usage
+from opentelemetry_instrumentation_llm._core.records import (
+    AccumulatorFactory,
+    Attributes,
+    RequestContent,
+    RequestParser,
+    ResponseInfo,
+    ResponseParser,
+    Usage,
+)
 from opentelemetry_instrumentation_llm.providers._common import (
     SAMPLING_PARAMS,
     Arguments,
@@ -104,6 +112,20 @@ class ChatCompletionsRequests:
         set_if_not_none(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, self._param(params, "dimensions"))
         return attrs
 
+    def chat_parsers(
+        self,
+        parse_request: RequestParser,
+        accumulator: AccumulatorFactory,
+        parse_response: ResponseParser | None = None,
+    ) -> dict[str, Any]:
+        """The wrap-table parsers of a chat-completions method (keyword arguments of an ``Endpoint``)."""
+        return {
+            "parse_request": parse_request,
+            "parse_response": parse_response or chat_response_info,
+            "parse_content": self.content,
+            "accumulator": accumulator,
+        }
+
     def content(self, params: dict[str, Any]) -> RequestContent:
         """The chat call's input messages and tool definitions (called only when capturing)."""
         return RequestContent(
@@ -172,21 +194,26 @@ def _tool_call_parts(tool_calls: Any) -> list[MessagePart]:
         if function is not None:
             parts.append(tool_call_part(field(call, "id"), field(function, "name"), field(function, "arguments")))
         else:
-            parts.append({"type": "tool_call", "id": field(call, "id"), "name": field(call, "type"),
-                          "arguments": None})
+            parts.append({"type": "tool_call", "id": field(call, "id"), "name": field(call, "type"), "arguments": None})
     return parts
 
 
 def _input_message_parts(message: Any, role: str) -> list[MessagePart]:
     if role in ("tool", "function"):
-        return [{"type": "tool_call_response", "id": field(message, "tool_call_id"),
-                 "response": field(message, "content")}]
+        return [
+            {"type": "tool_call_response", "id": field(message, "tool_call_id"), "response": field(message, "content")}
+        ]
     parts = chat_content_parts(field(message, "content"))
     parts.extend(_tool_call_parts(field(message, "tool_calls")))
     function_call = field(message, "function_call")
     if function_call is not None:
-        parts.append({"type": "tool_call", "name": field(function_call, "name"),
-                      "arguments": maybe_json(field(function_call, "arguments"))})
+        parts.append(
+            {
+                "type": "tool_call",
+                "name": field(function_call, "name"),
+                "arguments": maybe_json(field(function_call, "arguments")),
+            }
+        )
     return parts
 
 
@@ -230,8 +257,12 @@ UsageKeys = tuple[str, str, str, str]  # input, output, input details, output de
 
 
 def usage_keys(prefix_in: str, prefix_out: str) -> UsageKeys:
-    return (f"{prefix_in}_tokens", f"{prefix_out}_tokens", f"{prefix_in}_tokens_details",
-            f"{prefix_out}_tokens_details")
+    return (
+        f"{prefix_in}_tokens",
+        f"{prefix_out}_tokens",
+        f"{prefix_in}_tokens_details",
+        f"{prefix_out}_tokens_details",
+    )
 
 
 def token_usage(usage: Any, keys: UsageKeys) -> Usage | None:
@@ -267,8 +298,11 @@ def _chat_output_message(message: Any, finish_reason: str | None) -> OutputMessa
     audio = field(message, "audio")
     if audio is not None and field(audio, "transcript"):
         parts.append(text_part(field(audio, "transcript")))
-    return {"role": field(message, "role") or "assistant", "parts": parts,
-            "finish_reason": chat_finish_reason(finish_reason) or "error"}
+    return {
+        "role": field(message, "role") or "assistant",
+        "parts": parts,
+        "finish_reason": chat_finish_reason(finish_reason) or "error",
+    }
 
 
 def chat_response_info(response: Any, capture: bool) -> ResponseInfo:
@@ -281,8 +315,7 @@ def chat_response_info(response: Any, capture: bool) -> ResponseInfo:
         usage=chat_usage(field(response, "usage")),
     )
     if capture:
-        info.output_messages = [_chat_output_message(field(c, "message"), field(c, "finish_reason"))
-                                for c in choices]
+        info.output_messages = [_chat_output_message(field(c, "message"), field(c, "finish_reason")) for c in choices]
     return info
 
 
@@ -416,5 +449,8 @@ class ChatCompletionsStreamAccumulator(StreamIdentity):
             parts.append({"type": "refusal", "content": "".join(message["refusal"])})
         for _, call in sorted(message["tools"].items()):
             parts.append(tool_call_part(call["id"], call["name"], "".join(call["arguments"])))
-        return {"role": "assistant", "parts": parts,
-                "finish_reason": chat_finish_reason(self._finish.get(index)) or "error"}
+        return {
+            "role": "assistant",
+            "parts": parts,
+            "finish_reason": chat_finish_reason(self._finish.get(index)) or "error",
+        }

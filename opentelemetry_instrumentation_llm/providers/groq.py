@@ -17,21 +17,21 @@ from typing import Any
 from groq import APIResponse, AsyncAPIResponse, AsyncStream, NotGiven, Omit, Stream
 
 from opentelemetry_instrumentation_llm import semconv as sc
-from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo
+from opentelemetry_instrumentation_llm._core.records import ResponseInfo
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
 from opentelemetry_instrumentation_llm.providers._common import (
     Arguments,
     ClientFactsCache,
+    Server,
     client_server,
     endpoint_pair,
-    request_info,
+    request_parser,
     sdk_client,
     stainless_classifier,
 )
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
     ChatCompletionsRequests,
     ChatCompletionsStreamAccumulator,
-    chat_response_info,
     chat_usage,
     parse_embeddings_response,
 )
@@ -44,20 +44,16 @@ _chat = ChatCompletionsRequests(_given)
 _SERVERS = ClientFactsCache()
 
 
-def _server(resource: Any) -> tuple[str | None, int | None]:
+def _server(resource: Any, params: dict[str, Any]) -> Server:
     client = sdk_client(resource)
-    server: tuple[str | None, int | None] = _SERVERS(client, client_server) if client is not None else (None, None)
+    server: Server = _SERVERS(client, client_server) if client is not None else (None, None)
     return server
 
 
-def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_CHAT, sc.PROVIDER_GROQ, _param(kwargs, "model"), _server(resource),
-                        bool(_param(kwargs, "stream")), _chat.chat_attributes(kwargs))
-
-
-def parse_embeddings_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_EMBEDDINGS, sc.PROVIDER_GROQ, _param(kwargs, "model"), _server(resource),
-                        bool(_param(kwargs, "stream")), _chat.embeddings_attributes(kwargs))
+parse_chat_request = request_parser(sc.OP_CHAT, sc.PROVIDER_GROQ, _server, _chat.chat_attributes, _param)
+parse_embeddings_request = request_parser(
+    sc.OP_EMBEDDINGS, sc.PROVIDER_GROQ, _server, _chat.embeddings_attributes, _param
+)
 
 
 class GroqChatStreamAccumulator(ChatCompletionsStreamAccumulator):
@@ -96,10 +92,8 @@ _EMBEDDINGS = "groq.resources.embeddings"
 
 
 def spec() -> ProviderSpec:
-    chat: dict[str, Any] = {"parse_request": parse_chat_request, "parse_response": chat_response_info,
-                            "parse_content": _chat.content, "accumulator": GroqChatStreamAccumulator}
-    embeddings: dict[str, Any] = {"parse_request": parse_embeddings_request,
-                                  "parse_response": parse_embeddings_response}
+    chat = _chat.chat_parsers(parse_chat_request, GroqChatStreamAccumulator)
+    embeddings = {"parse_request": parse_embeddings_request, "parse_response": parse_embeddings_response}
     return ProviderSpec(
         sdk="groq",
         endpoints=(

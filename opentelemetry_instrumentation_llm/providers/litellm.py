@@ -37,7 +37,6 @@ from opentelemetry_instrumentation_llm.providers._common import (
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
     ChatCompletionsRequests,
     ChatCompletionsStreamAccumulator,
-    chat_response_info,
     parse_embeddings_response,
 )
 
@@ -84,7 +83,8 @@ def _route(model: Any, custom_provider: Any, api_base: Any) -> tuple[str, str, s
     name, provider, base = str(model), "litellm", api_base
     try:
         name, provider, _key, dynamic_base = litellm.get_llm_provider(
-            model=str(model), custom_llm_provider=custom_provider, api_base=api_base)
+            model=str(model), custom_llm_provider=custom_provider, api_base=api_base
+        )
         base = api_base or dynamic_base
     except Exception as exc:  # noqa: BLE001 - LiteLLM raises for models it cannot route; the call reports it
         if not isinstance(exc, getattr(litellm, "BadRequestError", ())):
@@ -101,8 +101,9 @@ def _request(operation: str, params: dict[str, Any], attrs: Attributes) -> Reque
     model = params.get("model")
     if model is None:
         return None
-    provider, name, address, port = _route(model, params.get("custom_llm_provider"),
-                                           params.get("api_base") or params.get("base_url"))
+    provider, name, address, port = _route(
+        model, params.get("custom_llm_provider"), params.get("api_base") or params.get("base_url")
+    )
     return request_info(operation, provider, name, (address, port), bool(params.get("stream")), attrs)
 
 
@@ -125,19 +126,30 @@ _sync_kind = type_classifier((litellm.CustomStreamWrapper, ResultKind.STREAM))
 _async_kind = type_classifier((litellm.CustomStreamWrapper, ResultKind.ASYNC_STREAM))
 
 
-_COMPLETION_ARGS = ("model", "messages", "timeout", "temperature", "top_p", "n", "stream", "stream_options", "stop",
-                    "max_completion_tokens", "max_tokens")
+_COMPLETION_ARGS = (
+    "model",
+    "messages",
+    "timeout",
+    "temperature",
+    "top_p",
+    "n",
+    "stream",
+    "stream_options",
+    "stop",
+    "max_completion_tokens",
+    "max_tokens",
+)
 _EMBEDDING_ARGS = ("model", "input", "dimensions", "encoding_format", "timeout", "api_base")
 
 
 def spec() -> ProviderSpec:
-    chat: dict[str, Any] = {"parse_request": parse_completion_request,
-                            "parse_response": chat_response_info, "parse_content": _chat.content,
-                            "accumulator": ChatCompletionsStreamAccumulator,
-                            "params": positional_binder(*_COMPLETION_ARGS)}
-    embedding: dict[str, Any] = {"parse_request": parse_embedding_request,
-                                 "parse_response": parse_embeddings_response,
-                                 "params": positional_binder(*_EMBEDDING_ARGS)}
+    chat = _chat.chat_parsers(parse_completion_request, ChatCompletionsStreamAccumulator)
+    chat["params"] = positional_binder(*_COMPLETION_ARGS)
+    embedding: dict[str, Any] = {
+        "parse_request": parse_embedding_request,
+        "parse_response": parse_embeddings_response,
+        "params": positional_binder(*_EMBEDDING_ARGS),
+    }
     return ProviderSpec(
         sdk="litellm",
         endpoints=(

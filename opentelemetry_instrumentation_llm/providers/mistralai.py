@@ -31,13 +31,14 @@ from opentelemetry_instrumentation_llm._core.parts import (
     data_url_part,
     text_part,
 )
-from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, RequestInfo, ResponseInfo, Usage
+from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
 from opentelemetry_instrumentation_llm.providers._common import (
     Arguments,
     FinishReasons,
+    Server,
     endpoint_pair,
-    request_info,
+    request_parser,
     server_of,
     status_error_type,
     type_classifier,
@@ -56,8 +57,11 @@ _param = _given.param
 _chat = ChatCompletionsRequests(_given)
 
 # Used when the SDK configuration names no server_url (the SDK's own SERVERS table).
-_NAMED_SERVERS = {"global": "https://api.mistral.ai", "eu": "https://api.eu.mistral.ai",
-                  "us": "https://api.us.mistral.ai"}
+_NAMED_SERVERS = {
+    "global": "https://api.mistral.ai",
+    "eu": "https://api.eu.mistral.ai",
+    "us": "https://api.us.mistral.ai",
+}
 
 # finish_reason -> the conventions' finish reasons; unknown values pass through unchanged.
 finish_reason = FinishReasons({"tool_calls": "tool_call", "model_length": "length"}, coerce=True)
@@ -66,7 +70,7 @@ finish_reason = FinishReasons({"tool_calls": "tool_call", "model_length": "lengt
 # --------------------------------------------------------------------------- requests
 
 
-def _server(resource: Any, kwargs: dict[str, Any]) -> tuple[str | None, int | None]:
+def _server(resource: Any, kwargs: dict[str, Any]) -> Server:
     url = _param(kwargs, "server_url")  # per-call override
     if url is None:
         config = getattr(resource, "sdk_configuration", None)
@@ -101,19 +105,13 @@ def embeddings_attributes(kwargs: dict[str, Any]) -> Attributes:
     return attrs
 
 
-def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_CHAT, sc.PROVIDER_MISTRAL_AI, _param(kwargs, "model"), _server(resource, kwargs),
-                        False, chat_attributes(kwargs))
-
-
-def parse_chat_stream_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_CHAT, sc.PROVIDER_MISTRAL_AI, _param(kwargs, "model"), _server(resource, kwargs),
-                        True, chat_attributes(kwargs))
-
-
-def parse_embeddings_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return request_info(sc.OP_EMBEDDINGS, sc.PROVIDER_MISTRAL_AI, _param(kwargs, "model"),
-                        _server(resource, kwargs), False, embeddings_attributes(kwargs))
+parse_chat_request = request_parser(sc.OP_CHAT, sc.PROVIDER_MISTRAL_AI, _server, chat_attributes, _param, stream=False)
+parse_chat_stream_request = request_parser(
+    sc.OP_CHAT, sc.PROVIDER_MISTRAL_AI, _server, chat_attributes, _param, stream=True
+)
+parse_embeddings_request = request_parser(
+    sc.OP_EMBEDDINGS, sc.PROVIDER_MISTRAL_AI, _server, embeddings_attributes, _param, stream=False
+)
 
 
 # --------------------------------------------------------------------------- content
@@ -176,8 +174,13 @@ def _tool_response_text(content: Any) -> Any:
 def _input_message(message: Any) -> ChatMessage:
     role = str(_given(message, "role") or "user")
     if role == "tool":
-        parts: list[MessagePart] = [{"type": "tool_call_response", "id": _given(message, "tool_call_id"),
-                                     "response": _tool_response_text(_given(message, "content"))}]
+        parts: list[MessagePart] = [
+            {
+                "type": "tool_call_response",
+                "id": _given(message, "tool_call_id"),
+                "response": _tool_response_text(_given(message, "content")),
+            }
+        ]
     else:
         parts = content_parts(_given(message, "content")) + tool_call_parts(_given(message, "tool_calls"))
     entry: ChatMessage = {"role": role, "parts": parts}
@@ -192,8 +195,10 @@ def input_messages(messages: Any) -> list[ChatMessage]:
 
 
 def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
-    return RequestContent(input_messages=input_messages(_param(kwargs, "messages")),
-                          tool_definitions=tool_definitions(_param(kwargs, "tools"), _given))
+    return RequestContent(
+        input_messages=input_messages(_param(kwargs, "messages")),
+        tool_definitions=tool_definitions(_param(kwargs, "tools"), _given),
+    )
 
 
 # --------------------------------------------------------------------------- responses
@@ -220,8 +225,9 @@ def parse_chat_response(response: Any, capture: bool) -> ResponseInfo:
         usage=mistral_usage(getattr(response, "usage", None)),
     )
     if capture:
-        info.output_messages = [_output_message(_given(choice, "message"), reason)
-                                for choice, reason in zip(choices, reasons, strict=True)]
+        info.output_messages = [
+            _output_message(_given(choice, "message"), reason) for choice, reason in zip(choices, reasons, strict=True)
+        ]
     return info
 
 
@@ -247,8 +253,9 @@ class MistralChatStreamAccumulator(ChatCompletionsStreamAccumulator):
                 message["parts"].append(part)
         for position, call in enumerate(_given(delta, "tool_calls") or ()):
             index = _given(call, "index")
-            entry = message["tools"].setdefault(index if isinstance(index, int) else position,
-                                                {"id": None, "name": None, "arguments": []})
+            entry = message["tools"].setdefault(
+                index if isinstance(index, int) else position, {"id": None, "name": None, "arguments": []}
+            )
             call_id = _given(call, "id")
             if call_id and call_id != "null":  # the SDK's default for a missing id is the text "null"
                 entry["id"] = call_id
@@ -298,13 +305,21 @@ _PACKAGE = "mistralai.client"  # mistralai 2.x+; 1.x kept these modules at the t
 
 def spec() -> ProviderSpec:
     chat, embeddings = f"{_PACKAGE}.chat", f"{_PACKAGE}.embeddings"
-    complete = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
-                "parse_content": parse_chat_content}
+    complete = {
+        "parse_request": parse_chat_request,
+        "parse_response": parse_chat_response,
+        "parse_content": parse_chat_content,
+    }
     stream = {**complete, "parse_request": parse_chat_stream_request, "accumulator": MistralChatStreamAccumulator}
     endpoints = (
         *endpoint_pair(chat, "Chat.complete", "Chat.complete_async", **complete),
         *endpoint_pair(chat, "Chat.stream", "Chat.stream_async", **stream),
-        *endpoint_pair(embeddings, "Embeddings.create", "Embeddings.create_async",
-                       parse_request=parse_embeddings_request, parse_response=parse_embeddings_response),
+        *endpoint_pair(
+            embeddings,
+            "Embeddings.create",
+            "Embeddings.create_async",
+            parse_request=parse_embeddings_request,
+            parse_response=parse_embeddings_response,
+        ),
     )
     return ProviderSpec(sdk="mistralai", endpoints=endpoints, classify=classify, error_type=error_type)

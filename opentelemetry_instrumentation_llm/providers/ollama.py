@@ -55,8 +55,9 @@ _OPTION_PARAMS = (*SAMPLING_PARAMS, ("top_k", sc.GEN_AI_REQUEST_TOP_K), ("num_pr
 
 def _request(client: Any, operation: str, params: dict[str, Any], attrs: Attributes) -> RequestInfo:
     server = _SERVERS(client, _server) if client is not None else (None, None)
-    return request_info(operation, sc.PROVIDER_OLLAMA, params.get("model") or None, server,
-                        bool(params.get("stream")), attrs)
+    return request_info(
+        operation, sc.PROVIDER_OLLAMA, params.get("model") or None, server, bool(params.get("stream")), attrs
+    )
 
 
 def _generation_attributes(params: dict[str, Any]) -> Attributes:
@@ -131,8 +132,12 @@ def _tool_definition(tool: Any) -> ToolDefinition:
 def _input_message(message: Any) -> ChatMessage:
     role = field(message, "role") or "user"
     if role == "tool":
-        return {"role": "tool", "parts": [{"type": "tool_call_response", "id": field(message, "tool_name"),
-                                           "response": field(message, "content")}]}
+        return {
+            "role": "tool",
+            "parts": [
+                {"type": "tool_call_response", "id": field(message, "tool_name"), "response": field(message, "content")}
+            ],
+        }
     return {"role": role, "parts": _message_parts(message)}
 
 
@@ -140,11 +145,19 @@ def parse_chat_content(params: dict[str, Any]) -> RequestContent:
     """Input messages and tools; system messages stay in the history (as the conventions ask for
     instructions that travel as messages) and their text is also the call's system instructions."""
     messages = [_input_message(message) for message in params.get("messages") or ()]
-    system: list[MessagePart] = [part for message in messages if message["role"] == "system"
-                                 for part in message["parts"] if part["type"] == "text"]
+    system: list[MessagePart] = [
+        part
+        for message in messages
+        if message["role"] == "system"
+        for part in message["parts"]
+        if part["type"] == "text"
+    ]
     tools = params.get("tools")
-    return RequestContent(system_instructions=system or None, input_messages=messages,
-                          tool_definitions=[_tool_definition(tool) for tool in tools] if tools else None)
+    return RequestContent(
+        system_instructions=system or None,
+        input_messages=messages,
+        tool_definitions=[_tool_definition(tool) for tool in tools] if tools else None,
+    )
 
 
 def parse_generate_content(params: dict[str, Any]) -> RequestContent:
@@ -169,8 +182,9 @@ def _usage(response: Any) -> Usage | None:
 
 def _info(response: Any) -> ResponseInfo:
     reason = field(response, "done_reason")
-    return ResponseInfo(response_model=field(response, "model"), finish_reasons=[reason] if reason else None,
-                        usage=_usage(response))
+    return ResponseInfo(
+        response_model=field(response, "model"), finish_reasons=[reason] if reason else None, usage=_usage(response)
+    )
 
 
 def _output_message(parts: list[MessagePart], response: Any) -> OutputMessage:
@@ -280,16 +294,30 @@ classify = generator_classifier
 # --------------------------------------------------------------------------- wrap table
 
 _METHODS: dict[str, dict[str, Any]] = {
-    "chat": {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
-             "parse_content": parse_chat_content, "accumulator": OllamaChatStreamAccumulator,
-             "params": positional_binder("model", "messages")},
-    "generate": {"parse_request": parse_generate_request, "parse_response": parse_generate_response,
-                 "parse_content": parse_generate_content, "accumulator": OllamaGenerateStreamAccumulator,
-                 "params": positional_binder("model", "prompt", "suffix")},
-    "embed": {"parse_request": parse_embed_request, "parse_response": parse_embed_response,
-              "params": positional_binder("model", "input", "truncate", "options", "keep_alive", "dimensions")},
-    "embeddings": {"parse_request": parse_embed_request, "parse_response": parse_embed_response,
-                   "params": positional_binder("model", "prompt", "options", "keep_alive")},
+    "chat": {
+        "parse_request": parse_chat_request,
+        "parse_response": parse_chat_response,
+        "parse_content": parse_chat_content,
+        "accumulator": OllamaChatStreamAccumulator,
+        "params": positional_binder("model", "messages"),
+    },
+    "generate": {
+        "parse_request": parse_generate_request,
+        "parse_response": parse_generate_response,
+        "parse_content": parse_generate_content,
+        "accumulator": OllamaGenerateStreamAccumulator,
+        "params": positional_binder("model", "prompt", "suffix"),
+    },
+    "embed": {
+        "parse_request": parse_embed_request,
+        "parse_response": parse_embed_response,
+        "params": positional_binder("model", "input", "truncate", "options", "keep_alive", "dimensions"),
+    },
+    "embeddings": {
+        "parse_request": parse_embed_request,
+        "parse_response": parse_embed_response,
+        "params": positional_binder("model", "prompt", "options", "keep_alive"),
+    },
 }
 
 

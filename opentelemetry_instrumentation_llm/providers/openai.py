@@ -74,9 +74,13 @@ def legacy_raw_response_class() -> type:
 # --------------------------------------------------------------------------- client facts
 
 _provider_of = ProviderByClass(
-    {"BaseAzureClient": sc.PROVIDER_AZURE_OPENAI, "AzureOpenAI": sc.PROVIDER_AZURE_OPENAI,
-     "AsyncAzureOpenAI": sc.PROVIDER_AZURE_OPENAI, "BedrockOpenAI": sc.PROVIDER_AWS_BEDROCK,
-     "AsyncBedrockOpenAI": sc.PROVIDER_AWS_BEDROCK},
+    {
+        "BaseAzureClient": sc.PROVIDER_AZURE_OPENAI,
+        "AzureOpenAI": sc.PROVIDER_AZURE_OPENAI,
+        "AsyncAzureOpenAI": sc.PROVIDER_AZURE_OPENAI,
+        "BedrockOpenAI": sc.PROVIDER_AWS_BEDROCK,
+        "AsyncBedrockOpenAI": sc.PROVIDER_AWS_BEDROCK,
+    },
     sc.PROVIDER_OPENAI,
 )
 _PROVIDER_BY_RUNTIME = {"bedrock": sc.PROVIDER_AWS_BEDROCK, "vertex": sc.PROVIDER_GCP_VERTEX_AI}
@@ -126,8 +130,9 @@ def _request(resource: Any, operation: str, kwargs: dict[str, Any], attrs: Attri
     if tier is not None and tier != "auto":
         attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
     provider, address, port = client_facts(resource)
-    return request_info(operation, provider, _param(kwargs, "model"), (address, port),
-                        bool(_param(kwargs, "stream")), attrs)
+    return request_info(
+        operation, provider, _param(kwargs, "model"), (address, port), bool(_param(kwargs, "stream")), attrs
+    )
 
 
 def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
@@ -152,8 +157,11 @@ def parse_responses_request(resource: Any, kwargs: dict[str, Any]) -> RequestInf
     set_if_not_none(attrs, sc.GEN_AI_OUTPUT_TYPE, _responses_output_type(kwargs))
     conversation = _param(kwargs, "conversation")
     if conversation is not None:
-        set_if_not_none(attrs, sc.GEN_AI_CONVERSATION_ID, conversation if isinstance(conversation, str)
-                        else field(conversation, "id"))
+        set_if_not_none(
+            attrs,
+            sc.GEN_AI_CONVERSATION_ID,
+            conversation if isinstance(conversation, str) else field(conversation, "id"),
+        )
     return _request(resource, sc.OP_CHAT, kwargs, attrs)
 
 
@@ -210,11 +218,15 @@ def _reasoning_summary(item: Any) -> str:
 def _responses_input_message(item: Any) -> ChatMessage:
     kind = field(item, "type")
     if kind == "function_call":
-        return {"role": "assistant", "parts": [
-            tool_call_part(field(item, "call_id"), field(item, "name"), field(item, "arguments"))]}
+        return {
+            "role": "assistant",
+            "parts": [tool_call_part(field(item, "call_id"), field(item, "name"), field(item, "arguments"))],
+        }
     if kind == "function_call_output":
-        return {"role": "tool", "parts": [
-            {"type": "tool_call_response", "id": field(item, "call_id"), "response": field(item, "output")}]}
+        return {
+            "role": "tool",
+            "parts": [{"type": "tool_call_response", "id": field(item, "call_id"), "response": field(item, "output")}],
+        }
     if kind == "reasoning":
         return {"role": "assistant", "parts": [{"type": "reasoning", "content": _reasoning_summary(item)}]}
     role = field(item, "role")
@@ -248,12 +260,15 @@ def parse_responses_content(kwargs: dict[str, Any]) -> RequestContent:
 def parse_completion_content(kwargs: dict[str, Any]) -> RequestContent:
     prompt = _param(kwargs, "prompt")
     prompts = [prompt] if isinstance(prompt, str) else list(prompt or ())
-    return RequestContent(input_messages=[
-        {"role": "user", "parts": [text_part(p) if isinstance(p, str) else {"type": "tokens"}]} for p in prompts
-    ])
+    return RequestContent(
+        input_messages=[
+            {"role": "user", "parts": [text_part(p) if isinstance(p, str) else {"type": "tokens"}]} for p in prompts
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- responses
+
 
 def _openai_response_attributes(response: Any, info: ResponseInfo) -> None:
     tier = getattr(response, "service_tier", None)
@@ -301,8 +316,17 @@ def responses_usage(usage: Any) -> Usage | None:
 
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
-_TOOL_CALL_ITEMS = frozenset({"function_call", "custom_tool_call", "mcp_call", "local_shell_call", "computer_call",
-                              "shell_call", "apply_patch_call"})
+_TOOL_CALL_ITEMS = frozenset(
+    {
+        "function_call",
+        "custom_tool_call",
+        "mcp_call",
+        "local_shell_call",
+        "computer_call",
+        "shell_call",
+        "apply_patch_call",
+    }
+)
 
 
 def _responses_finish_reason(response: Any) -> str | None:
@@ -326,14 +350,23 @@ def _responses_output_part(item: Any) -> list[MessagePart]:
     if kind == "message":
         return _responses_item_parts(getattr(item, "content", None))
     if kind == "function_call":
-        return [tool_call_part(getattr(item, "call_id", None), getattr(item, "name", None),
-                               getattr(item, "arguments", None))]
+        return [
+            tool_call_part(
+                getattr(item, "call_id", None), getattr(item, "name", None), getattr(item, "arguments", None)
+            )
+        ]
     if kind == "reasoning":
         summary = _reasoning_summary(item)
         return [{"type": "reasoning", "content": summary}] if summary else []
     if kind is not None:
-        return [{"type": "server_tool_call", "id": getattr(item, "id", None), "name": kind,
-                 "server_tool_call": {"type": kind}}]
+        return [
+            {
+                "type": "server_tool_call",
+                "id": getattr(item, "id", None),
+                "name": kind,
+                "server_tool_call": {"type": kind},
+            }
+        ]
     return []
 
 
@@ -409,8 +442,9 @@ class ResponsesStreamAccumulator:
         if self._final is not None:
             info = parse_responses_response(self._final, self._capture)
         elif self._created is not None:
-            info = ResponseInfo(response_id=getattr(self._created, "id", None),
-                                response_model=getattr(self._created, "model", None))
+            info = ResponseInfo(
+                response_id=getattr(self._created, "id", None), response_model=getattr(self._created, "model", None)
+            )
         else:
             info = ResponseInfo()
         if self._error is not None:
@@ -432,12 +466,19 @@ _EMBEDDINGS = "openai.resources.embeddings"
 
 
 def spec() -> ProviderSpec:
-    chat = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
-            "parse_content": _chat.content, "accumulator": OpenAIChatStreamAccumulator}
-    responses = {"parse_request": parse_responses_request, "parse_response": parse_responses_response,
-                 "parse_content": parse_responses_content, "accumulator": ResponsesStreamAccumulator}
-    completions = {"parse_request": parse_completion_request, "parse_response": parse_completion_response,
-                   "parse_content": parse_completion_content, "accumulator": CompletionStreamAccumulator}
+    chat = _chat.chat_parsers(parse_chat_request, OpenAIChatStreamAccumulator, parse_chat_response)
+    responses = {
+        "parse_request": parse_responses_request,
+        "parse_response": parse_responses_response,
+        "parse_content": parse_responses_content,
+        "accumulator": ResponsesStreamAccumulator,
+    }
+    completions = {
+        "parse_request": parse_completion_request,
+        "parse_response": parse_completion_response,
+        "parse_content": parse_completion_content,
+        "accumulator": CompletionStreamAccumulator,
+    }
     embeddings = {"parse_request": parse_embeddings_request, "parse_response": parse_embeddings_response}
     return ProviderSpec(
         sdk="openai",
