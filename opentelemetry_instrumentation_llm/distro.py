@@ -60,9 +60,7 @@ def apply_processors_to_global_pipeline() -> None:
     ``..._SAMPLING_RATIO`` are never silently ignored. Nothing happens when our configurator ran
     or when neither is configured. If the processors cannot be wrapped it says so loudly.
     """
-    from opentelemetry import _logs, metrics, trace
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry import metrics
 
     from opentelemetry_instrumentation_llm.config import ConfigurationError
     from opentelemetry_instrumentation_llm.pipeline import current
@@ -78,16 +76,8 @@ def apply_processors_to_global_pipeline() -> None:
     if not (settings.redaction_enabled or settings.sampling_enabled):
         return
     chain = Processors.create(settings, meter_provider=metrics.get_meter_provider())
-    applied = []
     try:
-        tracer_provider = trace.get_tracer_provider()
-        if isinstance(tracer_provider, TracerProvider) and wrap_installed_processors(
-                tracer_provider, SPAN_PROCESSORS, chain.span_processor):
-            applied.append("spans")
-        logger_provider = _logs.get_logger_provider()
-        if isinstance(logger_provider, LoggerProvider) and wrap_installed_processors(
-                logger_provider, LOG_RECORD_PROCESSORS, chain.log_processor):
-            applied.append("logs")
+        applied = _wrap_global_processors(chain)
     except Exception:
         _logger.error("Could not apply redaction/sampling to the pipeline another configurator built; set "
                       "OTEL_PYTHON_CONFIGURATOR=llm to use ours", exc_info=True)
@@ -95,6 +85,24 @@ def apply_processors_to_global_pipeline() -> None:
     _logger.info("opentelemetry-instrumentation-llm applied %s to %s built by another configurator",
                  " and ".join(n for n, on in (("redaction", chain.redactor), ("sampling", chain.sampler)) if on),
                  " and ".join(applied) or "nothing")
+
+
+def _wrap_global_processors(chain: Any) -> list[str]:
+    """Put ``chain`` in front of the global providers' processors; which signals it now covers."""
+    from opentelemetry import _logs, trace
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+    applied = []
+    tracer_provider = trace.get_tracer_provider()
+    if isinstance(tracer_provider, TracerProvider) and wrap_installed_processors(
+            tracer_provider, SPAN_PROCESSORS, chain.span_processor):
+        applied.append("spans")
+    logger_provider = _logs.get_logger_provider()
+    if isinstance(logger_provider, LoggerProvider) and wrap_installed_processors(
+            logger_provider, LOG_RECORD_PROCESSORS, chain.log_processor):
+        applied.append("logs")
+    return applied
 
 
 # Where the SDK providers keep the processors they were given: (the provider's multi-processor
