@@ -18,13 +18,12 @@ from opentelemetry_instrumentation_llm._core.records import (
     ResponseInfo,
     Usage,
 )
+from opentelemetry_instrumentation_llm._core.parts import data_url_part, text_part
 from opentelemetry_instrumentation_llm.providers._common import (
-    data_url_part,
     field,
     maybe_json,
     put,
     stop_sequences,
-    text_part,
 )
 
 SENTINEL_TYPES: set[type] = set()
