@@ -26,6 +26,7 @@ This module imports the SDK, so it is imported only when the Cohere instrumentor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cohere.core.http_response import AsyncHttpResponse, HttpResponse
@@ -124,21 +125,17 @@ def client_facts(raw_client: Any) -> tuple[str, str | None, int | None]:
 
 # --------------------------------------------------------------------------- requests
 
-# (keyword, attribute) pairs recorded as given; Cohere's p and k are top_p and top_k.
-_CHAT_PARAMS = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("p", sc.GEN_AI_REQUEST_TOP_P),
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
+# keyword -> attribute, recorded as given; Cohere's p and k are top_p and top_k.
+_CHAT_PARAMS = {"temperature": sc.GEN_AI_REQUEST_TEMPERATURE, "p": sc.GEN_AI_REQUEST_TOP_P,
+                "max_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS, "seed": sc.GEN_AI_REQUEST_SEED,
+                "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+                "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY}
 _OUTPUT_TYPES = {"json_object": "json", "json_schema": "json", "text": "text"}
 
 
 def chat_attributes(kwargs: dict[str, Any]) -> Attributes:
     attrs: Attributes = {}
-    for key, attribute in _CHAT_PARAMS:
+    for key, attribute in _CHAT_PARAMS.items():
         value = _arg(kwargs, key)
         if value is not None:
             attrs[attribute] = value
@@ -172,16 +169,17 @@ def _request(client: Any, operation: str, kwargs: dict[str, Any], stream: bool, 
                        server_address=address, server_port=port, stream=stream, attributes=attrs)
 
 
-def parse_chat_request(client: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return _request(client, sc.OP_CHAT, kwargs, False, chat_attributes(kwargs))
+def _request_parser(operation: str, stream: bool,
+                    attributes: Callable[[dict[str, Any]], Attributes]) -> Callable[[Any, dict[str, Any]], RequestInfo]:
+    def parse(client: Any, kwargs: dict[str, Any]) -> RequestInfo:
+        return _request(client, operation, kwargs, stream, attributes(kwargs))
+
+    return parse
 
 
-def parse_chat_stream_request(client: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return _request(client, sc.OP_CHAT, kwargs, True, chat_attributes(kwargs))
-
-
-def parse_embed_request(client: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return _request(client, sc.OP_EMBEDDINGS, kwargs, False, embed_attributes(kwargs))
+parse_chat_request = _request_parser(sc.OP_CHAT, False, chat_attributes)
+parse_chat_stream_request = _request_parser(sc.OP_CHAT, True, chat_attributes)
+parse_embed_request = _request_parser(sc.OP_EMBEDDINGS, False, embed_attributes)
 
 
 # --------------------------------------------------------------------------- content
@@ -477,21 +475,12 @@ _RAW = "cohere.v2.raw_client"
 def spec() -> ProviderSpec:
     chat: dict[str, Any] = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
                             "parse_content": parse_chat_content}
+    # chat_stream: a context manager that sends the request on enter and holds the event iterator in ``_data``.
     stream: dict[str, Any] = {**chat, "parse_request": parse_chat_stream_request,
                               "accumulator": CohereChatStreamAccumulator, "stream_manager": True,
                               "raw_stream_attribute": "_data"}
     embed: dict[str, Any] = {"parse_request": parse_embed_request, "parse_response": parse_embed_response}
-    return ProviderSpec(
-        sdk="cohere",
-        endpoints=(
-            Endpoint(_RAW, "RawV2Client.chat", False, **chat),
-            Endpoint(_RAW, "AsyncRawV2Client.chat", True, **chat),
-            # Context managers that send the request on enter and hold the event iterator in ``_data``.
-            Endpoint(_RAW, "RawV2Client.chat_stream", False, **stream),
-            Endpoint(_RAW, "AsyncRawV2Client.chat_stream", True, **stream),
-            Endpoint(_RAW, "RawV2Client.embed", False, **embed),
-            Endpoint(_RAW, "AsyncRawV2Client.embed", True, **embed),
-        ),
-        classify=classify,
-        error_type=error_type,
-    )
+    endpoints = [Endpoint(_RAW, f"{cls}.{method}", is_async, **parsers)
+                 for cls, is_async in (("RawV2Client", False), ("AsyncRawV2Client", True))
+                 for method, parsers in (("chat", chat), ("chat_stream", stream), ("embed", embed))]
+    return ProviderSpec(sdk="cohere", endpoints=tuple(endpoints), classify=classify, error_type=error_type)

@@ -206,21 +206,20 @@ def _with_id(part: _IdPart, source: Any) -> _IdPart:
 
 
 def _media_part(part: Any) -> MessagePart | None:
+    """``inline_data`` (a blob part) or ``file_data`` (a uri part)."""
     blob = _get(part, "inline_data", "inlineData")
-    if blob is not None:
-        mime = _get(blob, "mime_type", "mimeType")
-        inline: BlobPart = {"type": "blob", "modality": _modality(mime), "content": _get(blob, "data")}
-        if mime is not None:
-            inline["mime_type"] = mime
-        return inline
-    file = _get(part, "file_data", "fileData")
-    if file is None:
+    source = blob if blob is not None else _get(part, "file_data", "fileData")
+    if source is None:
         return None
-    mime = _get(file, "mime_type", "mimeType")
-    uri: UriPart = {"type": "uri", "modality": _modality(mime), "uri": _get(file, "file_uri", "fileUri")}
+    mime = _get(source, "mime_type", "mimeType")
+    media: BlobPart | UriPart
+    if blob is not None:
+        media = {"type": "blob", "modality": _modality(mime), "content": _get(blob, "data")}
+    else:
+        media = {"type": "uri", "modality": _modality(mime), "uri": _get(source, "file_uri", "fileUri")}
     if mime is not None:
-        uri["mime_type"] = mime
-    return uri
+        media["mime_type"] = mime
+    return media
 
 
 def _code_part(part: Any) -> MessagePart | None:
