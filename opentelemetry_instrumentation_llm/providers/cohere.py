@@ -37,7 +37,6 @@ from opentelemetry_instrumentation_llm._core.parts import (
     MessagePart,
     OutputMessage,
     ToolCallPart,
-    ToolDefinition,
     data_url_part,
     text_part,
 )
@@ -52,6 +51,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     server_of,
     stop_sequences,
 )
+from opentelemetry_instrumentation_llm.providers._openai_compat import tool_definitions
 
 # finish_reason -> the conventions' finish reasons (the API's values are upper case).
 finish_reason = FinishReasons({"COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length",
@@ -260,22 +260,10 @@ def input_messages(messages: Any) -> list[ChatMessage]:
     return result
 
 
-def _tool_definition(tool: Any) -> ToolDefinition:
-    function = field(tool, "function")
-    definition: ToolDefinition = {"type": field(tool, "type") or "function", "name": field(function, "name")}
-    description = field(function, "description")
-    if description:
-        definition["description"] = description
-    parameters = field(function, "parameters")
-    if parameters is not None:
-        definition["parameters"] = parameters
-    return definition
-
-
 def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
-    tools = _arg(kwargs, "tools")
+    # v2 tools are Chat Completions' function tools.
     return RequestContent(input_messages=input_messages(_arg(kwargs, "messages")),
-                          tool_definitions=[_tool_definition(tool) for tool in tools] if tools else None)
+                          tool_definitions=tool_definitions(_arg(kwargs, "tools")))
 
 
 # --------------------------------------------------------------------------- responses
