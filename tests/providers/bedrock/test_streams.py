@@ -213,3 +213,19 @@ def test_dropped_stream_ends_its_span(client, fake, telemetry, instrumented):
     gc.collect()
     assert len(telemetry.spans()) == 1
 
+
+
+def test_titan_stream_counts_are_the_integer_invocation_metrics(client, fake, telemetry, instrumented):
+    # Titan's chunks carry its counts as JSON floats (28.0); the closing invocation metrics carry integers.
+    fake.push(Reply(text=TEXT, chunks=3, usage={"inputTextTokenCount": 28.0, "totalOutputTextTokenCount": 9.0}))
+    pieces = [json.loads(e["chunk"]["bytes"]) for e in client.invoke_model_with_response_stream(
+        modelId=TITAN, body=body({"inputText": PROMPT}))["body"]]
+    assert pieces[0]["inputTextTokenCount"] == 28.0 and isinstance(pieces[0]["inputTextTokenCount"], float)
+    metrics = pieces[-1]["amazon-bedrock-invocationMetrics"]
+    attrs = telemetry.span().attributes
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (
+        metrics["inputTokenCount"], metrics["outputTokenCount"]) == (words(PROMPT), words(TEXT))
+    assert type(attrs["gen_ai.usage.input_tokens"]) is int and type(attrs["gen_ai.usage.output_tokens"]) is int
+    tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in telemetry.points(sc.METRIC_TOKEN_USAGE)}
+    assert tokens == {"input": words(PROMPT), "output": words(TEXT)}
+    assert all(type(total) is int for total in tokens.values())
