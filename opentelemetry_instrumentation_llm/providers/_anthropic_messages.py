@@ -29,14 +29,16 @@ from opentelemetry_instrumentation_llm._core.records import RequestContent, Resp
 from opentelemetry_instrumentation_llm.providers._common import FinishReasons, field
 
 # stop_reason -> the conventions' finish reasons; unknown values pass through unchanged.
-finish_reason = FinishReasons({
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "model_context_window_exceeded": "length",
-    "tool_use": "tool_call",
-    "refusal": "content_filter",
-})
+finish_reason = FinishReasons(
+    {
+        "end_turn": "stop",
+        "stop_sequence": "stop",
+        "max_tokens": "length",
+        "model_context_window_exceeded": "length",
+        "tool_use": "tool_call",
+        "refusal": "content_filter",
+    }
+)
 
 # --------------------------------------------------------------------------- content blocks
 
@@ -60,25 +62,42 @@ def _source_part(source: Any, modality: str) -> MessagePart:
 def _tool_result_content(content: Any) -> Any:
     if isinstance(content, list):
         texts = [field(block, "text") for block in content if field(block, "type") == "text"]
-        return "".join(t for t in texts if t) if len(texts) == len(content) else [
-            {"type": field(block, "type"), "text": field(block, "text")} for block in content]
+        return (
+            "".join(t for t in texts if t)
+            if len(texts) == len(content)
+            else [{"type": field(block, "type"), "text": field(block, "text")} for block in content]
+        )
     return content
 
 
 def _tool_part(block: Any, kind: str) -> MessagePart:
     """``tool_use`` / ``server_tool_use`` / ``*_tool_result`` blocks."""
     if kind == "tool_use":
-        return {"type": "tool_call", "id": field(block, "id"), "name": field(block, "name"),
-                "arguments": field(block, "input")}
+        return {
+            "type": "tool_call",
+            "id": field(block, "id"),
+            "name": field(block, "name"),
+            "arguments": field(block, "input"),
+        }
     if kind == "server_tool_use":
         name = field(block, "name")
-        return {"type": "server_tool_call", "id": field(block, "id"), "name": name,
-                "server_tool_call": {"type": name, "input": field(block, "input")}}
+        return {
+            "type": "server_tool_call",
+            "id": field(block, "id"),
+            "name": name,
+            "server_tool_call": {"type": name, "input": field(block, "input")},
+        }
     if kind == "tool_result":
-        return {"type": "tool_call_response", "id": field(block, "tool_use_id"),
-                "response": _tool_result_content(field(block, "content"))}
-    return {"type": "server_tool_call_response", "id": field(block, "tool_use_id"),
-            "server_tool_call_response": {"type": kind}}
+        return {
+            "type": "tool_call_response",
+            "id": field(block, "tool_use_id"),
+            "response": _tool_result_content(field(block, "content")),
+        }
+    return {
+        "type": "server_tool_call_response",
+        "id": field(block, "tool_use_id"),
+        "server_tool_call_response": {"type": kind},
+    }
 
 
 def block_part(block: Any) -> MessagePart:
@@ -91,7 +110,8 @@ def block_part(block: Any) -> MessagePart:
     if kind == "thinking":
         return {"type": "reasoning", "content": field(block, "thinking") or ""}
     if kind in ("tool_use", "server_tool_use", "tool_result") or (
-            isinstance(kind, str) and kind.endswith("_tool_result")):
+        isinstance(kind, str) and kind.endswith("_tool_result")
+    ):
         return _tool_part(block, kind)
     return {"type": str(kind)}
 
@@ -113,8 +133,10 @@ def system_instructions(system: Any) -> list[MessagePart] | None:
 
 
 def input_messages(messages: Any) -> list[ChatMessage]:
-    return [{"role": field(message, "role") or "user", "parts": block_parts(field(message, "content"))}
-            for message in messages or ()]
+    return [
+        {"role": field(message, "role") or "user", "parts": block_parts(field(message, "content"))}
+        for message in messages or ()
+    ]
 
 
 def tool_definition(tool: Any) -> ToolDefinition:
@@ -156,8 +178,12 @@ def messages_usage(usage: Any) -> Usage | None:
     total_input = None
     if uncached is not None or cache_read is not None or cache_write is not None:
         total_input = _count(uncached) + _count(cache_read) + _count(cache_write)
-    return Usage(input_tokens=total_input, output_tokens=field(usage, "output_tokens"),
-                 cache_read_tokens=cache_read, cache_write_tokens=cache_write)
+    return Usage(
+        input_tokens=total_input,
+        output_tokens=field(usage, "output_tokens"),
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+    )
 
 
 def output_message(parts: list[MessagePart], reason: str | None) -> list[OutputMessage]:
@@ -207,8 +233,7 @@ class _Block:
                 arguments = json.loads(raw) if raw else {}
             except ValueError:
                 arguments = raw
-            return {"type": "tool_call", "id": field(block, "id"), "name": field(block, "name"),
-                    "arguments": arguments}
+            return {"type": "tool_call", "id": field(block, "id"), "name": field(block, "name"), "arguments": arguments}
         return block_part(block)
 
 
@@ -231,10 +256,14 @@ class AnthropicMessageStreamAccumulator:
 
     def add(self, event: Any) -> bool:
         kind = event.type
-        if kind == "content_block_delta":
-            if self._capture:
-                self._delta(event)
-            return True
+        if kind != "content_block_delta":  # the few events around the deltas
+            self._event(kind, event)
+            return False
+        if self._capture:
+            self._delta(event)
+        return True
+
+    def _event(self, kind: str, event: Any) -> None:
         if kind == "message_start":
             message = event.message
             self._id = message.id
@@ -245,7 +274,6 @@ class AnthropicMessageStreamAccumulator:
             self._usage_delta = event.usage
         elif kind == "content_block_start" and self._capture:
             self._blocks[event.index] = _Block(event.content_block)
-        return False
 
     def _delta(self, event: Any) -> None:
         entry = self._blocks.get(event.index)

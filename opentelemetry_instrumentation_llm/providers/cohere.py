@@ -443,11 +443,8 @@ class CohereChatStreamAccumulator:
 
 def error_type(exc: BaseException) -> str:
     """The class name (``TooManyRequestsError``, ...); for the catch-all ``ApiError``, its HTTP status."""
-    if type(exc).__name__ == "ApiError":
-        status = getattr(exc, "status_code", None)
-        if isinstance(status, int):
-            return str(status)
-    return class_name_error_type(exc)
+    status = getattr(exc, "status_code", None) if type(exc).__name__ == "ApiError" else None
+    return str(status) if isinstance(status, int) else class_name_error_type(exc)
 
 
 def classify(result: Any) -> ResultKind:
