@@ -5,10 +5,22 @@ from __future__ import annotations
 import json
 import types
 import weakref
+from collections.abc import Callable
 from typing import Any
 
-from opentelemetry_instrumentation_llm._core.records import Attributes
-from opentelemetry_instrumentation_llm._core.spec import ParamsBinder, ResultKind
+from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm._core.parts import data_url_part as data_url_part, text_part as text_part
+from opentelemetry_instrumentation_llm._core.records import Attributes, RequestInfo
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ParamsBinder, ResultKind
+
+# (parameter, attribute) pairs that most APIs name alike; adapters add their own to these.
+SAMPLING_PARAMS: tuple[tuple[str, str], ...] = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+)
 
 _DEFAULT_PORTS = {"https": 443, "http": 80, "wss": 443, "ws": 80}
 
@@ -135,13 +147,16 @@ class FinishReasons:
     def __call__(self, reason: Any) -> str | None:
         if reason is None:
             return None
-        if not isinstance(reason, str):
-            if not self._coerce:
-                return None
-            reason = str(getattr(reason, "value", reason))
-        if not reason:
+        text: str
+        if isinstance(reason, str):
+            text = reason
+        elif self._coerce:
+            text = str(getattr(reason, "value", reason))
+        else:
             return None
-        return self.table.get(reason, reason)
+        if not text:
+            return None
+        return self.table.get(text, text)
 
 
 class Arguments:
@@ -150,12 +165,16 @@ class Arguments:
     SDK helpers fill omitted parameters with sentinel objects (``NOT_GIVEN``, ``omit``, ``UNSET``);
     each adapter names its SDK's sentinel types explicitly, so nothing depends on which adapters
     happen to be imported.
+
+    ``param`` is the hot-path reader of a keyword-argument dict: a plain function (calling it costs
+    what calling a module function costs, a third of an instance ``__call__``).
     """
 
-    __slots__ = ("sentinels",)
+    __slots__ = ("param", "sentinels")
 
     def __init__(self, *sentinels: type) -> None:
         self.sentinels = frozenset(sentinels)
+        self.param = _param_reader(self.sentinels)
 
     def __call__(self, params: Any, key: str) -> Any:
         """``params[key]`` (or the attribute of an SDK model), None when absent or a sentinel."""
@@ -170,12 +189,24 @@ class Arguments:
             return None
         return value
 
+    def copy_given(self, params: dict[str, Any], pairs: tuple[tuple[str, str], ...], attrs: Attributes) -> None:
+        """Copy each given ``params[key]`` to ``attrs[attribute]`` for the ``(key, attribute)`` pairs."""
+        sentinels = self.sentinels
+        for key, attribute in pairs:
+            value = params.get(key)
+            if value is not None and type(value) not in sentinels:
+                attrs[attribute] = value
 
-def given(value: Any, sentinels: tuple[type, ...]) -> Any:
-    """``value`` unless it is None or one of the SDK's "not given" sentinels (``omit``, ``NOT_GIVEN``)."""
-    if value is None or type(value) in sentinels:
-        return None
-    return value
+
+def _param_reader(sentinels: frozenset[type]) -> Callable[[dict[str, Any], str], Any]:
+    def param(params: dict[str, Any], key: str) -> Any:
+        """``params[key]``, None when absent or a sentinel."""
+        value = params.get(key)
+        if value is None or type(value) in sentinels:
+            return None
+        return value
+
+    return param
 
 
 def field(obj: Any, name: str) -> Any:
@@ -185,9 +216,19 @@ def field(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def put(attrs: Attributes, key: str, value: Any) -> None:
+def set_if_not_none(attrs: Attributes, key: str, value: Any) -> None:
     if value is not None:
         attrs[key] = value
+
+
+put = set_if_not_none  # the former name, until every adapter uses set_if_not_none
+
+
+def request_info(operation: str, provider: str, model: Any, server: tuple[str | None, int | None], stream: bool,
+                 attributes: Attributes) -> RequestInfo:
+    """The :class:`RequestInfo` of one call; ``model`` is recorded as text when given."""
+    return RequestInfo(operation, provider, str(model) if model is not None else None, server[0], server[1], stream,
+                       attributes)
 
 
 def stop_sequences(value: Any) -> list[str] | None:
@@ -222,6 +263,26 @@ def positional_binder(*names: str) -> ParamsBinder:
         return bound
 
     return bind
+
+
+def endpoint_pair(module: str, sync_target: str, async_target: str, **parsers: Any) -> tuple[Endpoint, Endpoint]:
+    """The sync and async methods of one SDK call (``Completions.create`` / ``AsyncCompletions.create``)."""
+    return (Endpoint(module=module, target=sync_target, is_async=False, **parsers),
+            Endpoint(module=module, target=async_target, is_async=True, **parsers))
+
+
+def status_error_type(catch_all: str) -> Callable[[BaseException], str]:
+    """An ``error_type``: the HTTP status code for the SDK's catch-all error class named ``catch_all``
+    (its name says nothing about the failure), the exception's class name otherwise."""
+
+    def error_type(exc: BaseException) -> str:
+        if type(exc).__name__ == catch_all:
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int) and status >= 400:
+                return str(status)
+        return type(exc).__name__
+
+    return error_type
 
 
 def type_classifier(*rules: tuple[type, ResultKind]) -> Any:

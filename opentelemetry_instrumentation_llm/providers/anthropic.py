@@ -28,12 +28,13 @@ from opentelemetry_instrumentation_llm.providers._common import (
     ProviderByClass,
     client_server,
     field,
+    request_info,
     sdk_client,
     stainless_classifier,
     stop_sequences,
 )
 
-_arg = Arguments(Omit, NotGiven)
+_arg = Arguments(Omit, NotGiven).param  # keyword arguments the user gave (a plain function: hot path)
 
 ANTHROPIC_REQUEST_SERVICE_TIER = "anthropic.request.service_tier"  # the SDK's own tracing uses this name
 ANTHROPIC_RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
@@ -101,11 +102,9 @@ def parse_messages_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo
     conversation = options.get("conversation_id") if isinstance(options, dict) else None
     if conversation:
         attrs[sc.GEN_AI_CONVERSATION_ID] = conversation
-    model = _arg(kwargs, "model")
-    return RequestInfo(operation=sc.OP_CHAT,
-                       provider=_provider_of(client) if client is not None else sc.PROVIDER_ANTHROPIC,
-                       model=str(model) if model is not None else None, server_address=address, server_port=port,
-                       stream=bool(_arg(kwargs, "stream")), attributes=attrs)
+    provider = _provider_of(client) if client is not None else sc.PROVIDER_ANTHROPIC
+    return request_info(sc.OP_CHAT, provider, _arg(kwargs, "model"), (address, port), bool(_arg(kwargs, "stream")),
+                        attrs)
 
 
 # --------------------------------------------------------------------------- content and responses

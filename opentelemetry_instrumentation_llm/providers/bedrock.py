@@ -57,15 +57,24 @@ from opentelemetry_instrumentation_llm._core.parts import BlobPart, ChatMessage,
 from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, class_name_error_type
 from opentelemetry_instrumentation_llm.providers import _anthropic_messages as anthropic_messages
-from opentelemetry_instrumentation_llm.providers._common import FinishReasons, field, maybe_json, server_of
+from opentelemetry_instrumentation_llm.providers._common import (
+    Arguments,
+    FinishReasons,
+    field,
+    maybe_json,
+    request_info,
+    server_of,
+)
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
-    ChatStreamAccumulator,
-    chat_request_attributes,
+    ChatCompletionsRequests,
+    ChatCompletionsStreamAccumulator,
     chat_response_info,
-    parse_chat_content,
 )
 
 AWS_BEDROCK_GUARDRAIL_ID = "aws.bedrock.guardrail.id"
+
+# Chat-Completions-shaped InvokeModel bodies are plain JSON: nothing in them is an SDK sentinel.
+_chat_completions = ChatCompletionsRequests(Arguments())
 
 SERVICE = "bedrock-runtime"
 CONVERSE = "Converse"
@@ -212,7 +221,6 @@ def parse_request(client: Any, params: dict[str, Any]) -> RequestInfo | None:
     meta = client.meta
     if meta.service_model.service_name != SERVICE:
         return None
-    address, port = server_of(meta.endpoint_url)
     model = params.get("modelId")
     model = str(model) if model is not None else None
     attrs: Attributes = {}
@@ -221,8 +229,8 @@ def parse_request(client: Any, params: dict[str, Any]) -> RequestInfo | None:
         _converse_attributes(params, attrs)
     else:
         op = _invoke_request(params, model, attrs)
-    return RequestInfo(operation=op, provider=sc.PROVIDER_AWS_BEDROCK, model=model, server_address=address,
-                       server_port=port, stream=operation in _STREAMING, attributes=attrs)
+    return request_info(op, sc.PROVIDER_AWS_BEDROCK, model, server_of(meta.endpoint_url), operation in _STREAMING,
+                        attrs)
 
 
 def _invoke_request(params: dict[str, Any], model: str | None, attrs: Attributes) -> str:
@@ -301,7 +309,7 @@ def _invoke_attributes(body: dict[str, Any], operation: str, attrs: Attributes) 
                   _first(nova, "top_p", "topP"), _first(nova, "top_k", "topK"), nova.get("stopSequences"))
         return
     if _is_chat_completions(body):
-        attrs.update(chat_request_attributes(body))
+        attrs.update(_chat_completions.chat_attributes(body))
         return
     # Anthropic Messages, Meta Llama (max_gen_len), Mistral, Cohere Command (p, k).
     _output_config(body.get("output_config"), "format", attrs)
@@ -420,7 +428,7 @@ def parse_content(params: dict[str, Any]) -> RequestContent:
         if _is_converse_shaped(body):  # Amazon Nova
             return _converse_content(body.get("system"), body.get("messages"), body.get("toolConfig"))
         if _is_chat_completions(body):  # Mistral Large, gpt-oss
-            return parse_chat_content(body)
+            return _chat_completions.content(body)
         return anthropic_messages.request_content(body.get("system"), body.get("messages"), body.get("tools"))
     prompt = _first(body, "prompt", "inputText", "message")  # Llama, Mistral, Titan; Cohere Command R
     if isinstance(prompt, str):
@@ -733,7 +741,7 @@ class CompletionStreamAccumulator:
         return _response(self._stop, usage, self._capture, lambda: [text_part(text)] if text else [])
 
 
-class _ChatChunksAccumulator(ChatStreamAccumulator):
+class _ChatChunksAccumulator(ChatCompletionsStreamAccumulator):
     """OpenAI-style chat chunks (Mistral Large, gpt-oss), whose choices may name the reason ``stop_reason``."""
 
     __slots__ = ()

@@ -41,14 +41,16 @@ from opentelemetry_instrumentation_llm._core.parts import (
     text_part,
 )
 from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, RequestInfo, ResponseInfo, Usage
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, class_name_error_type
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind
 from opentelemetry_instrumentation_llm.providers._common import (
     Arguments,
     ClientFactsCache,
     FinishReasons,
     field,
     maybe_json,
+    request_info,
     server_of,
+    status_error_type,
     stop_sequences,
 )
 from opentelemetry_instrumentation_llm.providers._openai_compat import tool_definitions
@@ -60,7 +62,7 @@ finish_reason = FinishReasons({"COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX
 _FAILED = frozenset({"error", "timeout"})
 
 # The SDK's "not given" default (``OMIT``) is ``...``.
-_arg = Arguments(type(...))
+_arg = Arguments(type(...)).param
 
 
 def aws_hook_settings(hook: Any) -> dict[str, Any]:
@@ -164,9 +166,7 @@ def embed_attributes(kwargs: dict[str, Any]) -> Attributes:
 
 def _request(client: Any, operation: str, kwargs: dict[str, Any], stream: bool, attrs: Attributes) -> RequestInfo:
     provider, address, port = client_facts(client)
-    model = _arg(kwargs, "model")
-    return RequestInfo(operation=operation, provider=provider, model=str(model) if model is not None else None,
-                       server_address=address, server_port=port, stream=stream, attributes=attrs)
+    return request_info(operation, provider, _arg(kwargs, "model"), (address, port), stream, attrs)
 
 
 def _request_parser(operation: str, stream: bool,
@@ -441,10 +441,8 @@ class CohereChatStreamAccumulator:
 # --------------------------------------------------------------------------- errors and result kinds
 
 
-def error_type(exc: BaseException) -> str:
-    """The class name (``TooManyRequestsError``, ...); for the catch-all ``ApiError``, its HTTP status."""
-    status = getattr(exc, "status_code", None) if type(exc).__name__ == "ApiError" else None
-    return str(status) if isinstance(status, int) else class_name_error_type(exc)
+# The class name (``TooManyRequestsError``, ...); for the catch-all ``ApiError``, its HTTP status.
+error_type = status_error_type("ApiError")
 
 
 def classify(result: Any) -> ResultKind:

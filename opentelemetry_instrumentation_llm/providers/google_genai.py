@@ -45,6 +45,7 @@ from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec,
 from opentelemetry_instrumentation_llm.providers._common import (
     FinishReasons,
     generator_classifier,
+    request_info,
     server_of,
     stop_sequences,
 )
@@ -160,9 +161,7 @@ def _generation_attributes(config: Any) -> Attributes:
 
 def _request(resource: Any, params: dict[str, Any], operation: str, stream: bool, attrs: Attributes) -> RequestInfo:
     provider, address, port = _backend(resource, params.get("config"))
-    model = params.get("model")
-    return RequestInfo(operation=operation, provider=provider, model=str(model) if model is not None else None,
-                       server_address=address, server_port=port, stream=stream, attributes=attrs)
+    return request_info(operation, provider, params.get("model"), (address, port), stream, attrs)
 
 
 def parse_generate_request(resource: Any, params: dict[str, Any]) -> RequestInfo:

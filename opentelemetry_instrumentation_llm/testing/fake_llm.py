@@ -17,10 +17,11 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
+
 
 @dataclass
 class Reply:
@@ -40,10 +41,12 @@ class Reply:
     cut_after: int | None = None  # streaming: drop the connection after this many SSE events
     stream_error: dict[str, Any] | None = None  # streaming: an error event sent after the content
     extra: dict[str, Any] = field(default_factory=dict)  # merged into the response body (e.g. service_tier)
+    # streaming, Chat Completions dialects: chunks sent before the reply's own, e.g. the
+    # ``prompt_filter_results`` chunk (empty id and model) that opens every Azure OpenAI stream
+    prelude: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass
-class Exchange:
+class Exchange(NamedTuple):
     """One request as the fake received it (to assert, e.g., that the request was not altered)."""
 
     method: str

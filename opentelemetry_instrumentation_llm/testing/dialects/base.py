@@ -19,6 +19,10 @@ class Dialect:
         """Whether this request asks for a streamed reply (most APIs say so in the body)."""
         return bool(body.get("stream"))
 
+    def _text(self, body: dict[str, Any], reply: Reply) -> str:
+        """The reply's text: scripted, or an echo of the last user message."""
+        return reply.text if reply.text is not None else f"echo: {last_user_text(body.get('messages', []))}"
+
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         raise NotImplementedError
 
@@ -83,5 +87,3 @@ def sse_event(data: Any, event: str | None = None) -> bytes:
     prefix = f"event: {event}\n" if event else ""
     text = data if isinstance(data, str) else json.dumps(data)
     return f"{prefix}data: {text}\n\n".encode()
-
-
