@@ -8,12 +8,17 @@ Values are read when something is instrumented or set up, never on the hot path.
 
 from __future__ import annotations
 
-import enum
 import logging
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from opentelemetry_instrumentation_llm._core.settings import (
+    ContentCapture as ContentCapture,
+    ContentSettings as _CoreContentSettings,
+    MetricNames as MetricNames,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -117,23 +122,6 @@ def _comma_list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
 
 
-class ContentCapture(enum.Enum):
-    """Where prompt and completion content is recorded (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``)."""
-
-    NO_CONTENT = "NO_CONTENT"
-    SPAN_ONLY = "SPAN_ONLY"
-    EVENT_ONLY = "EVENT_ONLY"
-    SPAN_AND_EVENT = "SPAN_AND_EVENT"
-
-    @property
-    def on_span(self) -> bool:
-        return self in (ContentCapture.SPAN_ONLY, ContentCapture.SPAN_AND_EVENT)
-
-    @property
-    def on_event(self) -> bool:
-        return self in (ContentCapture.EVENT_ONLY, ContentCapture.SPAN_AND_EVENT)
-
-
 def _parse_capture(raw: str) -> ContentCapture:
     value = raw.strip().upper()
     if value == "":
@@ -147,22 +135,6 @@ def _parse_capture(raw: str) -> ContentCapture:
         return ContentCapture[value]
     except KeyError:
         raise _Invalid() from None
-
-
-class MetricNames(enum.Enum):
-    """Which GenAI metric names are emitted (``OTEL_INSTRUMENTATION_LLM_METRIC_NAMES``)."""
-
-    DEFAULT = "default"  # gen_ai.client.operation.duration / token.usage / time_to_first_chunk / ...
-    LATEST = "latest"  # the restructured gen_ai.client.inference.* names still moving in the spec
-    BOTH = "both"  # both sets, to migrate dashboards without a gap
-
-    @property
-    def default_names(self) -> bool:
-        return self is not MetricNames.LATEST
-
-    @property
-    def latest_names(self) -> bool:
-        return self is not MetricNames.DEFAULT
 
 
 def _parse_metric_names(raw: str) -> MetricNames:
@@ -455,11 +427,8 @@ FEEDBACK_MAX_RESPONSES = _declare(
 
 
 @dataclass(frozen=True)
-class ContentSettings:
-    """Resolved content-capture behaviour for the recorder."""
-
-    capture: ContentCapture
-    emit_event: bool
+class ContentSettings(_CoreContentSettings):
+    """The core's content settings, readable from the environment."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> ContentSettings:

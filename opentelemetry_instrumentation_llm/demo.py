@@ -81,6 +81,7 @@ class DemoTelemetry:
 
 
 def _openai_calls(server: FakeLLMServer) -> list[tuple[str, Callable[[], Any]]]:
+    # long: one small closure per demonstrated call; they read best side by side.
     import openai
 
     client = openai.OpenAI(api_key="sk-demo-not-a-real-key", base_url=server.openai_base_url, max_retries=0)

@@ -9,7 +9,6 @@ shows the feedback next to the call and a logs backend can join it.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,25 +21,34 @@ from opentelemetry_instrumentation_llm.version import __version__
 
 
 class _RecentResponses:
-    """Response id -> span context of the call that produced it (bounded, least recent evicted)."""
+    """Response id -> span context of the call that produced it (bounded, oldest evicted).
+
+    ``remember`` runs once per call on the hot path: a plain dict assignment (atomic under the GIL,
+    insertion-ordered), with the lock taken only to evict when the bound is passed.
+    """
 
     def __init__(self) -> None:
-        self._map: OrderedDict[str, SpanContext] = OrderedDict()
+        self._map: dict[str, SpanContext] = {}
         self._lock = threading.Lock()
         self._max: int | None = None
 
     def remember(self, response_id: str, span_context: SpanContext) -> None:
-        if self._max is None:
-            self._max = config.FEEDBACK_MAX_RESPONSES.read()
-        with self._lock:
-            self._map[response_id] = span_context
-            self._map.move_to_end(response_id)
-            while len(self._map) > self._max:
-                self._map.popitem(last=False)
+        limit = self._max
+        if limit is None:
+            limit = self._max = config.FEEDBACK_MAX_RESPONSES.read()
+        entries = self._map
+        entries.pop(response_id, None)  # a repeated id moves to the newest end
+        entries[response_id] = span_context
+        if len(entries) > limit:
+            with self._lock:
+                while len(entries) > limit:
+                    try:
+                        del entries[next(iter(entries))]
+                    except (StopIteration, KeyError, RuntimeError):  # another thread evicted first
+                        break
 
     def find(self, response_id: str) -> SpanContext | None:
-        with self._lock:
-            return self._map.get(response_id)
+        return self._map.get(response_id)
 
     def clear(self) -> None:
         with self._lock:
@@ -49,6 +57,22 @@ class _RecentResponses:
 
 
 recent_responses = _RecentResponses()
+
+
+def _evaluation_attributes(name: str, score: float | None, label: str | None, explanation: str | None,
+                           response_id: str | None, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+    event: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: name}
+    if score is not None:
+        event[sc.GEN_AI_EVALUATION_SCORE_VALUE] = float(score)
+    if label is not None:
+        event[sc.GEN_AI_EVALUATION_SCORE_LABEL] = label
+    if explanation is not None:
+        event[sc.GEN_AI_EVALUATION_EXPLANATION] = explanation
+    if response_id is not None:
+        event[sc.GEN_AI_RESPONSE_ID] = response_id
+    if attributes:
+        event.update(attributes)
+    return event
 
 
 def record_feedback(
@@ -77,20 +101,10 @@ def record_feedback(
     if span_context is None and response_id is not None:
         span_context = recent_responses.find(response_id)
     found = span_context is not None and span_context.is_valid
-    event: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: name}
-    if score is not None:
-        event[sc.GEN_AI_EVALUATION_SCORE_VALUE] = float(score)
-    if label is not None:
-        event[sc.GEN_AI_EVALUATION_SCORE_LABEL] = label
-    if explanation is not None:
-        event[sc.GEN_AI_EVALUATION_EXPLANATION] = explanation
-    if response_id is not None:
-        event[sc.GEN_AI_RESPONSE_ID] = response_id
-    if attributes:
-        event.update(attributes)
+    event = _evaluation_attributes(name, score, label, explanation, response_id, attributes)
     context = trace.set_span_in_context(NonRecordingSpan(span_context)) if found else None  # type: ignore[arg-type]
     logger = _logs.get_logger("opentelemetry_instrumentation_llm.feedback", __version__,
-                              logger_provider=logger_provider)
+                              logger_provider=logger_provider, schema_url=sc.SCHEMA_URL)
     logger.emit(event_name=sc.EVENT_EVALUATION_RESULT, severity_number=SeverityNumber.INFO, attributes=event,
                 context=context)
     return found

@@ -42,7 +42,7 @@ from typing import Any
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.metrics import CallbackOptions, Observation, get_meter
 
-from opentelemetry_instrumentation_llm import config
+from opentelemetry_instrumentation_llm import config, semconv as sc
 from opentelemetry_instrumentation_llm.version import __version__
 
 _logger = logging.getLogger(__name__)
@@ -194,23 +194,31 @@ class NvmlReader:
             if count is not None:
                 values[f"ecc.{kind}"] = int(count)
         if self.extra_metrics:
-            for kind, clock in (("graphics", nvml.NVML_CLOCK_GRAPHICS), ("sm", nvml.NVML_CLOCK_SM),
-                                ("memory", nvml.NVML_CLOCK_MEM)):
-                mhz = self._field(device, f"clock.{kind}", nvml.nvmlDeviceGetClockInfo, clock)
-                if mhz is not None:
-                    values[f"clock.{kind}"] = mhz * 1_000_000.0
-            for direction, counter in (("transmit", nvml.NVML_PCIE_UTIL_TX_BYTES),
-                                       ("receive", nvml.NVML_PCIE_UTIL_RX_BYTES)):
-                kbps = self._field(device, f"pcie.{direction}", nvml.nvmlDeviceGetPcieThroughput, counter)
-                if kbps is not None:
-                    values[f"pcie.{direction}"] = kbps * 1024.0
+            self._read_extras(device, values)
         if self.process_memory:
-            processes = self._field(device, "processes", nvml.nvmlDeviceGetComputeRunningProcesses)
-            if processes is not None:
-                pid = os.getpid()
-                used = [p.usedGpuMemory for p in processes if p.pid == pid and p.usedGpuMemory is not None]
-                values["process.memory"] = int(sum(used))
+            self._read_process_memory(device, values)
         return values
+
+    def _read_extras(self, device: _Device, values: dict[str, Any]) -> None:
+        """Clocks and PCIe throughput, which the conventions lack (opt-in)."""
+        nvml = self.nvml
+        for kind, clock in (("graphics", nvml.NVML_CLOCK_GRAPHICS), ("sm", nvml.NVML_CLOCK_SM),
+                            ("memory", nvml.NVML_CLOCK_MEM)):
+            mhz = self._field(device, f"clock.{kind}", nvml.nvmlDeviceGetClockInfo, clock)
+            if mhz is not None:
+                values[f"clock.{kind}"] = mhz * 1_000_000.0
+        for direction, counter in (("transmit", nvml.NVML_PCIE_UTIL_TX_BYTES),
+                                   ("receive", nvml.NVML_PCIE_UTIL_RX_BYTES)):
+            kbps = self._field(device, f"pcie.{direction}", nvml.nvmlDeviceGetPcieThroughput, counter)
+            if kbps is not None:
+                values[f"pcie.{direction}"] = kbps * 1024.0
+
+    def _read_process_memory(self, device: _Device, values: dict[str, Any]) -> None:
+        processes = self._field(device, "processes", self.nvml.nvmlDeviceGetComputeRunningProcesses)
+        if processes is not None:
+            pid = os.getpid()
+            used = [p.usedGpuMemory for p in processes if p.pid == pid and p.usedGpuMemory is not None]
+            values["process.memory"] = int(sum(used))
 
     def stop(self) -> None:
         with self._lock:
@@ -342,7 +350,8 @@ class GPUInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return
         self._reader = reader
         self._snapshots = _Snapshots(reader)
-        self._register(get_meter("opentelemetry_instrumentation_llm.gpu", __version__, kwargs.get("meter_provider")),
+        self._register(get_meter("opentelemetry_instrumentation_llm.gpu", __version__, kwargs.get("meter_provider"),
+                                      schema_url=sc.HW_SCHEMA_URL),
                        reader)
         atexit.register(reader.stop)
         _logger.info("GPU metrics registered for %d GPU(s)", len(reader.devices))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import logging
 import sys
 from collections.abc import Collection
@@ -13,6 +15,8 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
+from opentelemetry_instrumentation_llm import config, cost, feedback, request_context
+from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.recorder import Recorder
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
 from opentelemetry_instrumentation_llm._core.wrappers import close_hook_wrapper, sdk_span_hook_wrapper, wrapper_for
@@ -47,6 +51,34 @@ def _content_settings(kwargs: dict[str, Any]) -> ContentSettings:
             ) from None
     emit = kwargs.get("emit_event")
     return ContentSettings(capture=capture, emit_event=capture.on_event if emit is None else bool(emit))
+
+
+def _price_book() -> cost.PriceBook | None:
+    """The price book, unless cost is switched off; a bad prices file disables cost, loudly."""
+    try:
+        if config.COST.read() is False:
+            return None
+        return cost.price_book()
+    except config.ConfigurationError as exc:
+        _logger.error("%s; costs are not recorded", exc)
+        return None
+
+
+def _metric_context() -> request_context.MetricContext | None:
+    try:
+        return request_context.metric_context()
+    except config.ConfigurationError as exc:
+        _logger.error("%s; no request context is added to metrics", exc)
+        return None
+
+
+def default_collaborators() -> Collaborators:
+    """Pricing, request context and the feedback registry, as configured, for the core's recorders."""
+    return Collaborators(
+        pricing=_price_book(),
+        call_context=request_context.CallContextReader(_metric_context()),
+        responses=feedback.recent_responses,
+    )
 
 
 class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -102,6 +134,7 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             logger_provider=kwargs.get("logger_provider"),
             content=content,
             metric_names=metric_names,
+            collaborators=default_collaborators(),
         )
         for endpoint in spec.endpoints:
             self._patch(endpoint.module, endpoint.target, wrapper_for(recorder, endpoint))
@@ -196,15 +229,53 @@ class LiteLLMInstrumentor(LLMInstrumentor):
     sdk = "litellm"
 
 
-INSTRUMENTORS: dict[str, type[LLMInstrumentor]] = {
-    "openai": OpenAIInstrumentor,
-    "anthropic": AnthropicInstrumentor,
-    "google_genai": GoogleGenAIInstrumentor,
-    "bedrock": BedrockInstrumentor,
-    "mistralai": MistralAIInstrumentor,
-    "cohere": CohereInstrumentor,
-    "groq": GroqInstrumentor,
-    "ollama": OllamaInstrumentor,
-    # litellm last: it routes to the SDKs above, which are then already instrumented.
-    "litellm": LiteLLMInstrumentor,
-}
+def _by_provider_table() -> dict[str, type[LLMInstrumentor]]:
+    """Every instrumentor class, keyed and ordered as the provider table lists the SDKs."""
+    classes = {cls.sdk: cls for cls in LLMInstrumentor.__subclasses__()}
+    return {key: classes[key] for key in PROVIDERS}
+
+
+# In the provider table's order: litellm last, since it routes to the SDKs before it.
+INSTRUMENTORS: dict[str, type[LLMInstrumentor]] = _by_provider_table()
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` is importable, found without importing it or its parent packages
+    (``importlib.util.find_spec("a.b")`` would import ``a``, and raises if ``a`` is missing)."""
+    name, *rest = module.split(".")
+    spec = importlib.util.find_spec(name)
+    for part in rest:
+        if spec is None or spec.submodule_search_locations is None:
+            return False
+        name = f"{name}.{part}"
+        spec = importlib.machinery.PathFinder.find_spec(name, list(spec.submodule_search_locations))
+    return spec is not None
+
+
+def instrument(**kwargs: Any) -> list[str]:
+    """Instrument every supported SDK that is installed; returns the SDK names now instrumented.
+
+    Accepts what each instrumentor's ``instrument()`` accepts: ``tracer_provider``,
+    ``meter_provider``, ``logger_provider``, ``capture_content``, ``metric_names``. SDKs that are
+    not installed are skipped without being imported.
+    """
+    instrumented = []
+    for sdk, instrumentor_type in INSTRUMENTORS.items():
+        if not installed(PROVIDERS[sdk].sdk):
+            _logger.debug("instrument(): %s is not installed; skipped", sdk)
+            continue
+        instrumentor = instrumentor_type()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(**kwargs)
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumented.append(sdk)
+    _logger.debug("instrument(): instrumented %s", ", ".join(instrumented) or "nothing")
+    return instrumented
+
+
+def uninstrument() -> None:
+    """Undo :func:`instrument`: every SDK method we wrapped is restored."""
+    for instrumentor_type in INSTRUMENTORS.values():
+        instrumentor = instrumentor_type()
+        if instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.uninstrument()

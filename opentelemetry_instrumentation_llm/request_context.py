@@ -180,6 +180,22 @@ class MetricContext:
         return found
 
 
+class CallContextReader:
+    """The request context as the recorder reads it at the start of each call (its ``CallContext``):
+    span attributes from ``llm_context`` and baggage, and the allow-listed, capped metric attributes."""
+
+    __slots__ = ("_metrics",)
+
+    def __init__(self, metrics: MetricContext | None) -> None:
+        self._metrics = metrics
+
+    def capture(self) -> tuple[dict[str, str], dict[str, str] | None] | None:
+        values = current_values()
+        if not values:
+            return None
+        return span_attributes(values), (self._metrics.attributes(values) if self._metrics is not None else None)
+
+
 _metric_context: MetricContext | None = None
 
 

@@ -60,6 +60,7 @@ from opentelemetry.semconv.attributes.server_attributes import (
     SERVER_ADDRESS as SERVER_ADDRESS,
     SERVER_PORT as SERVER_PORT,
 )
+from opentelemetry.semconv.schemas import Schemas
 
 # ----------------------------------------------------------------- attributes the package lacks
 GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
@@ -128,3 +129,12 @@ PROVIDER_MISTRAL_AI: Final = "mistral_ai"
 PROVIDER_COHERE: Final = "cohere"
 PROVIDER_GROQ: Final = "groq"
 PROVIDER_OLLAMA: Final = "ollama"  # not a well-known value; custom values are allowed
+
+# ----------------------------------------------------------------------------- schema URLs
+# The semantic-conventions version our names follow, on every tracer, meter and logger we create.
+# The GenAI names moved to the (untagged) semantic-conventions-genai repository in core v1.42.0;
+# v1.41.0 is the last core release in which they were normative, and our span, metric and event
+# names are those of that release plus the later genai-repo additions (docs/architecture.md, "Conventions").
+SCHEMA_URL: Final = Schemas.V1_41_0.value
+# hw.* (GPU) names follow core v1.44.0.
+HW_SCHEMA_URL: Final = Schemas.V1_44_0.value

@@ -145,6 +145,7 @@ def _fresh_failure_reports() -> None:
     from opentelemetry_instrumentation_llm._core import guard
 
     guard._reported.clear()
+    guard._noted.clear()
 
 
 def instrument_fixture(instrumentor_type: type) -> Any:

@@ -19,3 +19,15 @@ def report(where: str, exc: BaseException) -> None:
         _reported.add(key)
     _logger.debug("opentelemetry-instrumentation-llm: %s failed; telemetry for this call may be incomplete",
                   where, exc_info=exc)
+
+
+_noted: set[str] = set()
+
+
+def note_once(key: str, message: str) -> None:
+    """Log a data problem (a value we dropped rather than record wrongly) once per key, at debug level."""
+    if key in _noted:
+        return
+    if len(_noted) < _MAX_REMEMBERED:
+        _noted.add(key)
+    _logger.debug("opentelemetry-instrumentation-llm: %s", message)

@@ -10,21 +10,24 @@ response is closed or garbage-collected, with the timing of the call itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
 import wrapt
 
 from opentelemetry_instrumentation_llm._core.guard import report
-from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder
-from opentelemetry_instrumentation_llm._core.spec import Endpoint
+from opentelemetry_instrumentation_llm._core.recorder import Invocation
+from opentelemetry_instrumentation_llm._core.streams import end_stream
+
+Observe = Callable[[Any, float], Any]
+"""(what parse() returned, when) -> the object to hand the user: finishes the call or wraps a stream."""
 
 
 class _RawState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
-    def __init__(self, wrapped: Any, recorder: Recorder, endpoint: Endpoint, invocation: Invocation) -> None:
+    def __init__(self, wrapped: Any, invocation: Invocation, observe: Observe) -> None:
         super().__init__(wrapped)
-        self._self_recorder = recorder
-        self._self_endpoint = endpoint
+        self._self_observe = observe
         self._self_invocation = invocation
         self._self_returned = perf_counter()
         self._self_parsed: Any = None
@@ -35,11 +38,8 @@ class _RawState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
             return parsed  # a custom target type: the user's own view, not the call's result
         if self._self_has_parsed:
             return self._self_parsed
-        from opentelemetry_instrumentation_llm._core.wrappers import observe_result
-
         try:
-            observed = observe_result(self._self_recorder, self._self_endpoint, self._self_invocation, parsed,
-                                      end=perf_counter())
+            observed = self._self_observe(parsed, perf_counter())
         except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("parsing a raw response", exc)
             observed = parsed
@@ -53,8 +53,6 @@ class _RawState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
         elif closing:
             # Closing the response closes the stream parsed from it; dropping it does not
             # (users often keep only `response.parse()` and iterate that).
-            from opentelemetry_instrumentation_llm._core.streams import end_stream
-
             end_stream(self._self_parsed)
 
     def __del__(self) -> None:

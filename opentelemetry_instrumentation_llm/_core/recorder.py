@@ -11,30 +11,30 @@ guarded so a bug here can never reach the user's code.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from time import perf_counter, time_ns
 from typing import Any
 
 from opentelemetry import _logs, context, trace
 from opentelemetry._logs import SeverityNumber
-from opentelemetry.context import _SUPPRESS_INSTRUMENTATION_KEY, Context, create_key, get_current
+from opentelemetry.context import Context, create_key, get_value
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.metrics import Meter, MeterProvider, get_meter
 from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
-from opentelemetry_instrumentation_llm import config, cost, feedback, request_context, semconv as sc
+from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.content import to_any_value, to_json
-from opentelemetry_instrumentation_llm._core.guard import report
+from opentelemetry_instrumentation_llm._core.guard import note_once, report
 from opentelemetry_instrumentation_llm._core.records import (
     RequestContent,
     RequestInfo,
     ResponseInfo,
     Usage,
 )
+from opentelemetry_instrumentation_llm._core.settings import ContentSettings, MetricNames
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec
-from opentelemetry_instrumentation_llm.config import ContentSettings, MetricNames
-from opentelemetry_instrumentation_llm.cost import PriceBook
 from opentelemetry_instrumentation_llm.version import __version__
 
 # Set in the context while one of our GenAI spans is current: a nested wrapped call (an SDK
@@ -43,14 +43,23 @@ from opentelemetry_instrumentation_llm.version import __version__
 LLM_SPAN_ACTIVE_KEY = create_key("opentelemetry-instrumentation-llm.active")
 
 
-
 def suppressed() -> bool:
-    """OpenTelemetry's suppress-instrumentation key is set, or one of our GenAI spans is current."""
-    ctx = get_current()
-    return bool(ctx.get(_SUPPRESS_INSTRUMENTATION_KEY) or ctx.get(LLM_SPAN_ACTIVE_KEY))
+    """Instrumentation is suppressed (OpenTelemetry's key), or one of our GenAI spans is current."""
+    return not is_instrumentation_enabled() or bool(get_value(LLM_SPAN_ACTIVE_KEY))
 
+
+# Metric records pass a context explicitly. The duration record carries our span's, so its exemplar
+# (when the span is sampled) leads from a latency bucket to the call's trace; every other record
+# (tokens, cost, and above all the per-chunk records) passes an empty one, so the SDK does no
+# exemplar work for them and does not look up the current context.
+_NO_EXEMPLAR = Context()
 
 _INFERENCE_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_GENERATE_CONTENT})
+
+
+def _histogram(meter: Meter, name: str, unit: str, buckets: Sequence[float], description: str) -> Any:
+    return meter.create_histogram(name, unit=unit, description=description,
+                                  explicit_bucket_boundaries_advisory=buckets)
 
 
 class _Instruments:
@@ -60,27 +69,15 @@ class _Instruments:
         self.meter = meter
         self.names = names
         self.duration = self.token_usage = self.ttfc = self.tpoc = None
+        d, t = sc.DURATION_BUCKETS, sc.TOKEN_BUCKETS
         if names.default_names:
-            self.duration = meter.create_histogram(
-                sc.METRIC_OPERATION_DURATION, unit="s",
-                description="GenAI operation duration.",
-                explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS,
-            )
-            self.token_usage = meter.create_histogram(
-                sc.METRIC_TOKEN_USAGE, unit="{token}",
-                description="Number of input and output tokens used.",
-                explicit_bucket_boundaries_advisory=sc.TOKEN_BUCKETS,
-            )
-            self.ttfc = meter.create_histogram(
-                sc.METRIC_TIME_TO_FIRST_CHUNK, unit="s",
-                description="Time to receive the first chunk of a streamed response.",
-                explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS,
-            )
-            self.tpoc = meter.create_histogram(
-                sc.METRIC_TIME_PER_OUTPUT_CHUNK, unit="s",
-                description="Time between consecutive output chunks of a streamed response.",
-                explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS,
-            )
+            self.duration = _histogram(meter, sc.METRIC_OPERATION_DURATION, "s", d, "GenAI operation duration.")
+            self.token_usage = _histogram(meter, sc.METRIC_TOKEN_USAGE, "{token}", t,
+                                          "Number of input and output tokens used.")
+            self.ttfc = _histogram(meter, sc.METRIC_TIME_TO_FIRST_CHUNK, "s", d,
+                                   "Time to receive the first chunk of a streamed response.")
+            self.tpoc = _histogram(meter, sc.METRIC_TIME_PER_OUTPUT_CHUNK, "s", d,
+                                   "Time between consecutive output chunks of a streamed response.")
         self.latest = _LatestInstruments(meter) if names.latest_names else None
 
 
@@ -89,35 +86,36 @@ class _LatestInstruments:
 
     def __init__(self, meter: Meter) -> None:
         d, t = sc.DURATION_BUCKETS, sc.TOKEN_BUCKETS
-        h = meter.create_histogram
-        c = meter.create_counter
-        self.duration = h(sc.METRIC_INFERENCE_DURATION, unit="s", explicit_bucket_boundaries_advisory=d,
-                          description="GenAI inference duration.")
-        self.ttfc = h(sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, unit="s", explicit_bucket_boundaries_advisory=d,
-                      description="Time to receive the first chunk of a streamed inference.")
-        self.tpoc = h(sc.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK, unit="s", explicit_bucket_boundaries_advisory=d,
-                      description="Time between consecutive output chunks of a streamed inference.")
-        self.input = c(sc.METRIC_INFERENCE_INPUT_TOKENS, unit="{token}", description="Input tokens used.")
-        self.output = c(sc.METRIC_INFERENCE_OUTPUT_TOKENS, unit="{token}", description="Output tokens used.")
-        self.cache_read = c(sc.METRIC_INFERENCE_CACHE_READ_TOKENS, unit="{token}",
-                            description="Input tokens read from the provider's cache.")
-        self.cache_write = c(sc.METRIC_INFERENCE_CACHE_WRITE_TOKENS, unit="{token}",
-                             description="Input tokens written to the provider's cache.")
-        self.reasoning = c(sc.METRIC_INFERENCE_REASONING_TOKENS, unit="{token}",
-                           description="Output tokens spent on reasoning.")
-        self.op_input = h(sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, unit="{token}",
-                          explicit_bucket_boundaries_advisory=t, description="Input tokens per inference.")
-        self.op_output = h(sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, unit="{token}",
-                           explicit_bucket_boundaries_advisory=t, description="Output tokens per inference.")
+        counter = meter.create_counter
+        self.duration = _histogram(meter, sc.METRIC_INFERENCE_DURATION, "s", d, "GenAI inference duration.")
+        self.ttfc = _histogram(meter, sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, "s", d,
+                               "Time to receive the first chunk of a streamed inference.")
+        self.tpoc = _histogram(meter, sc.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK, "s", d,
+                               "Time between consecutive output chunks of a streamed inference.")
+        self.input = counter(sc.METRIC_INFERENCE_INPUT_TOKENS, unit="{token}", description="Input tokens used.")
+        self.output = counter(sc.METRIC_INFERENCE_OUTPUT_TOKENS, unit="{token}", description="Output tokens used.")
+        self.cache_read = counter(sc.METRIC_INFERENCE_CACHE_READ_TOKENS, unit="{token}",
+                                  description="Input tokens read from the provider's cache.")
+        self.cache_write = counter(sc.METRIC_INFERENCE_CACHE_WRITE_TOKENS, unit="{token}",
+                                   description="Input tokens written to the provider's cache.")
+        self.reasoning = counter(sc.METRIC_INFERENCE_REASONING_TOKENS, unit="{token}",
+                                 description="Output tokens spent on reasoning.")
+        self.op_input = _histogram(meter, sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, "{token}", t,
+                                   "Input tokens per inference.")
+        self.op_output = _histogram(meter, sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, "{token}", t,
+                                    "Output tokens per inference.")
         # Operations that are not inference (embeddings) keep the baseline names.
-        self.other_duration = h(sc.METRIC_OPERATION_DURATION, unit="s", explicit_bucket_boundaries_advisory=d,
-                                description="GenAI operation duration.")
-        self.other_tokens = h(sc.METRIC_TOKEN_USAGE, unit="{token}", explicit_bucket_boundaries_advisory=t,
-                              description="Number of input and output tokens used.")
+        self.other_duration = _histogram(meter, sc.METRIC_OPERATION_DURATION, "s", d, "GenAI operation duration.")
+        self.other_tokens = _histogram(meter, sc.METRIC_TOKEN_USAGE, "{token}", t,
+                                       "Number of input and output tokens used.")
 
 
 class Recorder:
-    """Telemetry plumbing for one instrumented SDK, resolved once at instrument time."""
+    """Telemetry plumbing for one instrumented SDK, resolved once at instrument time.
+
+    Pricing, the request context and the response registry come in as ``collaborators`` from the
+    layer that wires the instrumentation; without them those features are simply off.
+    """
 
     def __init__(
         self,
@@ -128,25 +126,29 @@ class Recorder:
         logger_provider: _logs.LoggerProvider | None = None,
         content: ContentSettings | None = None,
         metric_names: MetricNames = MetricNames.DEFAULT,
+        collaborators: Collaborators | None = None,
     ) -> None:
         scope = f"opentelemetry_instrumentation_llm.{spec.sdk}"
         self.spec = spec
         self.error_type = spec.error_type
-        self.tracer: Tracer = trace.get_tracer(scope, __version__, tracer_provider)
-        self.instruments = _Instruments(get_meter(scope, __version__, meter_provider), metric_names)
-        self.event_logger = _logs.get_logger(scope, __version__, logger_provider=logger_provider)
-        self.content = content or ContentSettings.from_env()
+        self.tracer: Tracer = trace.get_tracer(scope, __version__, tracer_provider, schema_url=sc.SCHEMA_URL)
+        meter = get_meter(scope, __version__, meter_provider, schema_url=sc.SCHEMA_URL)
+        self.instruments = _Instruments(meter, metric_names)
+        self.event_logger = _logs.get_logger(scope, __version__, logger_provider=logger_provider,
+                                             schema_url=sc.SCHEMA_URL)
+        self.content = content or ContentSettings()
         capture = self.content.capture
         self.capture_any = capture.on_span or capture.on_event
         self.capture_span = capture.on_span
         self.capture_event = capture.on_event
         self.emit_event = self.content.emit_event
-        self.prices = _price_book()
-        self.metric_context = _metric_context()
-        inst = self.instruments
+        helpers = collaborators or Collaborators()
+        self.prices = helpers.pricing
+        self.call_context = helpers.call_context
+        self.responses = helpers.responses
         self.cost_counter = None
         if self.prices is not None:
-            self.cost_counter = inst.meter.create_counter(
+            self.cost_counter = meter.create_counter(
                 sc.METRIC_OPERATION_COST, unit="USD",
                 description="Cost of GenAI operations in USD, from list prices and the user's overrides.")
 
@@ -174,44 +176,8 @@ class Recorder:
             return None
 
 
-def _price_book() -> PriceBook | None:
-    """The price book, unless cost is switched off; a bad prices file disables cost, loudly."""
-    try:
-        if config.COST.read() is False:
-            return None
-        return cost.price_book()
-    except config.ConfigurationError as exc:
-        logging.getLogger(__name__).error("%s; costs are not recorded", exc)
-        return None
-
-
-def _metric_context() -> request_context.MetricContext | None:
-    try:
-        return request_context.metric_context()
-    except config.ConfigurationError as exc:
-        logging.getLogger(__name__).error("%s; no request context is added to metrics", exc)
-        return None
-
-
-def _request_attributes(request: RequestInfo) -> dict[str, AttributeValue]:
-    attrs: dict[str, AttributeValue] = {
-        sc.GEN_AI_OPERATION_NAME: request.operation,
-        sc.GEN_AI_PROVIDER_NAME: request.provider,
-    }
-    if request.model:
-        attrs[sc.GEN_AI_REQUEST_MODEL] = request.model
-    if request.server_address:
-        attrs[sc.SERVER_ADDRESS] = request.server_address
-        if request.server_port:
-            attrs[sc.SERVER_PORT] = request.server_port
-    if request.stream:
-        attrs[sc.GEN_AI_REQUEST_STREAM] = True
-    if request.attributes:
-        attrs.update(request.attributes)
-    return attrs
-
-
-def _metric_attributes(request: RequestInfo) -> dict[str, AttributeValue]:
+def _identity_attributes(request: RequestInfo) -> dict[str, AttributeValue]:
+    """What identifies a call on the span and on every metric: operation, provider, model, server."""
     attrs: dict[str, AttributeValue] = {
         sc.GEN_AI_OPERATION_NAME: request.operation,
         sc.GEN_AI_PROVIDER_NAME: request.provider,
@@ -223,42 +189,86 @@ def _metric_attributes(request: RequestInfo) -> dict[str, AttributeValue]:
         if request.server_port:
             attrs[sc.SERVER_PORT] = request.server_port
     return attrs
+
+
+_USAGE_FIELDS = (
+    ("input_tokens", sc.GEN_AI_USAGE_INPUT_TOKENS),
+    ("output_tokens", sc.GEN_AI_USAGE_OUTPUT_TOKENS),
+    ("cache_read_tokens", sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("cache_write_tokens", sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS),
+    ("reasoning_tokens", sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+
+
+def _token_count(value: Any, name: str) -> int | None:
+    """A token count as the conventions type it (int): an integral float becomes an int; anything
+    else (a fraction, a string, a bool) is dropped and noted once at debug level."""
+    if type(value) is int or value is None:
+        return value  # type: ignore[no-any-return]
+    if type(value) is float and value.is_integer():
+        return int(value)
+    note_once(f"usage.{name}", f"dropped a token count that is not an integer: {type(value).__name__}")
+    return None
+
+
+def integral_usage(usage: Usage) -> Usage:
+    """``usage`` with every count an int or None, whatever the adapter read off the wire."""
+    for name, _ in _USAGE_FIELDS:
+        value = getattr(usage, name)
+        if value is not None and type(value) is not int:
+            setattr(usage, name, _token_count(value, name))
+    return usage
 
 
 def _usage_attributes(usage: Usage, attrs: dict[str, AttributeValue]) -> None:
-    if usage.input_tokens is not None:
-        attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-    if usage.output_tokens is not None:
-        attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-    if usage.cache_read_tokens is not None:
-        attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-    if usage.cache_write_tokens is not None:
-        attrs[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
-    if usage.reasoning_tokens is not None:
-        attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    for name, key in _USAGE_FIELDS:
+        value = getattr(usage, name)
+        if value is not None:
+            attrs[key] = value
+
+
+def _response_attributes(response: ResponseInfo, attrs: dict[str, AttributeValue]) -> None:
+    if response.response_id:
+        attrs[sc.GEN_AI_RESPONSE_ID] = response.response_id
+    if response.response_model:
+        attrs[sc.GEN_AI_RESPONSE_MODEL] = response.response_model
+    if response.finish_reasons:
+        attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(response.finish_reasons)
+    if response.usage is not None:
+        _usage_attributes(response.usage, attrs)
+    if response.attributes:
+        attrs.update(response.attributes)
+    if response.metric_attributes:
+        attrs.update(response.metric_attributes)
 
 
 class Invocation:
     """One in-flight LLM call: owns its span and records its metrics and events exactly once."""
 
-    __slots__ = ("_attrs", "_content", "_context_metric_attrs", "_done", "_start_ns", "_t0", "context", "recorder",
-                 "request", "span")
+    __slots__ = ("_attrs", "_content", "_done", "_metric_attrs", "_start_ns", "_t0", "_token", "context",
+                 "recorder", "request", "span")
 
     def __init__(self, recorder: Recorder, request: RequestInfo, content: RequestContent | None) -> None:
         self.recorder = recorder
         self.request = request
         self._content = content
         self._done = False
-        attrs = _request_attributes(request)
-        values = request_context.current_values()
-        self._context_metric_attrs: dict[str, str] | None = None
-        if values:
-            attrs.update(request_context.span_attributes(values))
-            if recorder.metric_context is not None:
-                self._context_metric_attrs = recorder.metric_context.attributes(values)
+        identity = _identity_attributes(request)
+        attrs = dict(identity)
+        if request.stream:
+            attrs[sc.GEN_AI_REQUEST_STREAM] = True
+        if request.attributes:
+            attrs.update(request.attributes)
+        if recorder.call_context is not None:
+            captured = recorder.call_context.capture()
+            if captured is not None:
+                attrs.update(captured[0])
+                if captured[1]:
+                    identity.update(captured[1])
         if content is not None and recorder.capture_span:
             _content_attributes(content, attrs, to_json)
         self._attrs = attrs
+        self._metric_attrs = identity
         name = f"{request.operation} {request.model}" if request.model else request.operation
         self._start_ns = time_ns()
         self.span = span = recorder.tracer.start_span(
@@ -270,6 +280,16 @@ class Invocation:
     @property
     def done(self) -> bool:
         return self._done
+
+    def __enter__(self) -> Invocation:
+        """Make the span current around the SDK call; a failure of the call ends it as failed."""
+        self._token = context.attach(self.context)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if exc is not None:
+            self.fail(exc)
+        context.detach(self._token)
 
     # ------------------------------------------------------------------ endings
 
@@ -287,7 +307,7 @@ class Invocation:
             return
         self._done = True
         try:
-            self._finish(response, end, first_chunk, chunk_gaps, error)
+            self._finish(response, perf_counter() if end is None else end, first_chunk, chunk_gaps, error)
         except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("ending a span", exc)
             try:
@@ -299,77 +319,85 @@ class Invocation:
         """End the call as failed; the user's exception itself is re-raised by the caller."""
         self.finish(response, error=error, **timing)
 
-    def _finish(
-        self,
-        response: ResponseInfo | None,
-        end: float | None,
-        first_chunk: float | None,
-        chunk_gaps: Sequence[float] | None,
-        error: BaseException | None,
-    ) -> None:
+    def _finish(self, response: ResponseInfo | None, end: float, first_chunk: float | None,
+                chunk_gaps: Sequence[float] | None, error: BaseException | None) -> None:
         rec = self.recorder
-        span = self.span
-        end = perf_counter() if end is None else end
         duration = end - self._t0
-        recording = span.is_recording()
         usage = response.usage if response is not None else None
-        metric_attrs = _metric_attributes(self.request)
-        span_attrs: dict[str, AttributeValue] = {}
-
-        if self._context_metric_attrs:
-            metric_attrs.update(self._context_metric_attrs)
-        if response is not None:
-            if response.response_model:
-                metric_attrs[sc.GEN_AI_RESPONSE_MODEL] = response.response_model
-            if response.metric_attributes:
-                metric_attrs.update(response.metric_attributes)
-            if response.response_id:
-                feedback.recent_responses.remember(response.response_id, span.get_span_context())
-            if recording or rec.emit_event:
-                _response_attributes(response, span_attrs)
-                if response.output_messages is not None and rec.capture_span:
-                    span_attrs[sc.GEN_AI_OUTPUT_MESSAGES] = to_json(response.output_messages)
+        if usage is not None:
+            integral_usage(usage)
+        metric_attrs = self._metric_attrs
+        span_attrs = self._end_attributes(response, metric_attrs)
         if first_chunk is not None:
             span_attrs[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = first_chunk - self._t0
-
-        error_type = None
-        if error is not None:
-            error_type = rec.error_type(error)
-        elif response is not None and response.error_type:
-            error_type = response.error_type
+        error_type = self._error_type(error, response)
         if error_type is not None:
             span_attrs[sc.ERROR_TYPE] = error_type
-            metric_attrs[sc.ERROR_TYPE] = error_type
-
-        priced = None
-        if usage is not None and rec.prices is not None:
-            model = (response.response_model if response is not None else None) or self.request.model
-            priced = rec.prices.cost(self.request.provider, model, self.request.server_address, usage)
-            if priced is not None:
-                span_attrs[sc.GEN_AI_USAGE_COST_AMOUNT] = priced[0]
-                span_attrs[sc.GEN_AI_USAGE_COST_CURRENCY] = "USD"
-                span_attrs[sc.GEN_AI_USAGE_COST_SOURCE] = priced[1]
-
-        if recording:
-            if span_attrs:
-                span.set_attributes(span_attrs)
-            if error is not None:
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
-            elif error_type is not None:
-                span.set_status(Status(StatusCode.ERROR, error_type))
-
+        priced = self._price(response, usage, span_attrs)
+        self._describe_span(span_attrs, error, error_type)
         self._record_metrics(metric_attrs, duration, usage, first_chunk, chunk_gaps, error_type)
         if priced is not None:
-            cost_attrs = metric_attrs if error_type is None else {
-                k: v for k, v in metric_attrs.items() if k != sc.ERROR_TYPE}
-            rec.cost_counter.add(priced[0], cost_attrs)  # type: ignore[union-attr]
-
+            rec.cost_counter.add(priced, metric_attrs, _NO_EXEMPLAR)  # type: ignore[union-attr]
         if rec.emit_event:
             self._emit_details(span_attrs, response)
         if error is not None:
             self._emit_exception(error)
-        span.end(end_time=self._start_ns + int(duration * 1e9))
+        self.span.end(end_time=self._start_ns + int(duration * 1e9))
+
+    def _end_attributes(self, response: ResponseInfo | None,
+                        metric_attrs: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
+        """The response's span attributes; its low-cardinality ones also go into ``metric_attrs``."""
+        span_attrs: dict[str, AttributeValue] = {}
+        if response is None:
+            return span_attrs
+        rec = self.recorder
+        if response.response_model:
+            metric_attrs[sc.GEN_AI_RESPONSE_MODEL] = response.response_model
+        if response.metric_attributes:
+            metric_attrs.update(response.metric_attributes)
+        if response.response_id and rec.responses is not None:
+            rec.responses.remember(response.response_id, self.span.get_span_context())
+        if rec.emit_event or self.span.is_recording():
+            _response_attributes(response, span_attrs)
+            if response.output_messages is not None and rec.capture_span:
+                span_attrs[sc.GEN_AI_OUTPUT_MESSAGES] = to_json(response.output_messages)
+        return span_attrs
+
+    def _error_type(self, error: BaseException | None, response: ResponseInfo | None) -> str | None:
+        if error is not None:
+            return self.recorder.error_type(error)
+        if response is not None and response.error_type:
+            return response.error_type
+        return None
+
+    def _price(self, response: ResponseInfo | None, usage: Usage | None,
+               span_attrs: dict[str, AttributeValue]) -> float | None:
+        """The call's cost in USD (also put on the span), or None when it cannot be priced."""
+        prices = self.recorder.prices
+        if usage is None or prices is None:
+            return None
+        request = self.request
+        model = (response.response_model if response is not None else None) or request.model
+        priced = prices.cost(request.provider, model, request.server_address, usage)
+        if priced is None:
+            return None
+        span_attrs[sc.GEN_AI_USAGE_COST_AMOUNT] = priced[0]
+        span_attrs[sc.GEN_AI_USAGE_COST_CURRENCY] = "USD"
+        span_attrs[sc.GEN_AI_USAGE_COST_SOURCE] = priced[1]
+        return priced[0]
+
+    def _describe_span(self, span_attrs: dict[str, AttributeValue], error: BaseException | None,
+                       error_type: str | None) -> None:
+        span = self.span
+        if not span.is_recording():
+            return
+        if span_attrs:
+            span.set_attributes(span_attrs)
+        if error is not None:
+            span.record_exception(error)
+            span.set_status(Status(StatusCode.ERROR, f"{type(error).__name__}: {error}"))
+        elif error_type is not None:
+            span.set_status(Status(StatusCode.ERROR, error_type))
 
     def _record_metrics(
         self,
@@ -380,64 +408,29 @@ class Invocation:
         chunk_gaps: Sequence[float] | None,
         error_type: str | None,
     ) -> None:
+        """Records every histogram. ``attrs`` never carries error.type, which only duration takes."""
         inst = self.recorder.instruments
         if inst.duration is not None:
-            inst.duration.record(duration, attrs)
-            if error_type is not None:
-                # error.type belongs to the duration metric only.
-                attrs = {k: v for k, v in attrs.items() if k != sc.ERROR_TYPE}
+            inst.duration.record(duration, attrs if error_type is None else {**attrs, sc.ERROR_TYPE: error_type},
+                                 self.context)
             if usage is not None:
                 token_usage = inst.token_usage
                 if usage.input_tokens is not None:
-                    token_usage.record(usage.input_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT})  # type: ignore[union-attr]
+                    token_usage.record(usage.input_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT},  # type: ignore[union-attr]
+                                       _NO_EXEMPLAR)
                 if usage.output_tokens is not None:
-                    token_usage.record(usage.output_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_OUTPUT})  # type: ignore[union-attr]
+                    token_usage.record(usage.output_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_OUTPUT},  # type: ignore[union-attr]
+                                       _NO_EXEMPLAR)
             if first_chunk is not None:
-                inst.ttfc.record(first_chunk - self._t0, attrs)  # type: ignore[union-attr]
+                inst.ttfc.record(first_chunk - self._t0, attrs, _NO_EXEMPLAR)  # type: ignore[union-attr]
                 if chunk_gaps:
                     record = inst.tpoc.record  # type: ignore[union-attr]
                     for gap in chunk_gaps:
-                        record(gap, attrs)
+                        record(gap, attrs, _NO_EXEMPLAR)
         if inst.latest is not None:
-            self._record_latest(inst.latest, attrs, duration, usage, first_chunk, chunk_gaps, error_type)
-
-    def _record_latest(
-        self,
-        latest: _LatestInstruments,
-        attrs: dict[str, AttributeValue],
-        duration: float,
-        usage: Usage | None,
-        first_chunk: float | None,
-        chunk_gaps: Sequence[float] | None,
-        error_type: str | None,
-    ) -> None:
-        base = {k: v for k, v in attrs.items() if k != sc.ERROR_TYPE}
-        with_error = dict(base)
-        if error_type is not None:
-            with_error[sc.ERROR_TYPE] = error_type
-        if self.request.operation not in _INFERENCE_OPERATIONS:
-            latest.other_duration.record(duration, with_error)
-            if usage is not None and usage.input_tokens is not None:
-                latest.other_tokens.record(usage.input_tokens, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT})
-            return
-        latest.duration.record(duration, with_error)
-        u = usage or Usage()
-        # The draft records usage on every inference, failed ones included, as 0 when none arrived.
-        modal = {**base, sc.GEN_AI_TOKEN_MODALITY: "unknown"}
-        latest.input.add(u.input_tokens or 0, modal)
-        latest.output.add(u.output_tokens or 0, modal)
-        if u.cache_read_tokens is not None:
-            latest.cache_read.add(u.cache_read_tokens, modal)
-        if u.cache_write_tokens is not None:
-            latest.cache_write.add(u.cache_write_tokens, modal)
-        if u.reasoning_tokens is not None:
-            latest.reasoning.add(u.reasoning_tokens, modal)
-        latest.op_input.record(u.input_tokens or 0, with_error)
-        latest.op_output.record(u.output_tokens or 0, with_error)
-        if first_chunk is not None:
-            latest.ttfc.record(first_chunk - self._t0, base)
-            for gap in chunk_gaps or ():
-                latest.tpoc.record(gap, base)
+            ttfc = None if first_chunk is None else first_chunk - self._t0
+            _record_latest(inst.latest, self.request.operation, attrs, duration, usage, ttfc, chunk_gaps, error_type,
+                           self.context)
 
     def _emit_details(self, end_attrs: dict[str, AttributeValue], response: ResponseInfo | None) -> None:
         rec = self.recorder
@@ -464,6 +457,45 @@ class Invocation:
         )
 
 
+def _record_latest(
+    latest: _LatestInstruments,
+    operation: str,
+    base: dict[str, AttributeValue],
+    duration: float,
+    usage: Usage | None,
+    ttfc: float | None,
+    chunk_gaps: Sequence[float] | None,
+    error_type: str | None,
+    span_context: Context,
+) -> None:
+    """The opt-in ``gen_ai.client.inference.*`` records of the newest draft."""
+    with_error = base if error_type is None else {**base, sc.ERROR_TYPE: error_type}
+    if operation not in _INFERENCE_OPERATIONS:
+        latest.other_duration.record(duration, with_error, span_context)
+        if usage is not None and usage.input_tokens is not None:
+            latest.other_tokens.record(usage.input_tokens, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT},
+                                       _NO_EXEMPLAR)
+        return
+    latest.duration.record(duration, with_error, span_context)
+    u = usage or Usage()
+    # The draft records usage on every inference, failed ones included, as 0 when none arrived.
+    modal = {**base, sc.GEN_AI_TOKEN_MODALITY: "unknown"}
+    latest.input.add(u.input_tokens or 0, modal, _NO_EXEMPLAR)
+    latest.output.add(u.output_tokens or 0, modal, _NO_EXEMPLAR)
+    if u.cache_read_tokens is not None:
+        latest.cache_read.add(u.cache_read_tokens, modal, _NO_EXEMPLAR)
+    if u.cache_write_tokens is not None:
+        latest.cache_write.add(u.cache_write_tokens, modal, _NO_EXEMPLAR)
+    if u.reasoning_tokens is not None:
+        latest.reasoning.add(u.reasoning_tokens, modal, _NO_EXEMPLAR)
+    latest.op_input.record(u.input_tokens or 0, with_error, _NO_EXEMPLAR)
+    latest.op_output.record(u.output_tokens or 0, with_error, _NO_EXEMPLAR)
+    if ttfc is not None:
+        latest.ttfc.record(ttfc, base, _NO_EXEMPLAR)
+        for gap in chunk_gaps or ():
+            latest.tpoc.record(gap, base, _NO_EXEMPLAR)
+
+
 _CONTENT_KEYS = frozenset(
     {sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS, sc.GEN_AI_TOOL_DEFINITIONS}
 )
@@ -476,18 +508,3 @@ def _content_attributes(content: RequestContent, attrs: dict[str, Any], encode: 
         attrs[sc.GEN_AI_INPUT_MESSAGES] = encode(content.input_messages)
     if content.tool_definitions:
         attrs[sc.GEN_AI_TOOL_DEFINITIONS] = encode(content.tool_definitions)
-
-
-def _response_attributes(response: ResponseInfo, attrs: dict[str, AttributeValue]) -> None:
-    if response.response_id:
-        attrs[sc.GEN_AI_RESPONSE_ID] = response.response_id
-    if response.response_model:
-        attrs[sc.GEN_AI_RESPONSE_MODEL] = response.response_model
-    if response.finish_reasons:
-        attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = tuple(response.finish_reasons)
-    if response.usage is not None:
-        _usage_attributes(response.usage, attrs)
-    if response.attributes:
-        attrs.update(response.attributes)
-    if response.metric_attributes:
-        attrs.update(response.metric_attributes)

@@ -251,14 +251,8 @@ class StreamManagerProxy(_ManagerState):
         invocation = self._self_start()
         if invocation is None:
             return self.__wrapped__.__enter__()
-        token = attach(invocation.context)
-        try:
+        with invocation:
             helper = self.__wrapped__.__enter__()
-        except BaseException as exc:
-            invocation.fail(exc)
-            raise
-        finally:
-            detach(token)
         self._self_observe(helper, invocation, StreamProxy)
         return helper
 
@@ -271,14 +265,8 @@ class AsyncStreamManagerProxy(_ManagerState):
         invocation = self._self_start()
         if invocation is None:
             return await self.__wrapped__.__aenter__()
-        token = attach(invocation.context)
-        try:
+        with invocation:
             helper = await self.__wrapped__.__aenter__()
-        except BaseException as exc:
-            invocation.fail(exc)
-            raise
-        finally:
-            detach(token)
         self._self_observe(helper, invocation, AsyncStreamProxy)
         return helper
 

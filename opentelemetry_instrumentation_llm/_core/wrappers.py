@@ -14,9 +14,14 @@ from time import perf_counter
 from typing import Any
 
 from opentelemetry import trace
-from opentelemetry.context import attach, detach, get_current
+from opentelemetry.context import get_current
 
 from opentelemetry_instrumentation_llm._core.guard import report
+from opentelemetry_instrumentation_llm._core.raw import (
+    AsyncRawResponseProxy,
+    ClosableRawResponseProxy,
+    RawResponseProxy,
+)
 from opentelemetry_instrumentation_llm._core.recorder import LLM_SPAN_ACTIVE_KEY, Invocation, Recorder, suppressed
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ParamsBinder, ResultKind, StreamCloseHook
 from opentelemetry_instrumentation_llm._core.streams import (
@@ -30,48 +35,54 @@ from opentelemetry_instrumentation_llm._core.streams import (
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
+_RAW_PROXIES = {
+    ResultKind.RAW: RawResponseProxy,
+    ResultKind.RAW_CLOSABLE: ClosableRawResponseProxy,
+    ResultKind.ASYNC_RAW: AsyncRawResponseProxy,
+}
+
+
 def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocation, result: Any,
                    end: float | None = None) -> Any:
     """Finish the invocation from what the SDK returned, or hand back a proxy that will."""
     try:
         kind = (endpoint.classify or recorder.spec.classify)(result)
         if kind is ResultKind.VALUE:
-            try:
-                response = endpoint.parse_response(result, recorder.capture_any)
-            except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
-                report("reading a response", exc)
-                response = None
-            invocation.finish(response, end=end)
+            _finish_value(recorder, endpoint, invocation, result, end)
+            return result
+        if endpoint.accumulator is None and kind in _STREAMS:
+            invocation.finish(None, end=end)
             return result
         if kind is ResultKind.STREAM or kind is ResultKind.ASYNC_STREAM:
-            if endpoint.accumulator is None:
-                invocation.finish(None, end=end)
-                return result
             proxy = StreamProxy if kind is ResultKind.STREAM else AsyncStreamProxy
-            return proxy(result, invocation, endpoint.accumulator(recorder.capture_any))
+            return proxy(result, invocation, endpoint.accumulator(recorder.capture_any))  # type: ignore[misc]
         if kind is ResultKind.EMBEDDED_STREAM:
             key = recorder.spec.embedded_stream_key(result)  # type: ignore[misc]
             stream = result[key]
-            if endpoint.accumulator is None:
-                invocation.finish(None, end=end)
-                return result
             # Iterable-only streams (botocore's EventStream) are read through one iterator.
-            result[key] = StreamProxy(stream, invocation, endpoint.accumulator(recorder.capture_any),
+            result[key] = StreamProxy(stream, invocation, endpoint.accumulator(recorder.capture_any),  # type: ignore[misc]
                                       iter(stream).__next__)
             return result
-        # Raw HTTP responses (with_raw_response / with_streaming_response).
-        from opentelemetry_instrumentation_llm._core import raw
-
-        proxy_type = {
-            ResultKind.RAW: raw.RawResponseProxy,
-            ResultKind.RAW_CLOSABLE: raw.ClosableRawResponseProxy,
-            ResultKind.ASYNC_RAW: raw.AsyncRawResponseProxy,
-        }[kind]
-        return proxy_type(result, recorder, endpoint, invocation)
+        # Raw HTTP responses (with_raw_response / with_streaming_response): observed when parsed.
+        return _RAW_PROXIES[kind](result, invocation, lambda parsed, when: observe_result(
+            recorder, endpoint, invocation, parsed, when))
     except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
         report("observing a result", exc)
         invocation.finish(None, end=end)
         return result
+
+
+_STREAMS = frozenset({ResultKind.STREAM, ResultKind.ASYNC_STREAM, ResultKind.EMBEDDED_STREAM})
+
+
+def _finish_value(recorder: Recorder, endpoint: Endpoint, invocation: Invocation, result: Any,
+                  end: float | None) -> None:
+    try:
+        response = endpoint.parse_response(result, recorder.capture_any)
+    except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
+        report("reading a response", exc)
+        response = None
+    invocation.finish(response, end=end)
 
 
 def _bound(bind: ParamsBinder, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -90,14 +101,8 @@ def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
         invocation = recorder.start(endpoint, instance, kwargs if bind is None else _bound(bind, args, kwargs))
         if invocation is None:
             return wrapped(*args, **kwargs)
-        token = attach(invocation.context)
-        try:
+        with invocation:
             result = wrapped(*args, **kwargs)
-        except BaseException as exc:
-            invocation.fail(exc)
-            raise
-        finally:
-            detach(token)
         return observe_result(recorder, endpoint, invocation, result, perf_counter())
 
     return wrapper
@@ -112,14 +117,8 @@ def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
         invocation = recorder.start(endpoint, instance, kwargs if bind is None else _bound(bind, args, kwargs))
         if invocation is None:
             return await wrapped(*args, **kwargs)
-        token = attach(invocation.context)
-        try:
+        with invocation:
             result = await wrapped(*args, **kwargs)
-        except BaseException as exc:
-            invocation.fail(exc)
-            raise
-        finally:
-            detach(token)
         return observe_result(recorder, endpoint, invocation, result, perf_counter())
 
     return wrapper

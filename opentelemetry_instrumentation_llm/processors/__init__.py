@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.sdk._logs import LogRecordProcessor
@@ -137,24 +138,25 @@ class Processors:
 
 
 def _fan_out_spans(downstream: SpanProcessor | Sequence[SpanProcessor]) -> SpanProcessor:
-    if isinstance(downstream, SpanProcessor):
-        return downstream
     from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor
 
-    multi = SynchronousMultiSpanProcessor()  # type: ignore[no-untyped-call]
-    for processor in downstream:
-        multi.add_span_processor(processor)
-    return multi
+    return _fan_out(downstream, SpanProcessor, SynchronousMultiSpanProcessor, "add_span_processor")  # type: ignore[no-any-return]
 
 
 def _fan_out_logs(downstream: LogRecordProcessor | Sequence[LogRecordProcessor]) -> LogRecordProcessor:
-    if isinstance(downstream, LogRecordProcessor):
-        return downstream
     from opentelemetry.sdk._logs import SynchronousMultiLogRecordProcessor
 
-    multi = SynchronousMultiLogRecordProcessor()  # type: ignore[no-untyped-call]
+    return _fan_out(downstream, LogRecordProcessor, SynchronousMultiLogRecordProcessor,  # type: ignore[no-any-return]
+                    "add_log_record_processor")
+
+
+def _fan_out(downstream: Any, single: type, multi_type: Any, add: str) -> Any:
+    """One processor as it is; several behind the SDK's synchronous multi-processor, in order."""
+    if isinstance(downstream, single):
+        return downstream
+    multi = multi_type()
     for processor in downstream:
-        multi.add_log_record_processor(processor)
+        getattr(multi, add)(processor)
     return multi
 
 

@@ -58,7 +58,19 @@ def redacted_span(span: ReadableSpan, redactor: Redactor) -> ReadableSpan:
     )
 
 
-class RedactingSpanExporter(SpanExporter):
+class _Forwarding:
+    """``shutdown()`` and ``force_flush()`` go to the wrapped processor or exporter (``_inner``)."""
+
+    _inner: Any
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return bool(self._inner.force_flush(timeout_millis))
+
+
+class RedactingSpanExporter(_Forwarding, SpanExporter):
     """Redacts spans on their way out, inside the batch processor's export thread.
 
     This is what ``setup()`` uses: redaction then costs the application's threads nothing on the
@@ -66,7 +78,7 @@ class RedactingSpanExporter(SpanExporter):
     """
 
     def __init__(self, exporter: SpanExporter, redactor: Redactor) -> None:
-        self.exporter = exporter
+        self.exporter = self._inner = exporter
         self.redactor = redactor
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -78,18 +90,13 @@ class RedactingSpanExporter(SpanExporter):
                 report("redacting a span", exc)
         return self.exporter.export(redacted)
 
-    def shutdown(self) -> None:
-        self.exporter.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return bool(self.exporter.force_flush(timeout_millis))
 
 
-class RedactingLogRecordExporter(LogRecordExporter):
+class RedactingLogRecordExporter(_Forwarding, LogRecordExporter):
     """Redacts log records on their way out, inside the batch processor's export thread."""
 
     def __init__(self, exporter: LogRecordExporter, redactor: Redactor) -> None:
-        self.exporter = exporter
+        self.exporter = self._inner = exporter
         self.redactor = redactor
 
     def export(self, batch: Sequence[Any]) -> Any:
@@ -111,18 +118,13 @@ class RedactingLogRecordExporter(LogRecordExporter):
                 report("redacting a log record", exc)
         return self.exporter.export(redacted)
 
-    def shutdown(self) -> None:
-        self.exporter.shutdown()  # type: ignore[no-untyped-call]
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return bool(self.exporter.force_flush(timeout_millis))
 
 
-class RedactingSpanProcessor(SpanProcessor):
+class RedactingSpanProcessor(_Forwarding, SpanProcessor):
     """Forwards a redacted copy of every finished span to ``downstream``."""
 
     def __init__(self, downstream: SpanProcessor, redactor: Redactor) -> None:
-        self.downstream = downstream
+        self.downstream = self._inner = downstream
         self.redactor = redactor
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -136,18 +138,13 @@ class RedactingSpanProcessor(SpanProcessor):
             return
         self.downstream.on_end(copy)
 
-    def shutdown(self) -> None:
-        self.downstream.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return bool(self.downstream.force_flush(timeout_millis))
 
 
-class RedactingLogRecordProcessor(LogRecordProcessor):
+class RedactingLogRecordProcessor(_Forwarding, LogRecordProcessor):
     """Redacts each log record's body and attributes (any depth) before ``downstream`` sees it."""
 
     def __init__(self, downstream: LogRecordProcessor, redactor: Redactor) -> None:
-        self.downstream = downstream
+        self.downstream = self._inner = downstream
         self.redactor = redactor
 
     def on_emit(self, log_record: Any) -> None:
@@ -166,18 +163,13 @@ class RedactingLogRecordProcessor(LogRecordProcessor):
             return
         self.downstream.on_emit(log_record)
 
-    def shutdown(self) -> None:
-        self.downstream.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return bool(self.downstream.force_flush(timeout_millis))
 
 
-class SamplingSpanProcessor(SpanProcessor):
+class SamplingSpanProcessor(_Forwarding, SpanProcessor):
     """Holds finished spans until their trace is decided by ``sampler``; forwards kept traces."""
 
     def __init__(self, downstream: SpanProcessor, sampler: TraceSampler) -> None:
-        self.downstream = downstream
+        self.downstream = self._inner = downstream
         self.sampler = sampler
         sampler.connect(span_sink=downstream.on_end)
 
@@ -196,18 +188,18 @@ class SamplingSpanProcessor(SpanProcessor):
 
     def shutdown(self) -> None:
         self.sampler.shutdown()
-        self.downstream.shutdown()
+        super().shutdown()
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         self.sampler.flush()
-        return bool(self.downstream.force_flush(timeout_millis))
+        return super().force_flush(timeout_millis)
 
 
-class SamplingLogRecordProcessor(LogRecordProcessor):
+class SamplingLogRecordProcessor(_Forwarding, LogRecordProcessor):
     """Log records follow their trace's sampling decision; records outside any trace pass."""
 
     def __init__(self, downstream: LogRecordProcessor, sampler: TraceSampler) -> None:
-        self.downstream = downstream
+        self.downstream = self._inner = downstream
         self.sampler = sampler
         sampler.connect(log_sink=downstream.on_emit)
 
@@ -224,9 +216,6 @@ class SamplingLogRecordProcessor(LogRecordProcessor):
         if decision is KEEP:
             self.downstream.on_emit(log_record)
 
-    def shutdown(self) -> None:
-        self.downstream.shutdown()
-
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         self.sampler.flush()
-        return bool(self.downstream.force_flush(timeout_millis))
+        return super().force_flush(timeout_millis)

@@ -28,6 +28,8 @@ from typing import Any
 
 from opentelemetry.metrics import MeterProvider, get_meter
 
+from opentelemetry_instrumentation_llm.version import __version__
+
 _logger = logging.getLogger(__name__)
 
 _TRACE_ID_LIMIT = (1 << 64) - 1
@@ -77,7 +79,7 @@ class TraceSampler:
         self._decided_max = max(1024, max_traces)
         self._span_sink: Callable[[Any], None] | None = None
         self._log_sink: Callable[[Any], None] | None = None
-        meter = get_meter("opentelemetry_instrumentation_llm.sampling", meter_provider=meter_provider)
+        meter = get_meter("opentelemetry_instrumentation_llm.sampling", __version__, meter_provider=meter_provider)
         self._traces = meter.create_counter("llm.sampling.traces", unit="{trace}",
                                             description="Traces decided by the tail sampler, by decision and reason.")
         self._spans = meter.create_counter("llm.sampling.spans", unit="{span}",

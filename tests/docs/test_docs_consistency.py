@@ -32,6 +32,27 @@ def test_every_instrumentor_has_an_entry_point_a_support_row_and_a_reference_sec
     assert f"`llm_{key}`" in PROVIDERS_DOC
 
 
+def test_the_provider_table_is_the_one_registry():
+    """Every SDK key in the provider table has its instrumentor class, export, extra and fake dialect."""
+    import tomllib
+
+    import opentelemetry_instrumentation_llm as llm
+    from opentelemetry_instrumentation_llm.testing import dialects
+
+    assert list(INSTRUMENTORS) == list(PROVIDERS)
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    for key, entry in PROVIDERS.items():
+        cls = INSTRUMENTORS[key]
+        assert getattr(llm, cls.__name__) is cls and cls.__name__ in llm.__all__
+        distribution = entry.requirement.split()[0]
+        pinned = [req for reqs in extras.values() for req in reqs if req.startswith(distribution)]
+        assert pinned, f"{distribution} is in no extra of pyproject.toml"
+        assert hasattr(dialects, key), f"no fake dialect for {key}"
+    entry_points = {ep.name for ep in importlib.metadata.entry_points(group="opentelemetry_instrumentor")
+                    if ep.value.startswith("opentelemetry_instrumentation_llm.instrumentor:")}
+    assert entry_points == {f"llm_{key}" for key in PROVIDERS}
+
+
 def markdown_files() -> list[Path]:
     return [ROOT / "README.md", ROOT / "CHANGELOG.md", *sorted((ROOT / "docs").glob("*.md"))]
 
