@@ -47,13 +47,12 @@ from opentelemetry_instrumentation_llm.providers._common import (
     ClientFactsCache,
     FinishReasons,
     field,
-    maybe_json,
     request_info,
     server_of,
     status_error_type,
     stop_sequences,
 )
-from opentelemetry_instrumentation_llm.providers._openai_compat import tool_definitions
+from opentelemetry_instrumentation_llm.providers._openai_compat import tool_call_part, tool_definitions
 
 # finish_reason -> the conventions' finish reasons (the API's values are upper case).
 finish_reason = FinishReasons({"COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length",
@@ -208,13 +207,9 @@ def content_parts(content: Any) -> list[MessagePart]:
 
 
 def tool_call_parts(tool_calls: Any) -> list[MessagePart]:
-    parts: list[MessagePart] = []
-    for call in tool_calls or ():
-        function = field(call, "function")
-        part: ToolCallPart = {"type": "tool_call", "id": field(call, "id"), "name": field(function, "name"),
-                              "arguments": maybe_json(field(function, "arguments"))}
-        parts.append(part)
-    return parts
+    """v2 tool calls are Chat Completions' function calls."""
+    return [tool_call_part(field(call, "id"), field(function, "name"), field(function, "arguments"))
+            for call, function in ((call, field(call, "function")) for call in tool_calls or ())]
 
 
 def _tool_result(content: Any) -> Any:
@@ -234,13 +229,10 @@ def _tool_result(content: Any) -> Any:
 
 
 def _assistant_parts(message: Any) -> list[MessagePart]:
-    parts: list[MessagePart] = []
+    """The tool plan (as reasoning), the content, then the tool calls."""
     plan = field(message, "tool_plan")
-    if plan:
-        parts.append({"type": "reasoning", "content": plan})
-    parts.extend(content_parts(field(message, "content")))
-    parts.extend(tool_call_parts(field(message, "tool_calls")))
-    return parts
+    parts: list[MessagePart] = [{"type": "reasoning", "content": plan}] if plan else []
+    return parts + content_parts(field(message, "content")) + tool_call_parts(field(message, "tool_calls"))
 
 
 def _message_parts(message: Any, role: str) -> list[MessagePart]:
@@ -351,7 +343,7 @@ class _ToolCall:
         self.arguments: list[str] = []
 
     def part(self) -> ToolCallPart:
-        return {"type": "tool_call", "id": self.id, "name": self.name, "arguments": maybe_json("".join(self.arguments))}
+        return tool_call_part(self.id, self.name, "".join(self.arguments))
 
 
 class CohereChatStreamAccumulator:
