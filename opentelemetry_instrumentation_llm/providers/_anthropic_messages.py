@@ -2,9 +2,9 @@
 
 The ``anthropic`` SDK sends it, and so does AWS Bedrock for Anthropic models (the InvokeModel body
 and the events inside ``InvokeModelWithResponseStream`` chunks). Nothing here imports an SDK: every
-reader takes the SDK's model objects and plain JSON dicts alike (``field`` reads either), and the
-stream accumulator reads events by attribute, which both the SDK's events and Bedrock's parsed
-chunks (see ``bedrock.JsonObject``) answer.
+reader takes the SDK's model objects and plain JSON dicts alike (``field`` reads either); stream
+events come as the SDK's objects (:class:`AnthropicMessageStreamAccumulator`) or as parsed JSON
+(:class:`AnthropicJsonEventAccumulator`).
 
 Usage follows the Anthropic page of the conventions: ``gen_ai.usage.input_tokens`` is the sum of
 ``input_tokens``, ``cache_read_input_tokens`` and ``cache_creation_input_tokens`` (Anthropic's own
@@ -207,7 +207,31 @@ def response_info(message: Any, capture: bool) -> ResponseInfo:
 
 # --------------------------------------------------------------------------- streams
 
+
+class JsonObject(dict[str, Any]):
+    """A parsed JSON object whose keys also read as attributes (None when absent): code that reads the
+    SDKs' event objects by attribute reads plain JSON events too."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        return self.get(name)
+
+
+def json_objects(value: Any) -> Any:
+    """Parsed JSON with every object a :class:`JsonObject`."""
+    if isinstance(value, dict):
+        return JsonObject({key: json_objects(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return [json_objects(item) for item in value]
+    return value
+
+
 _USAGE_KEYS = ("input_tokens", "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens")
+
+
+# content_block_delta types -> the field holding the piece
+_DELTA_FIELDS = {"text_delta": "text", "thinking_delta": "thinking", "input_json_delta": "partial_json"}
 
 
 class _Block:
@@ -276,17 +300,17 @@ class AnthropicMessageStreamAccumulator:
             self._blocks[event.index] = _Block(event.content_block)
 
     def _delta(self, event: Any) -> None:
-        entry = self._blocks.get(event.index)
-        if entry is None:
-            entry = self._blocks[event.index] = _Block(None)
         delta = event.delta
-        kind = delta.type
-        if kind == "text_delta":
-            entry.text.append(delta.text)
-        elif kind == "thinking_delta":
-            entry.text.append(delta.thinking)
-        elif kind == "input_json_delta":
-            entry.json.append(delta.partial_json)
+        name = _DELTA_FIELDS.get(delta.type)
+        if name is not None:
+            self._piece(event.index, name, getattr(delta, name))
+
+    def _piece(self, index: int, name: str, value: str) -> None:
+        """One delta's text (``text``, ``thinking``) or tool-input JSON (``partial_json``)."""
+        entry = self._blocks.get(index)
+        if entry is None:
+            entry = self._blocks[index] = _Block(None)
+        (entry.json if name == "partial_json" else entry.text).append(value)
 
     def _usage(self) -> Usage | None:
         start, delta = self._usage_start, self._usage_delta
@@ -313,3 +337,25 @@ class AnthropicMessageStreamAccumulator:
             parts = [self._blocks[index].part() for index in sorted(self._blocks)]
             info.output_messages = output_message(parts, reason)
         return info
+
+
+class AnthropicJsonEventAccumulator(AnthropicMessageStreamAccumulator):
+    """The same events as parsed JSON dicts (Bedrock's InvokeModelWithResponseStream chunks).
+
+    A delta is read from the dict as it is; the few other events through :func:`json_objects`.
+    """
+
+    __slots__ = ()
+
+    def add(self, event: Any) -> bool:
+        kind = event.get("type")
+        if kind != "content_block_delta":
+            self._event(kind, json_objects(event))
+            return False
+        if self._capture:
+            delta = event.get("delta") or {}
+            kind: Any = delta.get("type")
+            name = _DELTA_FIELDS.get(kind)
+            if name is not None:
+                self._piece(event.get("index"), name, delta.get(name) or "")
+        return True

@@ -129,19 +129,6 @@ finish_reason = FinishReasons({
 # --------------------------------------------------------------------------- small readers
 
 
-class JsonObject(dict[str, Any]):
-    """A JSON object whose keys also read as attributes (None when absent).
-
-    Stream chunks are parsed into these, so that the shared accumulators, which read the SDKs'
-    event objects by attribute, read Bedrock's JSON events as they are.
-    """
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        return self.get(name)
-
-
 def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -755,33 +742,44 @@ _CONVERSE_EVENTS = ("messageStart", "contentBlockStart", "contentBlockDelta", "c
                     "metadata")
 
 
-def _invoke_stream_accumulator(data: dict[str, Any], capture: bool) -> Any:
-    """The accumulator for an InvokeModelWithResponseStream body format, recognised by its first chunk."""
+def _invoke_stream_accumulator(data: dict[str, Any], capture: bool) -> tuple[Any, bool]:
+    """The accumulator for an InvokeModelWithResponseStream body format, recognised by its first chunk, and
+    whether it reads events by attribute (the shared Chat Completions accumulator does)."""
     if "type" in data:
-        return anthropic_messages.AnthropicMessageStreamAccumulator(capture)
+        return anthropic_messages.AnthropicJsonEventAccumulator(capture), False
     if "choices" in data:
-        return _ChatChunksAccumulator(capture)
+        return _ChatChunksAccumulator(capture), True
     if any(key in data for key in _CONVERSE_EVENTS):  # Amazon Nova
-        return ConverseStreamAccumulator(capture)
+        return ConverseStreamAccumulator(capture), False
     if any(key in data for key in ("generation", "outputText", "outputs", "event_type")):
-        return CompletionStreamAccumulator(capture)
-    return None
+        return CompletionStreamAccumulator(capture), False
+    return None, False
+
+
+# One decoder for all streams: json.loads(..., object_hook=...) would build a decoder for every chunk.
+_JSON_OBJECTS = json.JSONDecoder(object_hook=anthropic_messages.JsonObject)
+
+
+def _json_objects(raw: bytes | str) -> Any:
+    """Parse JSON into ``JsonObject``s (dicts whose keys read as attributes too)."""
+    return _JSON_OBJECTS.decode(raw.decode() if isinstance(raw, (bytes, bytearray)) else raw)
 
 
 class BedrockStreamAccumulator:
     """ConverseStream events and InvokeModelWithResponseStream chunks -> ResponseInfo.
 
     Invoke chunks are ``{"chunk": {"bytes": b"<model-native JSON>"}}``; the first one decides which
-    body format's accumulator reads the rest, and the last one carries ``amazon-bedrock-invocationMetrics``:
-    integer counts, preferred over the prompt-style families' own (Titan's are JSON floats) and used
-    by every family whose events carry none.
+    body format's accumulator reads the rest (and how the rest is parsed), and the last one carries
+    ``amazon-bedrock-invocationMetrics``: integer counts, preferred over the prompt-style families' own
+    (Titan's are JSON floats) and used by every family whose events carry none.
     """
 
-    __slots__ = ("_capture", "_delegate", "_metrics")
+    __slots__ = ("_capture", "_decode", "_delegate", "_metrics")
 
     def __init__(self, capture: bool) -> None:
         self._capture = capture
         self._delegate: Any = None
+        self._decode: Any = json.loads
         self._metrics: Usage | None = None
 
     def add(self, event: Any) -> bool:
@@ -793,16 +791,19 @@ class BedrockStreamAccumulator:
         raw = payload.get("bytes") if isinstance(payload, dict) else None
         if not raw:
             return False
-        data = json.loads(raw, object_hook=JsonObject)
+        data = self._decode(raw)
         if not isinstance(data, dict):
             return False
         metrics = data.get("amazon-bedrock-invocationMetrics")
         if metrics is not None:
             self._metrics = _metrics_usage(metrics)
         if self._delegate is None:
-            self._delegate = _invoke_stream_accumulator(data, self._capture)
+            self._delegate, by_attribute = _invoke_stream_accumulator(data, self._capture)
             if self._delegate is None:
                 return False
+            if by_attribute:
+                self._decode = _json_objects
+                data = _json_objects(raw)
         return bool(self._delegate.add(data))
 
     def result(self) -> ResponseInfo:
