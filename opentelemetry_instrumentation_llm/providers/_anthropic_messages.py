@@ -354,8 +354,8 @@ class AnthropicJsonEventAccumulator(AnthropicMessageStreamAccumulator):
             return False
         if self._capture:
             delta = event.get("delta") or {}
-            kind: Any = delta.get("type")
-            name = _DELTA_FIELDS.get(kind)
+            delta_type: Any = delta.get("type")
+            name = _DELTA_FIELDS.get(delta_type)
             if name is not None:
                 self._piece(event.get("index"), name, delta.get(name) or "")
         return True
