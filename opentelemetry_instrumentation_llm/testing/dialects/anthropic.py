@@ -8,7 +8,7 @@ from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects import base
 from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 
 class AnthropicMessages(Dialect):

@@ -17,7 +17,7 @@ from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects import base
 from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 CHAT_ID = "c0here-fake-0001"
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect, model_of, split, sse_event, words
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 RESPONSE_ID = "gresp-fake-0001"
 

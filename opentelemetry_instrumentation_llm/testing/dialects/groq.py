@@ -10,7 +10,7 @@ from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
 from opentelemetry_instrumentation_llm.testing.dialects.openai import ROUTES as OPENAI_ROUTES, OpenAIChat
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 
 class _GroqChat(OpenAIChat):

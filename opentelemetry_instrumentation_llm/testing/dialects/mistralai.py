@@ -15,7 +15,7 @@ from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects import base as dialect
 from opentelemetry_instrumentation_llm.testing.dialects.openai import OpenAIChat
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 CREATED = 1_767_225_600
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects import base as dialect
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 _CREATED = "2026-01-01T00:00:00.000000Z"
 

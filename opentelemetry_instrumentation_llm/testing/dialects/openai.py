@@ -14,7 +14,7 @@ from opentelemetry_instrumentation_llm.testing.dialects.base import (
     text_of,
     words,
 )
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 # The chunk Azure OpenAI opens a chat stream with: content-filter verdicts on the prompt, and an
 # empty id and model (as recorded from the real service).
