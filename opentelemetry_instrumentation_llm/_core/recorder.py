@@ -427,15 +427,8 @@ class Invocation:
         elif error_type is not None:
             span.set_status(Status(StatusCode.ERROR, error_type))
 
-    def _record_metrics(
-        self,
-        attrs: dict[str, AttributeValue],
-        duration: float,
-        usage: Usage | None,
-        first_chunk: float | None,
-        chunk_gaps: Sequence[float] | None,
-        error_type: str | None,
-    ) -> None:
+    def _record_metrics(self, attrs: dict[str, AttributeValue], duration: float, usage: Usage | None,
+                        first_chunk: float | None, chunk_gaps: Sequence[float] | None, error_type: str | None) -> None:
         """Records every histogram. ``attrs`` never carries error.type, which only duration takes."""
         inst = self.recorder.instruments
         if inst.duration is not None:

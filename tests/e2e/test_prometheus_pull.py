@@ -19,8 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from opentelemetry_instrumentation_llm import ConfigurationError, semconv as sc, setup
-from opentelemetry_instrumentation_llm.testing import FakeLLMServer
-from opentelemetry_instrumentation_llm.testing import Reply
+from opentelemetry_instrumentation_llm.testing import FakeLLMServer, Reply
 from tests.e2e.collector import OTLPSink, Rotel, free_port, port_open, wait_until
 
 LAUNCHER = Path(sys.executable).parent / "opentelemetry-instrument"
