@@ -82,7 +82,7 @@ def child(providers: Sequence[str], calls: int, only: str | None, capture: str) 
         instrumentor.instrument(**pipeline.providers, capture_content=capture)
         scenarios, _clients = SCENARIOS[provider](fake, None, True)
         for scenario in scenarios:
-            if only and only not in scenario.label:
+            if only and not any(part in scenario.label for part in only.split(",")):
                 continue
             run = _runner(scenario, loop)
             n = max(4, calls // (1 + scenario.chunks // 8))
@@ -167,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=100, help="calls per phase (streams: fewer, by length)")
     parser.add_argument("--providers", default="openai,anthropic")
-    parser.add_argument("--only", default=None, help="only scenarios whose label contains this text")
+    parser.add_argument("--only", default=None, help="only scenarios whose label contains one of these comma-separated texts")
     parser.add_argument("--capture", default="NO_CONTENT")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
