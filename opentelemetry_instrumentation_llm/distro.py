@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]
@@ -57,12 +58,9 @@ def apply_processors_to_global_pipeline() -> None:
     ``opentelemetry-distro``'s was selected), put our sampling and redaction in front of the span
     and log-record processors it installed, so ``OTEL_INSTRUMENTATION_LLM_REDACT`` and
     ``..._SAMPLING_RATIO`` are never silently ignored. Nothing happens when our configurator ran
-    or when neither is configured. The SDK offers no public way to wrap installed processors, so
-    this reaches into the SDK providers' processor lists; if that fails it says so loudly.
+    or when neither is configured. If the processors cannot be wrapped it says so loudly.
     """
-    from opentelemetry import _logs, metrics, trace
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry import metrics
 
     from opentelemetry_instrumentation_llm.config import ConfigurationError
     from opentelemetry_instrumentation_llm.pipeline import current
@@ -78,22 +76,8 @@ def apply_processors_to_global_pipeline() -> None:
     if not (settings.redaction_enabled or settings.sampling_enabled):
         return
     chain = Processors.create(settings, meter_provider=metrics.get_meter_provider())
-    applied = []
     try:
-        tracer_provider = trace.get_tracer_provider()
-        if isinstance(tracer_provider, TracerProvider):
-            multi = tracer_provider._active_span_processor
-            existing = list(multi._span_processors)
-            if existing:
-                multi._span_processors = (chain.span_processor(existing),)
-                applied.append("spans")
-        logger_provider = _logs.get_logger_provider()
-        if isinstance(logger_provider, LoggerProvider):
-            multi_logs = logger_provider._multi_log_record_processor
-            existing_logs = list(multi_logs._log_record_processors)
-            if existing_logs:
-                multi_logs._log_record_processors = (chain.log_processor(existing_logs),)
-                applied.append("logs")
+        applied = _wrap_global_processors(chain)
     except Exception:
         _logger.error("Could not apply redaction/sampling to the pipeline another configurator built; set "
                       "OTEL_PYTHON_CONFIGURATOR=llm to use ours", exc_info=True)
@@ -101,3 +85,47 @@ def apply_processors_to_global_pipeline() -> None:
     _logger.info("opentelemetry-instrumentation-llm applied %s to %s built by another configurator",
                  " and ".join(n for n, on in (("redaction", chain.redactor), ("sampling", chain.sampler)) if on),
                  " and ".join(applied) or "nothing")
+
+
+def _wrap_global_processors(chain: Any) -> list[str]:
+    """Put ``chain`` in front of the global providers' processors; which signals it now covers."""
+    from opentelemetry import _logs, trace
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk.trace import TracerProvider
+
+    applied = []
+    tracer_provider = trace.get_tracer_provider()
+    if isinstance(tracer_provider, TracerProvider) and wrap_installed_processors(
+            tracer_provider, SPAN_PROCESSORS, chain.span_processor):
+        applied.append("spans")
+    logger_provider = _logs.get_logger_provider()
+    if isinstance(logger_provider, LoggerProvider) and wrap_installed_processors(
+            logger_provider, LOG_RECORD_PROCESSORS, chain.log_processor):
+        applied.append("logs")
+    return applied
+
+
+# Where the SDK providers keep the processors they were given: (the provider's multi-processor
+# attribute, that object's tuple of processors). Both are private; the SDK has no public way to
+# wrap or replace installed processors. tests/test_distro.py fails if the SDK moves them.
+SPAN_PROCESSORS = ("_active_span_processor", "_span_processors")
+LOG_RECORD_PROCESSORS = ("_multi_log_record_processor", "_log_record_processors")
+
+
+def wrap_installed_processors(provider: Any, where: tuple[str, str], wrap: Callable[[list[Any]], Any]) -> bool:
+    """Replace the processors installed on an SDK provider by ``wrap(processors)``; False if none.
+
+    The package's only reach into SDK internals: there is no public API to put a processor in
+    *front* of the ones another configurator installed (``add_*_processor`` only appends).
+    Raises AttributeError/TypeError if the SDK's layout changes (the caller logs it as an error).
+    """
+    holder_name, tuple_name = where
+    holder = getattr(provider, holder_name)
+    existing = getattr(holder, tuple_name)
+    if not isinstance(existing, tuple):
+        raise TypeError(f"{type(provider).__name__}.{holder_name}.{tuple_name} is a {type(existing).__name__}, "
+                        "not the tuple this package knows how to wrap")
+    if not existing:
+        return False
+    setattr(holder, tuple_name, (wrap(list(existing)),))
+    return True

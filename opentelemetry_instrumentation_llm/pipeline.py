@@ -6,6 +6,10 @@ puts our processors in front of the exporters when they are configured, starts t
 when available, instruments every installed SDK, and returns a :class:`LLMTelemetry` handle whose
 ``shutdown()`` flushes everything. A flush is also registered at interpreter exit.
 
+``OTEL_METRICS_EXPORTER=prometheus`` (alone or in a list such as ``otlp,prometheus``) serves the
+metrics for Prometheus to scrape on ``OTEL_EXPORTER_PROMETHEUS_HOST``:``OTEL_EXPORTER_PROMETHEUS_PORT``
+(default ``localhost:9464``), with ``opentelemetry-exporter-prometheus`` (the ``prometheus`` extra).
+
 Exporting never blocks an LLM call: spans and log records go to bounded batch queues drained by a
 background thread; when a queue is full the oldest item is dropped, counted in the SDK's
 ``otel.sdk.processor.*.processed`` metric (``error.type=queue_full``) and logged (deduplicated).
@@ -18,7 +22,7 @@ import contextlib
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
@@ -56,6 +60,7 @@ class LLMTelemetry:
     exporters: dict[str, list[str]] = field(default_factory=dict)
     redaction: bool = False
     sampling: bool = False
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
     _shut_down: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -74,7 +79,7 @@ class LLMTelemetry:
             if self._shut_down:
                 return
             self._shut_down = True
-        from opentelemetry_instrumentation_llm import uninstrument
+        from opentelemetry_instrumentation_llm.instrumentor import uninstrument
 
         try:
             if self.instrumented:
@@ -86,6 +91,8 @@ class LLMTelemetry:
             self.tracer_provider.shutdown()
             self.logger_provider.shutdown()
             self.meter_provider.shutdown()
+            for close in self._closers:  # e.g. the Prometheus endpoint's HTTP server
+                close()
 
 
 _state_lock = threading.Lock()
@@ -146,8 +153,8 @@ def setup(
         # Resolve every exporter before starting anything, so a bad variable fails cleanly.
         exporters = {signal: options.exporters(signal) for signal in SIGNALS}
 
-        meter_provider = MeterProvider(resource=resource, metric_readers=[
-            *(PeriodicExportingMetricReader(e) for e in exporters["metrics"]), *metric_readers])
+        readers, closers = _metric_readers(exporters["metrics"])  # may raise: nothing is installed yet
+        meter_provider = MeterProvider(resource=resource, metric_readers=[*readers, *metric_readers])
         tracer_provider = TracerProvider(resource=resource)
         logger_provider = LoggerProvider(resource=resource)
         chain = Processors.create(settings, meter_provider=meter_provider)
@@ -163,12 +170,13 @@ def setup(
         if log_exporting:
             logger_provider.add_log_record_processor(chain.log_processor(log_exporting, redact=False))
         handle = LLMTelemetry(tracer_provider, meter_provider, logger_provider, exporters=options.chosen,
-                              redaction=chain.redactor is not None, sampling=chain.sampler is not None)
+                              redaction=chain.redactor is not None, sampling=chain.sampler is not None,
+                              _closers=closers)
 
         if set_global:
             _install_globals(handle)
         if instrument:
-            from opentelemetry_instrumentation_llm import instrument as instrument_all
+            from opentelemetry_instrumentation_llm.instrumentor import instrument as instrument_all
 
             handle.instrumented = instrument_all(tracer_provider=tracer_provider, meter_provider=meter_provider,
                                                  logger_provider=logger_provider, **instrument_kwargs)
@@ -230,6 +238,10 @@ class _ExportOptions:
         for name in names:
             if name == "none":
                 continue
+            if signal == "metrics" and name == "prometheus":
+                built.append(PrometheusPull.from_env())
+                self.chosen[signal].append(name)
+                continue
             entry_name = name
             if name == "otlp":
                 protocol = (self.protocol or os.environ.get(_PROTOCOL_ENV[signal])
@@ -243,9 +255,10 @@ class _ExportOptions:
             found = entry_points(group=_ENTRY_POINT_GROUP[signal], name=entry_name)
             if not found:
                 installed = ", ".join(sorted(e.name for e in entry_points(group=_ENTRY_POINT_GROUP[signal])))
+                builtin = "otlp, prometheus, none" if signal == "metrics" else "otlp, none"
                 raise config.ConfigurationError(
-                    f"Unknown {signal} exporter {name!r} in {_EXPORTER_ENV[signal]}: accepted values are otlp, "
-                    f"none, or an installed exporter ({installed})")
+                    f"Unknown {signal} exporter {name!r} in {_EXPORTER_ENV[signal]}: accepted values are {builtin}, "
+                    f"or an installed exporter ({installed})")
             exporter_type = next(iter(found)).load()
             built.append(exporter_type(**self._arguments(signal, entry_name)))
             self.chosen[signal].append(entry_name)
@@ -263,6 +276,87 @@ class _ExportOptions:
         if self.timeout is not None:
             kwargs["timeout"] = self.timeout
         return kwargs
+
+
+# --------------------------------------------------------------------------- metric readers
+
+_PROMETHEUS_HOST_ENV = "OTEL_EXPORTER_PROMETHEUS_HOST"
+_PROMETHEUS_PORT_ENV = "OTEL_EXPORTER_PROMETHEUS_PORT"
+
+
+@dataclass(frozen=True)
+class PrometheusPull:
+    """``OTEL_METRICS_EXPORTER=prometheus``: a /metrics endpoint for Prometheus to scrape.
+
+    The exporter's entry point is a metric *reader* that starts its HTTP server as it is built and
+    never stops it; we build the reader and the server ourselves, after every other setting has
+    been validated, and stop the server on shutdown so a later ``setup()`` can listen again.
+    """
+
+    host: str
+    port: int
+
+    @classmethod
+    def from_env(cls) -> PrometheusPull:
+        host = os.environ.get(_PROMETHEUS_HOST_ENV, "").strip() or "localhost"
+        raw = os.environ.get(_PROMETHEUS_PORT_ENV, "").strip() or "9464"
+        if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+            raise config.ConfigurationError(
+                f"Invalid {_PROMETHEUS_PORT_ENV} {raw!r}: accepted values are a port number from 0 to 65535 "
+                "(default 9464)")
+        try:
+            import opentelemetry.exporter.prometheus  # noqa: F401
+        except ImportError as exc:
+            raise config.ConfigurationError(
+                "OTEL_METRICS_EXPORTER=prometheus needs opentelemetry-exporter-prometheus: "
+                "pip install 'opentelemetry-instrumentation-llm[prometheus]'") from exc
+        return cls(host, int(raw))
+
+    def start(self) -> tuple[MetricReader, Callable[[], None]]:
+        """The reader, registered in prometheus_client's default registry, and a function that
+        stops it serving. The default registry is the standard exporter's too, so metrics the
+        application registers with prometheus_client are served on the same endpoint."""
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+        from prometheus_client import start_http_server
+
+        try:
+            server, _ = start_http_server(self.port, addr=self.host)
+        except OSError as exc:
+            raise config.ConfigurationError(
+                f"Cannot serve Prometheus metrics on {self.host}:{self.port} ({_PROMETHEUS_HOST_ENV}, "
+                f"{_PROMETHEUS_PORT_ENV}): {exc}") from exc
+
+        def close() -> None:
+            server.shutdown()
+            server.server_close()
+
+        try:
+            return PrometheusMetricReader(), close
+        except Exception:
+            close()
+            raise
+
+
+def _metric_readers(configured: Sequence[Any]) -> tuple[list[MetricReader], list[Callable[[], None]]]:
+    """Readers for the configured metrics exporters: exporters are read periodically; readers
+    (an entry point may name a ``MetricReader`` class) are used as they are."""
+    readers: list[MetricReader] = []
+    closers: list[Callable[[], None]] = []
+    try:
+        for item in configured:
+            if isinstance(item, PrometheusPull):
+                reader, close = item.start()
+                readers.append(reader)
+                closers.append(close)
+            elif isinstance(item, MetricReader):
+                readers.append(item)
+            else:
+                readers.append(PeriodicExportingMetricReader(item))
+    except Exception:
+        for close in closers:
+            close()
+        raise
+    return readers, closers
 
 
 # --------------------------------------------------------------------------- hooks into other parts

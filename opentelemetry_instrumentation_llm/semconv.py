@@ -134,7 +134,7 @@ PROVIDER_OLLAMA: Final = "ollama"  # not a well-known value; custom values are a
 # The semantic-conventions version our names follow, on every tracer, meter and logger we create.
 # The GenAI names moved to the (untagged) semantic-conventions-genai repository in core v1.42.0;
 # v1.41.0 is the last core release in which they were normative, and our span, metric and event
-# names are those of that release plus the later genai-repo additions listed in docs/semconv.md.
+# names are those of that release plus the later genai-repo additions (docs/architecture.md, "Conventions").
 SCHEMA_URL: Final = Schemas.V1_41_0.value
 # hw.* (GPU) names follow core v1.44.0.
 HW_SCHEMA_URL: Final = Schemas.V1_44_0.value

@@ -50,7 +50,7 @@ def _sentence(rng: random.Random, low: int, high: int) -> str:
 class Traffic:
     """The calls one round is drawn from, with their weights."""
 
-    def __init__(self, server: FakeLLMServer, rng: random.Random, slow_s: float) -> None:
+    def __init__(self, server: FakeLLMServer, rng: random.Random, slow_s: float, error_weight: int = 1) -> None:
         self.rng = rng
         self.fake = server.fake
         self.slow_s = slow_s
@@ -63,8 +63,8 @@ class Traffic:
             ("anthropic message", 4, self.anthropic_message),
             ("anthropic stream", 2, self.anthropic_stream),
             ("openai embeddings", 2, self.embeddings),
-            ("openai rate limited", 1, self.rate_limited),
-            ("anthropic server error", 1, self.server_error),
+            ("openai rate limited", error_weight, self.rate_limited),
+            ("anthropic server error", error_weight, self.server_error),
             ("openai slow chat", 1, self.slow_chat),
         ]
 
@@ -155,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
     parser.add_argument("--calls-per-tenant", type=int, default=3, help="calls each tenant makes per round")
     parser.add_argument("--slow", type=float, default=6.0, help="seconds a slow call takes")
+    parser.add_argument("--error-weight", type=int, default=1,
+                        help="weight of each failing call in the mix (1: ~7%% of OpenAI, ~14%% of Anthropic calls)")
     parser.add_argument("--seed", type=int, default=None, help="random seed, for a reproducible mix")
     parser.add_argument("--every-call-once", action="store_true",
                         help="start with one call of every kind (so every metric and label exists at once)")
@@ -166,7 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     made = 0
     try:
         with FakeLLMServer() as server:
-            traffic = Traffic(server, rng, args.slow)
+            traffic = Traffic(server, rng, args.slow, args.error_weight)
             try:
                 if args.every_call_once:
                     for index, (_, _, call) in enumerate(traffic.calls):

@@ -11,6 +11,8 @@ guarded so a bug here can never reach the user's code.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Sequence
 from time import perf_counter, time_ns
 from typing import Any
@@ -81,6 +83,36 @@ class _Instruments:
             self.tpoc = _histogram(meter, sc.METRIC_TIME_PER_OUTPUT_CHUNK, "s", d,
                                    "Time between consecutive output chunks of a streamed response.")
         self.latest = _LatestInstruments(meter) if names.latest_names else None
+        self._cost: Any = None
+
+    def cost_counter(self) -> Any:
+        """The cost counter, created on first use (only when prices are known)."""
+        if self._cost is None:
+            self._cost = self.meter.create_counter(
+                sc.METRIC_OPERATION_COST, unit="USD",
+                description="Cost of GenAI operations in USD, from list prices and the user's overrides.")
+        return self._cost
+
+
+# Every SDK's metrics come from ONE meter scope (spans and events keep one scope per SDK). With a
+# scope per SDK the same metric arrives in several scopes whose attribute keys differ (error.type
+# in one, no server.port in another), and opentelemetry-exporter-prometheus (0.66b2) builds each
+# Prometheus family from the first scope's label names, then appends the other scopes' label
+# values by position: series with wrong labels (server_address="40141"). One scope means one
+# metric stream per name, whose label set the exporter computes over all its points.
+METER_SCOPE = "opentelemetry_instrumentation_llm"
+_instruments_lock = threading.Lock()
+_instruments_by_meter: weakref.WeakKeyDictionary[Meter, dict[MetricNames, _Instruments]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _shared_instruments(meter: Meter, names: MetricNames) -> _Instruments:
+    """The instruments of ``meter``, created once (creating them again makes the SDK warn)."""
+    with _instruments_lock:
+        by_names = _instruments_by_meter.setdefault(meter, {})
+        if names not in by_names:
+            by_names[names] = _Instruments(meter, names)
+        return by_names[names]
 
 
 class _LatestInstruments:
@@ -134,8 +166,8 @@ class Recorder:
         self.spec = spec
         self.error_type = spec.error_type
         self.tracer: Tracer = trace.get_tracer(scope, __version__, tracer_provider, schema_url=sc.SCHEMA_URL)
-        meter = get_meter(scope, __version__, meter_provider, schema_url=sc.SCHEMA_URL)
-        self.instruments = _Instruments(meter, metric_names)
+        meter = get_meter(METER_SCOPE, __version__, meter_provider, schema_url=sc.SCHEMA_URL)
+        self.instruments = _shared_instruments(meter, metric_names)
         self.event_logger = _logs.get_logger(scope, __version__, logger_provider=logger_provider,
                                              schema_url=sc.SCHEMA_URL)
         self.content = content or ContentSettings()
@@ -150,11 +182,7 @@ class Recorder:
         self.responses = helpers.responses
         self.fingerprints = helpers.fingerprints
         self.spend = helpers.spend
-        self.cost_counter = None
-        if self.prices is not None:
-            self.cost_counter = meter.create_counter(
-                sc.METRIC_OPERATION_COST, unit="USD",
-                description="Cost of GenAI operations in USD, from list prices and the user's overrides.")
+        self.cost_counter = self.instruments.cost_counter() if self.prices is not None else None
 
     def start(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any],
               streaming: bool = False) -> Invocation | None:
@@ -428,15 +456,8 @@ class Invocation:
         elif error_type is not None:
             span.set_status(Status(StatusCode.ERROR, error_type))
 
-    def _record_metrics(
-        self,
-        attrs: dict[str, AttributeValue],
-        duration: float,
-        usage: Usage | None,
-        first_chunk: float | None,
-        chunk_gaps: Sequence[float] | None,
-        error_type: str | None,
-    ) -> None:
+    def _record_metrics(self, attrs: dict[str, AttributeValue], duration: float, usage: Usage | None,
+                        first_chunk: float | None, chunk_gaps: Sequence[float] | None, error_type: str | None) -> None:
         """Records every histogram. ``attrs`` never carries error.type, which only duration takes."""
         inst = self.recorder.instruments
         if inst.duration is not None:

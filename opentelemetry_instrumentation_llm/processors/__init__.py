@@ -120,20 +120,19 @@ class Processors:
 
         Pass ``redact=False`` when the exporters were wrapped with :meth:`span_exporter`.
         """
-        processor = _fan_out_spans(downstream)
-        if redact and self.redactor is not None:
-            processor = RedactingSpanProcessor(processor, self.redactor)
-        if self.sampler is not None:
-            processor = SamplingSpanProcessor(processor, self.sampler)
-        return processor
+        return self._chain(_fan_out_spans(downstream), RedactingSpanProcessor, SamplingSpanProcessor, redact)
 
     def log_processor(self, downstream: LogRecordProcessor | Sequence[LogRecordProcessor], *,
                       redact: bool = True) -> LogRecordProcessor:
-        processor = _fan_out_logs(downstream)
+        return self._chain(_fan_out_logs(downstream), RedactingLogRecordProcessor, SamplingLogRecordProcessor,
+                           redact)
+
+    def _chain(self, processor: Any, redacting: Any, sampling: Any, redact: bool) -> Any:
+        """``processor`` behind redaction (when on and asked for), behind the tail sampler (when on)."""
         if redact and self.redactor is not None:
-            processor = RedactingLogRecordProcessor(processor, self.redactor)
+            processor = redacting(processor, self.redactor)
         if self.sampler is not None:
-            processor = SamplingLogRecordProcessor(processor, self.sampler)
+            processor = sampling(processor, self.sampler)
         return processor
 
 

@@ -5,11 +5,22 @@ from __future__ import annotations
 import json
 import types
 import weakref
+from collections.abc import Callable
 from typing import Any
 
+from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.parts import data_url_part as data_url_part, text_part as text_part
-from opentelemetry_instrumentation_llm._core.records import Attributes
-from opentelemetry_instrumentation_llm._core.spec import ParamsBinder, ResultKind
+from opentelemetry_instrumentation_llm._core.records import Attributes, RequestInfo
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ParamsBinder, ResultKind
+
+# (parameter, attribute) pairs that most APIs name alike; adapters add their own to these.
+SAMPLING_PARAMS: tuple[tuple[str, str], ...] = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+)
 
 _DEFAULT_PORTS = {"https": 443, "http": 80, "wss": 443, "ws": 80}
 
@@ -136,13 +147,16 @@ class FinishReasons:
     def __call__(self, reason: Any) -> str | None:
         if reason is None:
             return None
-        if not isinstance(reason, str):
-            if not self._coerce:
-                return None
-            reason = str(getattr(reason, "value", reason))
-        if not reason:
+        text: str
+        if isinstance(reason, str):
+            text = reason
+        elif self._coerce:
+            text = str(getattr(reason, "value", reason))
+        else:
             return None
-        return self.table.get(reason, reason)
+        if not text:
+            return None
+        return self.table.get(text, text)
 
 
 class Arguments:
@@ -151,12 +165,16 @@ class Arguments:
     SDK helpers fill omitted parameters with sentinel objects (``NOT_GIVEN``, ``omit``, ``UNSET``);
     each adapter names its SDK's sentinel types explicitly, so nothing depends on which adapters
     happen to be imported.
+
+    ``param`` is the hot-path reader of a keyword-argument dict: a plain function (calling it costs
+    what calling a module function costs, a third of an instance ``__call__``).
     """
 
-    __slots__ = ("sentinels",)
+    __slots__ = ("param", "sentinels")
 
     def __init__(self, *sentinels: type) -> None:
         self.sentinels = frozenset(sentinels)
+        self.param = _param_reader(self.sentinels)
 
     def __call__(self, params: Any, key: str) -> Any:
         """``params[key]`` (or the attribute of an SDK model), None when absent or a sentinel."""
@@ -171,12 +189,24 @@ class Arguments:
             return None
         return value
 
+    def copy_given(self, params: dict[str, Any], pairs: tuple[tuple[str, str], ...], attrs: Attributes) -> None:
+        """Copy each given ``params[key]`` to ``attrs[attribute]`` for the ``(key, attribute)`` pairs."""
+        sentinels = self.sentinels
+        for key, attribute in pairs:
+            value = params.get(key)
+            if value is not None and type(value) not in sentinels:
+                attrs[attribute] = value
 
-def given(value: Any, sentinels: tuple[type, ...]) -> Any:
-    """``value`` unless it is None or one of the SDK's "not given" sentinels (``omit``, ``NOT_GIVEN``)."""
-    if value is None or type(value) in sentinels:
-        return None
-    return value
+
+def _param_reader(sentinels: frozenset[type]) -> Callable[[dict[str, Any], str], Any]:
+    def param(params: dict[str, Any], key: str) -> Any:
+        """``params[key]``, None when absent or a sentinel."""
+        value = params.get(key)
+        if value is None or type(value) in sentinels:
+            return None
+        return value
+
+    return param
 
 
 def field(obj: Any, name: str) -> Any:
@@ -186,9 +216,51 @@ def field(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-def put(attrs: Attributes, key: str, value: Any) -> None:
+def set_if_not_none(attrs: Attributes, key: str, value: Any) -> None:
     if value is not None:
         attrs[key] = value
+
+
+put = set_if_not_none  # the former name, until every adapter uses set_if_not_none
+
+
+def request_info(
+    operation: str,
+    provider: str,
+    model: Any,
+    server: tuple[str | None, int | None],
+    stream: bool,
+    attributes: Attributes,
+) -> RequestInfo:
+    """The :class:`RequestInfo` of one call; ``model`` is recorded as text when given."""
+    return RequestInfo(
+        operation, provider, str(model) if model is not None else None, server[0], server[1], stream, attributes
+    )
+
+
+Server = tuple[str | None, int | None]
+
+
+def request_parser(
+    operation: str,
+    provider: str,
+    server: Callable[[Any, dict[str, Any]], Server],
+    attributes: Callable[[dict[str, Any]], Attributes],
+    param: Callable[[dict[str, Any], str], Any],
+    stream: bool | None = None,
+) -> Callable[[Any, dict[str, Any]], RequestInfo]:
+    """A ``parse_request`` for an SDK whose provider is fixed: the model and (unless the method
+    itself says, ``stream``) the stream flag read from the call's parameters with ``param``,
+    ``server(resource, params)`` and ``attributes(params)``."""
+
+    def parse(resource: Any, params: dict[str, Any]) -> RequestInfo:
+        model = param(params, "model")
+        address, port = server(resource, params)
+        streaming = bool(param(params, "stream")) if stream is None else stream
+        model_name = str(model) if model is not None else None
+        return RequestInfo(operation, provider, model_name, address, port, streaming, attributes(params))
+
+    return parse
 
 
 def stop_sequences(value: Any) -> list[str] | None:
@@ -225,6 +297,28 @@ def positional_binder(*names: str) -> ParamsBinder:
     return bind
 
 
+def endpoint_pair(module: str, sync_target: str, async_target: str, **parsers: Any) -> tuple[Endpoint, Endpoint]:
+    """The sync and async methods of one SDK call (``Completions.create`` / ``AsyncCompletions.create``)."""
+    return (
+        Endpoint(module=module, target=sync_target, is_async=False, **parsers),
+        Endpoint(module=module, target=async_target, is_async=True, **parsers),
+    )
+
+
+def status_error_type(catch_all: str) -> Callable[[BaseException], str]:
+    """An ``error_type``: the HTTP status code for the SDK's catch-all error class named ``catch_all``
+    (its name says nothing about the failure), the exception's class name otherwise."""
+
+    def error_type(exc: BaseException) -> str:
+        if type(exc).__name__ == catch_all:
+            status = getattr(exc, "status_code", None)
+            if isinstance(status, int) and status >= 400:
+                return str(status)
+        return type(exc).__name__
+
+    return error_type
+
+
 def type_classifier(*rules: tuple[type, ResultKind]) -> Any:
     """A ``classify`` by the result's type: the first ``(base class, kind)`` rule that matches, else
     ``VALUE``; decided once per result type, then a dict lookup."""
@@ -241,15 +335,22 @@ def type_classifier(*rules: tuple[type, ResultKind]) -> Any:
     return classify
 
 
-def stainless_classifier(stream: type, async_stream: type, raw: type, async_raw: type,
-                         legacy_raw: type | None = None) -> Any:
+def stainless_classifier(
+    stream: type, async_stream: type, raw: type, async_raw: type, legacy_raw: type | None = None
+) -> Any:
     """For the SDKs generated by Stainless (openai, anthropic, groq): their stream classes, their raw
     responses (``with_raw_response`` / ``with_streaming_response``), or a parsed value."""
     legacy = ((legacy_raw, ResultKind.RAW),) if legacy_raw is not None else ()
-    return type_classifier((stream, ResultKind.STREAM), (async_stream, ResultKind.ASYNC_STREAM), *legacy,
-                           (async_raw, ResultKind.ASYNC_RAW), (raw, ResultKind.RAW_CLOSABLE))
+    return type_classifier(
+        (stream, ResultKind.STREAM),
+        (async_stream, ResultKind.ASYNC_STREAM),
+        *legacy,
+        (async_raw, ResultKind.ASYNC_RAW),
+        (raw, ResultKind.RAW_CLOSABLE),
+    )
 
 
 # SDKs whose stream methods are generator functions (google-genai, ollama).
-generator_classifier = type_classifier((types.GeneratorType, ResultKind.STREAM),
-                                       (types.AsyncGeneratorType, ResultKind.ASYNC_STREAM))
+generator_classifier = type_classifier(
+    (types.GeneratorType, ResultKind.STREAM), (types.AsyncGeneratorType, ResultKind.ASYNC_STREAM)
+)

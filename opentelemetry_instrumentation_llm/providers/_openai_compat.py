@@ -1,113 +1,57 @@
 """The Chat Completions and Embeddings wire shapes, shared by every SDK that speaks them.
 
-OpenAI's chat format is the lingua franca of LLM APIs: the ``openai``, ``groq`` and ``litellm``
-adapters (and servers reached through ``base_url``) all map through here. Nothing in this module
-imports an SDK; each adapter registers its SDK's "not given" sentinel types with
-:func:`register_sentinels` so that defaults the SDK fills in are not mistaken for user choices.
+OpenAI's chat format is the lingua franca of LLM APIs: the ``openai``, ``groq``, ``mistralai`` and
+``litellm`` adapters (and servers reached through ``base_url``) all map through here. Nothing in
+this module imports an SDK: each adapter builds one :class:`ChatCompletionsRequests` with its SDK's
+"not given" sentinel types, so that defaults the SDK fills in are not mistaken for user choices.
 Provider-specific attributes (``openai.*``) stay in the provider's own adapter.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm._core.parts import (
+    BlobPart,
+    ChatMessage,
+    MessagePart,
+    OutputMessage,
+    ToolCallPart,
+    ToolDefinition,
+    data_url_part,
+    text_part,
+)
 from opentelemetry_instrumentation_llm._core.records import (
+    AccumulatorFactory,
     Attributes,
     RequestContent,
+    RequestParser,
     ResponseInfo,
+    ResponseParser,
     Usage,
 )
 from opentelemetry_instrumentation_llm.providers._common import (
-    data_url_part,
+    SAMPLING_PARAMS,
+    Arguments,
+    FinishReasons,
     field,
     maybe_json,
-    put,
+    set_if_not_none,
     stop_sequences,
-    text_part,
 )
-
-SENTINEL_TYPES: set[type] = set()
-
-
-def register_sentinels(*types: type) -> None:
-    """Declare an SDK's "argument not given" sentinel classes (``NotGiven``, ``Omit``)."""
-    SENTINEL_TYPES.update(types)
-
-
-def _arg(kwargs: dict[str, Any], key: str) -> Any:
-    """A keyword argument the user actually gave (SDK helpers pass ``omit``/``NOT_GIVEN`` sentinels)."""
-    value = kwargs.get(key)
-    return None if value is None or type(value) in SENTINEL_TYPES else value
-
-
-def chat_request_attributes(kwargs: dict[str, Any]) -> Attributes:
-    """The provider-neutral request attributes of a chat-completions call."""
-    attrs: Attributes = {}
-    _copy_params(kwargs, _CHAT_PARAMS, attrs)
-    max_tokens = _arg(kwargs, "max_completion_tokens")
-    if max_tokens is None:
-        max_tokens = _arg(kwargs, "max_tokens")
-    put(attrs, sc.GEN_AI_REQUEST_MAX_TOKENS, max_tokens)
-    _common_tail(kwargs, attrs)
-    output_type = _output_type(_arg(kwargs, "response_format"))
-    modalities = _arg(kwargs, "modalities")
-    if modalities is not None and "audio" in modalities:
-        output_type = "speech"
-    put(attrs, sc.GEN_AI_OUTPUT_TYPE, output_type)
-    return attrs
-
-
-def embeddings_request_attributes(kwargs: dict[str, Any]) -> Attributes:
-    attrs: Attributes = {}
-    encoding = _arg(kwargs, "encoding_format")
-    if encoding is not None:
-        attrs[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
-    put(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, _arg(kwargs, "dimensions"))
-    return attrs
-
-
-def chat_response_info(response: Any, capture: bool) -> ResponseInfo:
-    """A chat completion (object or dict) -> ResponseInfo, without provider-specific attributes."""
-    choices = field(response, "choices") or ()
-    info = ResponseInfo(
-        response_id=field(response, "id"),
-        response_model=field(response, "model"),
-        finish_reasons=[r for r in (field(c, "finish_reason") for c in choices) if r is not None],
-        usage=chat_usage(field(response, "usage")),
-    )
-    if capture:
-        info.output_messages = [_chat_output_message(field(c, "message"), field(c, "finish_reason"))
-                                for c in choices]
-    return info
-
 
 # (kwarg, attribute) pairs copied as-is when given.
-_CHAT_PARAMS = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("reasoning_effort", sc.GEN_AI_REQUEST_REASONING_LEVEL),
-)
-def _copy_params(kwargs: dict[str, Any], pairs: tuple[tuple[str, str], ...], attrs: Attributes) -> None:
-    for key, attribute in pairs:
-        value = kwargs.get(key)
-        if value is not None and type(value) not in SENTINEL_TYPES:
-            attrs[attribute] = value
+_CHAT_PARAMS = (*SAMPLING_PARAMS, ("reasoning_effort", sc.GEN_AI_REQUEST_REASONING_LEVEL))
+
+FieldReader = Callable[[Any, str], Any]  # (dict or SDK model, name) -> the field's value, or None
+
+# The finish reasons of output messages, in the conventions' vocabulary.
+chat_finish_reason = FinishReasons({"tool_calls": "tool_call", "function_call": "tool_call"})
 
 
-def _common_tail(kwargs: dict[str, Any], attrs: Attributes) -> None:
-    stop = _arg(kwargs, "stop")
-    if stop is not None:
-        put(attrs, sc.GEN_AI_REQUEST_STOP_SEQUENCES, stop_sequences(stop))
-    n = _arg(kwargs, "n")
-    if n is not None and n != 1:
-        attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
-
-
-def _output_type(format_spec: Any) -> str | None:
+def output_type_of(format_spec: Any) -> str | None:
     """``gen_ai.output.type`` from a response_format / text.format value or a parse() target class."""
     if format_spec is None:
         return None
@@ -121,72 +65,163 @@ def _output_type(format_spec: Any) -> str | None:
     return None
 
 
-def _chat_content_parts(content: Any) -> list[dict[str, Any]]:
+class ChatCompletionsRequests:
+    """Request-side mapping of Chat Completions and Embeddings calls for one SDK.
+
+    ``arguments`` knows that SDK's "not given" sentinels; the methods are the parsers an adapter
+    puts in its wrap table (``content``) or builds its request attributes from.
+    """
+
+    __slots__ = ("_param", "arguments")
+
+    def __init__(self, arguments: Arguments) -> None:
+        self.arguments = arguments
+        self._param = arguments.param
+
+    def chat_attributes(self, params: dict[str, Any]) -> Attributes:
+        """The provider-neutral request attributes of a chat-completions call."""
+        param = self._param
+        attrs: Attributes = {}
+        self.arguments.copy_given(params, _CHAT_PARAMS, attrs)
+        max_tokens = param(params, "max_completion_tokens")
+        if max_tokens is None:
+            max_tokens = param(params, "max_tokens")
+        set_if_not_none(attrs, sc.GEN_AI_REQUEST_MAX_TOKENS, max_tokens)
+        self.put_stop_and_choice_count(params, attrs)
+        output_type = output_type_of(param(params, "response_format"))
+        modalities = param(params, "modalities")
+        if modalities is not None and "audio" in modalities:
+            output_type = "speech"
+        set_if_not_none(attrs, sc.GEN_AI_OUTPUT_TYPE, output_type)
+        return attrs
+
+    def put_stop_and_choice_count(self, params: dict[str, Any], attrs: Attributes) -> None:
+        """``stop`` as stop sequences and ``n`` (when not 1) as the choice count."""
+        stop = self._param(params, "stop")
+        if stop is not None:
+            set_if_not_none(attrs, sc.GEN_AI_REQUEST_STOP_SEQUENCES, stop_sequences(stop))
+        n = self._param(params, "n")
+        if n is not None and n != 1:
+            attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = n
+
+    def embeddings_attributes(self, params: dict[str, Any]) -> Attributes:
+        attrs: Attributes = {}
+        encoding = self._param(params, "encoding_format")
+        if encoding is not None:
+            attrs[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = [encoding]
+        set_if_not_none(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, self._param(params, "dimensions"))
+        return attrs
+
+    def chat_parsers(
+        self,
+        parse_request: RequestParser,
+        accumulator: AccumulatorFactory,
+        parse_response: ResponseParser | None = None,
+    ) -> dict[str, Any]:
+        """The wrap-table parsers of a chat-completions method (keyword arguments of an ``Endpoint``)."""
+        return {
+            "parse_request": parse_request,
+            "parse_response": parse_response or chat_response_info,
+            "parse_content": self.content,
+            "accumulator": accumulator,
+        }
+
+    def content(self, params: dict[str, Any]) -> RequestContent:
+        """The chat call's input messages and tool definitions (called only when capturing)."""
+        return RequestContent(
+            input_messages=chat_input_messages(self._param(params, "messages")),
+            tool_definitions=tool_definitions(self._param(params, "tools")),
+        )
+
+
+# --------------------------------------------------------------------------- content
+
+
+def _audio_part(audio: Any) -> BlobPart:
+    part: BlobPart = {"type": "blob", "modality": "audio", "content": field(audio, "data")}
+    fmt = field(audio, "format")
+    if fmt:
+        part["mime_type"] = f"audio/{fmt}"
+    return part
+
+
+def _file_part(file: Any) -> MessagePart:
+    file_id = field(file, "file_id")
+    if file_id:
+        return {"type": "file", "modality": "document", "file_id": file_id}
+    return {"type": "blob", "modality": "document", "content": field(file, "file_data")}
+
+
+def _chat_content_part(item: Any) -> MessagePart | None:
+    kind = field(item, "type")
+    if kind == "text":
+        return text_part(field(item, "text") or "")
+    if kind == "image_url":
+        url = field(field(item, "image_url"), "url")
+        return data_url_part(url, "image") if url else None
+    if kind == "input_audio":
+        return _audio_part(field(item, "input_audio"))
+    if kind == "file":
+        return _file_part(field(item, "file"))
+    if kind == "refusal":
+        return {"type": "refusal", "content": field(item, "refusal")}
+    return {"type": str(kind)}
+
+
+def content_parts(content: Any, part_of: Callable[[Any], MessagePart | None]) -> list[MessagePart]:
+    """Message content, text or a list of items, as message parts (``part_of`` maps one item, or skips it)."""
     if content is None:
         return []
     if isinstance(content, str):
         return [text_part(content)]
-    parts: list[dict[str, Any]] = []
-    for item in content:
-        kind = field(item, "type")
-        if kind == "text":
-            parts.append(text_part(field(item, "text") or ""))
-        elif kind == "image_url":
-            url = field(field(item, "image_url"), "url")
-            if url:
-                parts.append(data_url_part(url, "image"))
-        elif kind == "input_audio":
-            audio = field(item, "input_audio")
-            fmt = field(audio, "format")
-            part = {"type": "blob", "modality": "audio", "content": field(audio, "data")}
-            if fmt:
-                part["mime_type"] = f"audio/{fmt}"
-            parts.append(part)
-        elif kind == "file":
-            file = field(item, "file")
-            file_id = field(file, "file_id")
-            if file_id:
-                parts.append({"type": "file", "modality": "document", "file_id": file_id})
-            else:
-                parts.append({"type": "blob", "modality": "document", "content": field(file, "file_data")})
-        elif kind == "refusal":
-            parts.append({"type": "refusal", "content": field(item, "refusal")})
-        else:
-            parts.append({"type": str(kind)})
-    return parts
+    return [part for part in map(part_of, content) if part is not None]
 
 
-def _tool_call_parts(tool_calls: Any) -> list[dict[str, Any]]:
-    parts = []
+def chat_content_parts(content: Any) -> list[MessagePart]:
+    """Chat Completions message content as the conventions' message parts."""
+    return content_parts(content, _chat_content_part)
+
+
+def tool_call_part(call_id: Any, name: Any, arguments: Any) -> ToolCallPart:
+    """A tool call; ``arguments`` given as JSON text is recorded as the object it encodes."""
+    return {"type": "tool_call", "id": call_id, "name": name, "arguments": maybe_json(arguments)}
+
+
+def _tool_call_parts(tool_calls: Any) -> list[MessagePart]:
+    parts: list[MessagePart] = []
     for call in tool_calls or ():
         function = field(call, "function")
-        parts.append({
-            "type": "tool_call",
-            "id": field(call, "id"),
-            "name": field(function, "name") if function is not None else field(call, "type"),
-            "arguments": maybe_json(field(function, "arguments")) if function is not None else None,
-        })
+        if function is not None:
+            parts.append(tool_call_part(field(call, "id"), field(function, "name"), field(function, "arguments")))
+        else:
+            parts.append({"type": "tool_call", "id": field(call, "id"), "name": field(call, "type"), "arguments": None})
     return parts
 
 
-def chat_input_messages(messages: Any) -> list[dict[str, Any]]:
-    result = []
+def _input_message_parts(message: Any, role: str) -> list[MessagePart]:
+    if role in ("tool", "function"):
+        return [
+            {"type": "tool_call_response", "id": field(message, "tool_call_id"), "response": field(message, "content")}
+        ]
+    parts = chat_content_parts(field(message, "content"))
+    parts.extend(_tool_call_parts(field(message, "tool_calls")))
+    function_call = field(message, "function_call")
+    if function_call is not None:
+        parts.append(
+            {
+                "type": "tool_call",
+                "name": field(function_call, "name"),
+                "arguments": maybe_json(field(function_call, "arguments")),
+            }
+        )
+    return parts
+
+
+def chat_input_messages(messages: Any) -> list[ChatMessage]:
+    result: list[ChatMessage] = []
     for message in messages or ():
         role = field(message, "role") or "user"
-        if role in ("tool", "function"):
-            parts: list[dict[str, Any]] = [{
-                "type": "tool_call_response",
-                "id": field(message, "tool_call_id"),
-                "response": field(message, "content"),
-            }]
-        else:
-            parts = _chat_content_parts(field(message, "content"))
-            parts.extend(_tool_call_parts(field(message, "tool_calls")))
-            function_call = field(message, "function_call")
-            if function_call is not None:
-                parts.append({"type": "tool_call", "name": field(function_call, "name"),
-                              "arguments": maybe_json(field(function_call, "arguments"))})
-        entry: dict[str, Any] = {"role": role, "parts": parts}
+        entry: ChatMessage = {"role": role, "parts": _input_message_parts(message, role)}
         name = field(message, "name")
         if name:
             entry["name"] = name
@@ -194,42 +229,40 @@ def chat_input_messages(messages: Any) -> list[dict[str, Any]]:
     return result
 
 
-def _tool_definition(tool: Any) -> dict[str, Any]:
-    kind = field(tool, "type") or "function"
-    function = field(tool, "function")  # chat: {"type": "function", "function": {...}}
+def _tool_definition(tool: Any, read: FieldReader) -> ToolDefinition:
+    kind = read(tool, "type") or "function"
+    function = read(tool, "function")  # chat: {"type": "function", "function": {...}}
     source = function if function is not None else tool  # responses: flat {"type": "function", "name": ...}
-    definition: dict[str, Any] = {"type": kind, "name": field(source, "name") or kind}
-    description = field(source, "description")
+    definition: ToolDefinition = {"type": kind, "name": read(source, "name") or kind}
+    description = read(source, "description")
     if description:
         definition["description"] = description
-    parameters = field(source, "parameters")
+    parameters = read(source, "parameters")
     if parameters is not None:
         definition["parameters"] = parameters
     return definition
 
 
-def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
+def tool_definitions(tools: Any, read: FieldReader = field) -> list[ToolDefinition] | None:
+    """Tool definitions, each field read with ``read`` (an SDK's :class:`Arguments` where its models may
+    hold "not given" sentinels)."""
     if not tools:
         return None
-    return [_tool_definition(tool) for tool in tools]
+    return [_tool_definition(tool, read) for tool in tools]
 
 
-def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
-    return RequestContent(
-        input_messages=chat_input_messages(_arg(kwargs, "messages")),
-        tool_definitions=tool_definitions(_arg(kwargs, "tools")),
-    )
-
-
-_FINISH_TO_SEMCONV = {"tool_calls": "tool_call", "function_call": "tool_call"}
-
+# --------------------------------------------------------------------------- responses
 
 UsageKeys = tuple[str, str, str, str]  # input, output, input details, output details
 
 
 def usage_keys(prefix_in: str, prefix_out: str) -> UsageKeys:
-    return (f"{prefix_in}_tokens", f"{prefix_out}_tokens", f"{prefix_in}_tokens_details",
-            f"{prefix_out}_tokens_details")
+    return (
+        f"{prefix_in}_tokens",
+        f"{prefix_out}_tokens",
+        f"{prefix_in}_tokens_details",
+        f"{prefix_out}_tokens_details",
+    )
 
 
 def token_usage(usage: Any, keys: UsageKeys) -> Usage | None:
@@ -256,8 +289,8 @@ def chat_usage(usage: Any) -> Usage | None:
     return token_usage(usage, _CHAT_USAGE)
 
 
-def _chat_output_message(message: Any, finish_reason: str | None) -> dict[str, Any]:
-    parts = _chat_content_parts(field(message, "content"))
+def _chat_output_message(message: Any, finish_reason: str | None) -> OutputMessage:
+    parts = chat_content_parts(field(message, "content"))
     refusal = field(message, "refusal")
     if refusal:
         parts.append({"type": "refusal", "content": refusal})
@@ -265,30 +298,73 @@ def _chat_output_message(message: Any, finish_reason: str | None) -> dict[str, A
     audio = field(message, "audio")
     if audio is not None and field(audio, "transcript"):
         parts.append(text_part(field(audio, "transcript")))
-    reason = finish_reason or "error"
-    return {"role": field(message, "role") or "assistant", "parts": parts,
-            "finish_reason": _FINISH_TO_SEMCONV.get(reason, reason)}
+    return {
+        "role": field(message, "role") or "assistant",
+        "parts": parts,
+        "finish_reason": chat_finish_reason(finish_reason) or "error",
+    }
+
+
+def chat_response_info(response: Any, capture: bool) -> ResponseInfo:
+    """A chat completion (object or dict) -> ResponseInfo, without provider-specific attributes."""
+    choices = field(response, "choices") or ()
+    info = ResponseInfo(
+        response_id=field(response, "id"),
+        response_model=field(response, "model"),
+        finish_reasons=[r for r in (field(c, "finish_reason") for c in choices) if r is not None],
+        usage=chat_usage(field(response, "usage")),
+    )
+    if capture:
+        info.output_messages = [_chat_output_message(field(c, "message"), field(c, "finish_reason")) for c in choices]
+    return info
 
 
 def parse_embeddings_response(response: Any, capture: bool) -> ResponseInfo:
     usage = getattr(response, "usage", None)
     info = ResponseInfo(
+        response_id=getattr(response, "id", None),
         response_model=getattr(response, "model", None),
         usage=Usage(input_tokens=field(usage, "prompt_tokens")) if usage is not None else None,
     )
     data = getattr(response, "data", None)
     if data:
-        vector = getattr(data[0], "embedding", None)
+        vector = field(data[0], "embedding")
         if isinstance(vector, list):
             info.attributes = {sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)}
     return info
+
+
+# --------------------------------------------------------------------------- streams
 
 
 def _no_vendor_attributes(response: Any, info: ResponseInfo) -> None:
     return None
 
 
-class ChatStreamAccumulator:
+class StreamIdentity:
+    """The response id and model of a stream: the first non-empty value of each.
+
+    Azure OpenAI (and OpenAI-compatible servers that copy it) opens a stream with a
+    ``prompt_filter_results`` chunk whose ``id`` and ``model`` are empty strings, so the first
+    chunk alone does not say which response this is.
+    """
+
+    __slots__ = ("_id", "_identity_pending", "_model", "_started")
+
+    def __init__(self) -> None:
+        self._id: str | None = None
+        self._model: str | None = None
+        self._identity_pending = True
+        self._started = False
+
+    def _take_identity(self, chunk: Any) -> None:
+        self._started = True
+        self._id = self._id or chunk.id or None
+        self._model = self._model or chunk.model or None
+        self._identity_pending = not (self._id and self._model)
+
+
+class ChatCompletionsStreamAccumulator(StreamIdentity):
     """Chat completion chunks -> ResponseInfo. Keeps text and tool-call deltas only when capturing.
 
     Subclasses set ``_vendor_attributes`` to add their provider's response attributes.
@@ -299,6 +375,7 @@ class ChatStreamAccumulator:
     __slots__ = ("_capture", "_finish", "_first", "_last_usage_chunk", "_messages", "_usage")
 
     def __init__(self, capture: bool) -> None:
+        super().__init__()
         self._capture = capture
         self._first: Any = None
         self._usage: Any = None
@@ -307,8 +384,10 @@ class ChatStreamAccumulator:
         self._messages: dict[int, dict[str, Any]] = {}
 
     def add(self, chunk: Any) -> bool:
-        if self._first is None:
-            self._first = chunk
+        if self._identity_pending:
+            if self._first is None:
+                self._first = chunk
+            self._take_identity(chunk)
         usage = getattr(chunk, "usage", None)  # absent, not None, on litellm's chunks
         if usage is not None:
             self._usage = usage
@@ -345,31 +424,33 @@ class ChatStreamAccumulator:
                     entry["arguments"].append(function.arguments)
 
     def result(self) -> ResponseInfo:
-        first = self._first
-        if first is None:
+        if not self._started:
             return ResponseInfo()
         info = ResponseInfo(
-            response_id=first.id,
-            response_model=first.model,
+            response_id=self._id,
+            response_model=self._model,
             finish_reasons=[self._finish[i] for i in sorted(self._finish)],
             usage=chat_usage(self._usage),
         )
-        self._vendor_attributes(self._last_usage_chunk or first, info)
+        self._vendor_attributes(self._last_usage_chunk or self._first, info)
         if self._capture:
-            info.output_messages = [self._output_message(i) for i in sorted(self._messages)]
+            info.output_messages = [self._output_message(i) for i in self._output_indexes()]
         return info
 
-    def _output_message(self, index: int) -> dict[str, Any]:
-        message = self._messages[index]
-        parts: list[dict[str, Any]] = []
+    def _output_indexes(self) -> list[int]:
+        return sorted(set(self._messages) | set(self._finish))
+
+    def _output_message(self, index: int) -> OutputMessage:
+        message = self._messages.get(index) or {"text": [], "refusal": [], "tools": {}}
+        parts: list[MessagePart] = []
         if message["text"]:
             parts.append(text_part("".join(message["text"])))
         if message["refusal"]:
             parts.append({"type": "refusal", "content": "".join(message["refusal"])})
         for _, call in sorted(message["tools"].items()):
-            parts.append({"type": "tool_call", "id": call["id"], "name": call["name"],
-                          "arguments": maybe_json("".join(call["arguments"]))})
-        reason = self._finish.get(index, "error")
-        return {"role": "assistant", "parts": parts, "finish_reason": _FINISH_TO_SEMCONV.get(reason, reason)}
-
-
+            parts.append(tool_call_part(call["id"], call["name"], "".join(call["arguments"])))
+        return {
+            "role": "assistant",
+            "parts": parts,
+            "finish_reason": chat_finish_reason(self._finish.get(index)) or "error",
+        }

@@ -15,11 +15,15 @@ Mapping:
   ``guardrailConfig.guardrailIdentifier`` as ``aws.bedrock.guardrail.id``.
 * InvokeModel / InvokeModelWithResponseStream: the body is model-native JSON, read by its keys:
   messages-style bodies (Anthropic Messages, Amazon Nova, OpenAI-style ``messages`` of Mistral Large and
-  gpt-oss, Cohere Command R ``message``) are ``chat``; prompt-style bodies (Meta Llama ``prompt``,
+  gpt-oss, Cohere Command R ``message``) are ``chat``; Anthropic bodies and events map through
+  :mod:`._anthropic_messages`, Chat-Completions-shaped ones through :mod:`._openai_compat`, Nova's
+  through the Converse mapping here; prompt-style bodies (Meta Llama ``prompt``,
   Mistral ``prompt``, Amazon Titan ``inputText``) are ``text_completion``; embedding models (Titan
   ``amazon.titan-embed*``, Cohere embed ``texts``) are ``embeddings``. Model families whose bodies
   carry no token counts get them from the ``amazon-bedrock-invocationMetrics`` of the last stream
-  chunk or the ``X-Amzn-Bedrock-Input/Output-Token-Count`` response headers.
+  chunk or the ``X-Amzn-Bedrock-Input/Output-Token-Count`` response headers. In a stream of a
+  prompt-style family the invocation metrics are preferred over the body's own counts (Titan sends
+  those as JSON floats; the metrics are integers).
 * Usage follows the conventions: input includes cached input. Bedrock's Converse ``inputTokens``, like
   Anthropic's ``input_tokens``, excludes cache reads and writes (AWS prompt-caching guide: total input =
   ``inputTokens + cacheReadInputTokens + cacheWriteInputTokens``), so the three are summed.
@@ -41,6 +45,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Callable
 from typing import Any
 
 from botocore.eventstream import EventStream
@@ -48,22 +53,28 @@ from botocore.exceptions import EventStreamError
 from botocore.response import StreamingBody
 
 from opentelemetry_instrumentation_llm import semconv as sc
-from opentelemetry_instrumentation_llm._core.records import (
-    Attributes,
-    RequestContent,
-    RequestInfo,
-    ResponseInfo,
-    Usage,
-)
+from opentelemetry_instrumentation_llm._core.parts import BlobPart, ChatMessage, MessagePart, ToolDefinition, text_part
+from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, class_name_error_type
+from opentelemetry_instrumentation_llm.providers import _anthropic_messages as anthropic_messages
 from opentelemetry_instrumentation_llm.providers._common import (
-    data_url_part,
+    Arguments,
+    FinishReasons,
+    field,
     maybe_json,
+    request_info,
     server_of,
-    text_part,
+)
+from opentelemetry_instrumentation_llm.providers._openai_compat import (
+    ChatCompletionsRequests,
+    ChatCompletionsStreamAccumulator,
+    chat_response_info,
 )
 
 AWS_BEDROCK_GUARDRAIL_ID = "aws.bedrock.guardrail.id"
+
+# Chat-Completions-shaped InvokeModel bodies are plain JSON: nothing in them is an SDK sentinel.
+_chat_completions = ChatCompletionsRequests(Arguments())
 
 SERVICE = "bedrock-runtime"
 CONVERSE = "Converse"
@@ -92,7 +103,7 @@ def bind_params(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]
 
 
 # stopReason / stop_reason / completionReason values -> the conventions' finish reasons; others pass through.
-FINISH_REASONS = {
+finish_reason = FinishReasons({
     "end_turn": "stop",
     "stop_sequence": "stop",
     "stop": "stop",
@@ -112,13 +123,7 @@ FINISH_REASONS = {
     "refusal": "content_filter",
     "CONTENT_FILTERED": "content_filter",
     "ERROR_TOXIC": "content_filter",
-}
-
-
-def finish_reason(reason: Any) -> str | None:
-    if not isinstance(reason, str) or not reason:
-        return None
-    return FINISH_REASONS.get(reason, reason)
+})
 
 
 # --------------------------------------------------------------------------- small readers
@@ -157,21 +162,13 @@ def _first(mapping: dict[str, Any], *keys: str) -> Any:
 
 
 def _sampling(attrs: Attributes, max_tokens: Any, temperature: Any, top_p: Any, top_k: Any, stop: Any) -> None:
-    value: Any = _integer(max_tokens)
-    if value is not None:
-        attrs[sc.GEN_AI_REQUEST_MAX_TOKENS] = value
-    value = _number(temperature)
-    if value is not None:
-        attrs[sc.GEN_AI_REQUEST_TEMPERATURE] = value
-    value = _number(top_p)
-    if value is not None:
-        attrs[sc.GEN_AI_REQUEST_TOP_P] = value
-    value = _integer(top_k)
-    if value is not None:
-        attrs[sc.GEN_AI_REQUEST_TOP_K] = value
-    value = _strings(stop)
-    if value is not None:
-        attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = value
+    for attribute, value in ((sc.GEN_AI_REQUEST_MAX_TOKENS, _integer(max_tokens)),
+                             (sc.GEN_AI_REQUEST_TEMPERATURE, _number(temperature)),
+                             (sc.GEN_AI_REQUEST_TOP_P, _number(top_p)),
+                             (sc.GEN_AI_REQUEST_TOP_K, _integer(top_k)),
+                             (sc.GEN_AI_REQUEST_STOP_SEQUENCES, _strings(stop))):
+        if value is not None:
+            attrs[attribute] = value
 
 
 def _json_body(body: Any) -> dict[str, Any] | None:
@@ -185,6 +182,22 @@ def _json_body(body: Any) -> dict[str, Any] | None:
     return None
 
 
+def _is_converse_shaped(body: dict[str, Any]) -> bool:
+    """Amazon Nova's InvokeModel body: Converse's shapes (content blocks keyed ``text``, ``image``, ...)."""
+    if "schemaVersion" in body or "inferenceConfig" in body:
+        return True
+    messages = body.get("messages")
+    first = messages[0] if isinstance(messages, list) and messages else None
+    content = first.get("content") if isinstance(first, dict) else None
+    return isinstance(content, list) and bool(content) and isinstance(content[0], dict) and "type" not in content[0]
+
+
+def _is_chat_completions(body: dict[str, Any]) -> bool:
+    """An OpenAI-style chat body (Mistral Large, gpt-oss, DeepSeek): ``messages`` without Anthropic's
+    required ``anthropic_version`` and not in Nova's shapes."""
+    return "messages" in body and "anthropic_version" not in body and not _is_converse_shaped(body)
+
+
 # --------------------------------------------------------------------------- requests
 
 
@@ -195,7 +208,6 @@ def parse_request(client: Any, params: dict[str, Any]) -> RequestInfo | None:
     meta = client.meta
     if meta.service_model.service_name != SERVICE:
         return None
-    address, port = server_of(meta.endpoint_url)
     model = params.get("modelId")
     model = str(model) if model is not None else None
     attrs: Attributes = {}
@@ -203,24 +215,22 @@ def parse_request(client: Any, params: dict[str, Any]) -> RequestInfo | None:
         op = sc.OP_CHAT
         _converse_attributes(params, attrs)
     else:
-        body = _json_body(params.get("body"))
-        if body is not None:
-            params[_BODY_KEY] = body
-        op = _invoke_operation(body, model)
-        if body is not None:
-            _invoke_attributes(body, op, attrs)
-        guardrail = params.get("guardrailIdentifier")
-        if guardrail:
-            attrs[AWS_BEDROCK_GUARDRAIL_ID] = str(guardrail)
-    return RequestInfo(
-        operation=op,
-        provider=sc.PROVIDER_AWS_BEDROCK,
-        model=model,
-        server_address=address,
-        server_port=port,
-        stream=operation in _STREAMING,
-        attributes=attrs,
-    )
+        op = _invoke_request(params, model, attrs)
+    return request_info(op, sc.PROVIDER_AWS_BEDROCK, model, server_of(meta.endpoint_url), operation in _STREAMING,
+                        attrs)
+
+
+def _invoke_request(params: dict[str, Any], model: str | None, attrs: Attributes) -> str:
+    """InvokeModel's operation name and attributes, read from its model-native body."""
+    body = _json_body(params.get("body"))
+    op = _invoke_operation(body, model)
+    if body is not None:
+        params[_BODY_KEY] = body
+        _invoke_attributes(body, op, attrs)
+    guardrail = params.get("guardrailIdentifier")
+    if guardrail:
+        attrs[AWS_BEDROCK_GUARDRAIL_ID] = str(guardrail)
+    return op
 
 
 def _converse_attributes(params: dict[str, Any], attrs: Attributes) -> None:
@@ -262,14 +272,18 @@ def _invoke_operation(body: dict[str, Any] | None, model: str | None) -> str:
     return sc.OP_CHAT
 
 
+def _embedding_attributes(body: dict[str, Any], attrs: Attributes) -> None:
+    dimensions = _integer(_first(body, "dimensions", "output_dimension"))
+    if dimensions is not None:
+        attrs[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
+    formats = _strings(_first(body, "embeddingTypes", "embedding_types"))
+    if formats is not None:
+        attrs[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = formats
+
+
 def _invoke_attributes(body: dict[str, Any], operation: str, attrs: Attributes) -> None:
     if operation == sc.OP_EMBEDDINGS:
-        dimensions = _integer(_first(body, "dimensions", "output_dimension"))
-        if dimensions is not None:
-            attrs[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
-        formats = _strings(_first(body, "embeddingTypes", "embedding_types"))
-        if formats is not None:
-            attrs[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = formats
+        _embedding_attributes(body, attrs)
         return
     titan = body.get("textGenerationConfig")
     if isinstance(titan, dict):  # Amazon Titan text
@@ -281,21 +295,24 @@ def _invoke_attributes(body: dict[str, Any], operation: str, attrs: Attributes) 
         _sampling(attrs, _first(nova, "max_new_tokens", "maxTokens"), nova.get("temperature"),
                   _first(nova, "top_p", "topP"), _first(nova, "top_k", "topK"), nova.get("stopSequences"))
         return
+    if _is_chat_completions(body):
+        attrs.update(_chat_completions.chat_attributes(body))
+        return
     # Anthropic Messages, Meta Llama (max_gen_len), Mistral, Cohere Command (p, k).
     _output_config(body.get("output_config"), "format", attrs)
     _sampling(attrs, _first(body, "max_tokens", "max_gen_len", "max_completion_tokens"), body.get("temperature"),
               _first(body, "top_p", "p"), _first(body, "top_k", "k"), _first(body, "stop_sequences", "stop"))
 
 
-# --------------------------------------------------------------------------- content
+# --------------------------------------------------------------------------- content (Converse shapes)
 
 
-def _media_part(block: dict[str, Any], modality: str) -> dict[str, Any]:
+def _media_part(block: dict[str, Any], modality: str) -> MessagePart:
     """A Converse image/document/video block: bytes become a blob (base64 when serialised), S3 a uri."""
     source = _dict(block.get("source"))
     fmt = block.get("format")
     if "bytes" in source:
-        part: dict[str, Any] = {"type": "blob", "modality": modality, "content": source["bytes"]}
+        part: BlobPart = {"type": "blob", "modality": modality, "content": source["bytes"]}
         if fmt:
             part["mime_type"] = f"{'application' if modality == 'document' else modality}/{fmt}"
         return part
@@ -316,16 +333,24 @@ def _tool_result(content: Any) -> Any:
     return content
 
 
-def _converse_part(block: dict[str, Any]) -> dict[str, Any] | None:
-    if "text" in block:
-        return text_part(str(block["text"]))
+def _converse_tool_part(block: dict[str, Any]) -> MessagePart | None:
     if "toolUse" in block:
         use = _dict(block["toolUse"])
-        return {"type": "tool_call", "id": use.get("toolUseId"), "name": use.get("name"), "arguments": use.get("input")}
+        return {"type": "tool_call", "id": use.get("toolUseId"), "name": field(use, "name"),
+                "arguments": use.get("input")}
     if "toolResult" in block:
         result = _dict(block["toolResult"])
         return {"type": "tool_call_response", "id": result.get("toolUseId"),
                 "response": _tool_result(result.get("content"))}
+    return None
+
+
+def _converse_part(block: dict[str, Any]) -> MessagePart | None:
+    if "text" in block:
+        return text_part(str(block["text"]))
+    tool = _converse_tool_part(block)
+    if tool is not None:
+        return tool
     if "reasoningContent" in block:
         reasoning = _dict(block["reasoningContent"])
         return {"type": "reasoning", "content": _dict(reasoning.get("reasoningText")).get("text") or ""}
@@ -339,48 +364,25 @@ def _converse_part(block: dict[str, Any]) -> dict[str, Any] | None:
     return {"type": next(iter(block), "unknown")}
 
 
-def _anthropic_part(block: dict[str, Any]) -> dict[str, Any]:
-    kind = block.get("type")
-    if kind == "text":
-        return text_part(str(block.get("text") or ""))
-    if kind == "tool_use":
-        return {"type": "tool_call", "id": block.get("id"), "name": block.get("name"), "arguments": block.get("input")}
-    if kind == "tool_result":
-        return {"type": "tool_call_response", "id": block.get("tool_use_id"),
-                "response": _tool_result(block.get("content"))}
-    if kind == "thinking":
-        return {"type": "reasoning", "content": block.get("thinking") or ""}
-    if kind in ("image", "document"):
-        source = _dict(block.get("source"))
-        if source.get("type") == "base64":
-            part: dict[str, Any] = {"type": "blob", "modality": kind, "content": source.get("data")}
-            if source.get("media_type"):
-                part["mime_type"] = source["media_type"]
-            return part
-        if source.get("type") == "url":
-            return data_url_part(str(source.get("url") or ""), str(kind))
-    return {"type": str(kind)}
-
-
-def content_parts(content: Any) -> list[dict[str, Any]]:
-    """Message content as the conventions' parts: Converse blocks (``{"text": ...}``, ``{"toolUse": ...}``,
-    also Nova's InvokeModel bodies) and Anthropic Messages blocks (``{"type": "text", ...}``) alike."""
+def content_parts(content: Any) -> list[MessagePart]:
+    """Converse message content (``{"text": ...}``, ``{"toolUse": ...}``, ... blocks; also Nova's InvokeModel
+    bodies) as the conventions' parts."""
     if isinstance(content, str):
         return [text_part(content)]
-    parts: list[dict[str, Any]] = []
+    parts: list[MessagePart] = []
     for block in content or ():
         if isinstance(block, dict):
-            part = _anthropic_part(block) if "type" in block else _converse_part(block)
+            part = _converse_part(block)
             if part is not None:
                 parts.append(part)
     return parts
 
 
-def _converse_tool(tool: Any) -> dict[str, Any] | None:
+def _converse_tool(tool: Any) -> ToolDefinition | None:
     tool = _dict(tool)
     spec = tool.get("toolSpec")
     if isinstance(spec, dict):
-        definition: dict[str, Any] = {"type": "function", "name": spec.get("name")}
+        definition: ToolDefinition = {"type": "function", "name": field(spec, "name")}
         if spec.get("description"):
             definition["description"] = spec["description"]
         schema = _dict(spec.get("inputSchema")).get("json")
@@ -389,49 +391,32 @@ def _converse_tool(tool: Any) -> dict[str, Any] | None:
         return definition
     system_tool = tool.get("systemTool")
     if isinstance(system_tool, dict):
-        return {"type": "system", "name": system_tool.get("name")}
+        return {"type": "system", "name": field(system_tool, "name")}
     return None  # cachePoint
 
 
-def _anthropic_tool(tool: Any) -> dict[str, Any]:
-    tool = _dict(tool)
-    kind = tool.get("type")
-    if kind in (None, "custom"):
-        definition: dict[str, Any] = {"type": "function", "name": tool.get("name")}
-        if tool.get("description"):
-            definition["description"] = tool["description"]
-        if tool.get("input_schema") is not None:
-            definition["parameters"] = tool["input_schema"]
-        return definition
-    return {"type": str(kind), "name": tool.get("name") or str(kind)}
-
-
-def _messages(messages: Any) -> list[dict[str, Any]]:
-    return [{"role": m.get("role") or "user", "parts": content_parts(m.get("content"))}
-            for m in messages or () if isinstance(m, dict)]
+def _converse_content(system: Any, messages: Any, tool_config: Any) -> RequestContent:
+    """Converse's ``system``, ``messages`` and ``toolConfig`` (Nova's InvokeModel bodies use the same)."""
+    instructions = [p for p in content_parts(system) if p["type"] == "text"]
+    tools = [d for d in map(_converse_tool, _dict(tool_config).get("tools") or ()) if d]
+    input_messages: list[ChatMessage] = [{"role": m.get("role") or "user", "parts": content_parts(m.get("content"))}
+                                         for m in messages or () if isinstance(m, dict)]
+    return RequestContent(system_instructions=instructions or None, input_messages=input_messages,
+                          tool_definitions=tools or None)
 
 
 def parse_content(params: dict[str, Any]) -> RequestContent:
-    operation = params.get(OPERATION_KEY)
-    if operation in (CONVERSE, CONVERSE_STREAM):
-        system = [p for p in content_parts(params.get("system")) if p.get("type") == "text"]
-        tools = [d for d in map(_converse_tool, _dict(params.get("toolConfig")).get("tools") or ()) if d]
-        return RequestContent(
-            system_instructions=system or None,
-            input_messages=_messages(params.get("messages")),
-            tool_definitions=tools or None,
-        )
+    if params.get(OPERATION_KEY) in (CONVERSE, CONVERSE_STREAM):
+        return _converse_content(params.get("system"), params.get("messages"), params.get("toolConfig"))
     body = params.get(_BODY_KEY)
     if not isinstance(body, dict):
         return RequestContent()
-    if "messages" in body:  # Anthropic Messages, Amazon Nova
-        instructions = [p for p in content_parts(body.get("system")) if p.get("type") == "text"]
-        offered = body.get("tools")
-        return RequestContent(
-            system_instructions=instructions or None,
-            input_messages=_messages(body.get("messages")),
-            tool_definitions=[_anthropic_tool(t) for t in offered] if isinstance(offered, list) and offered else None,
-        )
+    if "messages" in body:
+        if _is_converse_shaped(body):  # Amazon Nova
+            return _converse_content(body.get("system"), body.get("messages"), body.get("toolConfig"))
+        if _is_chat_completions(body):  # Mistral Large, gpt-oss
+            return _chat_completions.content(body)
+        return anthropic_messages.request_content(body.get("system"), body.get("messages"), body.get("tools"))
     prompt = _first(body, "prompt", "inputText", "message")  # Llama, Mistral, Titan; Cohere Command R
     if isinstance(prompt, str):
         return RequestContent(input_messages=[{"role": "user", "parts": [text_part(prompt)]}])
@@ -440,36 +425,22 @@ def parse_content(params: dict[str, Any]) -> RequestContent:
 
 # --------------------------------------------------------------------------- responses
 
-
-def _count(value: Any) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _summed_usage(usage: Any, uncached_key: str, read_key: str, write_key: str, output_key: str) -> Usage | None:
-    if not isinstance(usage, dict):
-        return None
-    uncached, cache_read, cache_write = usage.get(uncached_key), usage.get(read_key), usage.get(write_key)
-    total_input = None
-    if uncached is not None or cache_read is not None or cache_write is not None:
-        total_input = _count(uncached) + _count(cache_read) + _count(cache_write)
-    return Usage(input_tokens=total_input, output_tokens=usage.get(output_key),
-                 cache_read_tokens=cache_read, cache_write_tokens=cache_write)
+# Converse's usage names -> the Messages API's: the same counts (``inputTokens`` also excludes cache reads
+# and writes; AWS prompt-caching guide: total input = inputTokens + cacheReadInputTokens + cacheWriteInputTokens).
+_CONVERSE_USAGE_NAMES = (("inputTokens", "input_tokens"), ("outputTokens", "output_tokens"),
+                         ("cacheReadInputTokens", "cache_read_input_tokens"),
+                         ("cacheWriteInputTokens", "cache_creation_input_tokens"))
 
 
 def converse_usage(usage: Any) -> Usage | None:
-    """Converse ``usage`` (and Nova's): ``inputTokens`` excludes cache reads and writes, the conventions' input
-    includes them."""
-    return _summed_usage(usage, "inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens", "outputTokens")
+    """Converse ``usage`` (and Nova's), read as the Messages API's usage under its own names."""
+    if not isinstance(usage, dict):
+        return None
+    return anthropic_messages.messages_usage({ours: usage.get(theirs) for theirs, ours in _CONVERSE_USAGE_NAMES})
 
 
-def anthropic_usage(usage: Any) -> Usage | None:
-    """Anthropic's ``input_tokens`` excludes cached input too: the conventions' input is the sum of three."""
-    return _summed_usage(usage, "input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens",
-                         "output_tokens")
-
-
-def _metrics_usage(data: dict[str, Any]) -> Usage | None:
-    metrics = data.get("amazon-bedrock-invocationMetrics")
+def _metrics_usage(metrics: Any) -> Usage | None:
+    """``amazon-bedrock-invocationMetrics``: integer token counts for every model family."""
     if not isinstance(metrics, dict):
         return None
     return Usage(input_tokens=metrics.get("inputTokenCount"), output_tokens=metrics.get("outputTokenCount"))
@@ -485,11 +456,10 @@ def _header_usage(result: dict[str, Any]) -> Usage | None:
     return Usage(input_tokens=counts[0], output_tokens=counts[1])
 
 
-def _output(parts: list[dict[str, Any]], reason: str | None) -> list[dict[str, Any]]:
-    return [{"role": "assistant", "parts": parts, "finish_reason": reason or "error"}]
+PartsReader = Callable[[], list[MessagePart]]
 
 
-def _response(reason_raw: Any, usage: Usage | None, capture: bool, parts: Any, response_id: Any = None,
+def _response(reason_raw: Any, usage: Usage | None, capture: bool, parts: PartsReader, response_id: Any = None,
               model: Any = None) -> ResponseInfo:
     reason = finish_reason(reason_raw)
     info = ResponseInfo(
@@ -498,8 +468,8 @@ def _response(reason_raw: Any, usage: Usage | None, capture: bool, parts: Any, r
         finish_reasons=[reason] if reason else None,
         usage=usage,
     )
-    if capture and parts is not None:
-        info.output_messages = _output(parts() if callable(parts) else parts, reason)
+    if capture:
+        info.output_messages = anthropic_messages.output_message(parts(), reason)
     return info
 
 
@@ -531,68 +501,87 @@ class _ReplayedFailure(io.RawIOBase):
 def take_body(result: dict[str, Any]) -> bytes | BaseException | None:
     """Read an InvokeModel result's ``StreamingBody`` and put an equivalent fresh one back.
 
-    Returns the bytes, or the exception the read raised (the replacement body then raises it too).
+    Returns the bytes, or the exception the read raised (the replacement body then raises it too). A
+    read that succeeded has checked the length the response declared, so the new body declares the
+    length of the very bytes it holds.
     """
     body = result.get("body")
     if not isinstance(body, StreamingBody):
         return None
-    length = getattr(body, "_content_length", None)
     try:
         data: bytes = body.read()
     except Exception as exc:  # noqa: BLE001 - replayed to the user on their own read
-        result["body"] = StreamingBody(_ReplayedFailure(exc), length)
+        result["body"] = StreamingBody(_ReplayedFailure(exc), None)
         return exc
-    result["body"] = StreamingBody(io.BytesIO(data), length)
+    result["body"] = StreamingBody(io.BytesIO(data), len(data))
     return data
+
+
+def _first_of(data: dict[str, Any], key: str) -> dict[str, Any]:
+    """``data[key][0]`` as a dict: the first of a body's ``results`` / ``outputs`` / ``generations``."""
+    items = data.get(key)
+    return _dict(items[0]) if isinstance(items, list) and items else {}
+
+
+def _text_parts(text: Any) -> PartsReader:
+    return lambda: [text_part(str(text or ""))]
+
+
+def _completion_body(data: dict[str, Any], capture: bool) -> ResponseInfo | None:
+    """The prompt-style families' bodies: Llama, Titan text, Mistral, Cohere Command and Command R."""
+    if "generation" in data:  # Meta Llama
+        usage = Usage(input_tokens=data.get("prompt_token_count"), output_tokens=data.get("generation_token_count"))
+        return _response(data.get("stop_reason"), usage, capture, _text_parts(data["generation"]))
+    if "results" in data:  # Amazon Titan text
+        first = _first_of(data, "results")
+        usage = Usage(input_tokens=data.get("inputTextTokenCount"), output_tokens=first.get("tokenCount"))
+        return _response(first.get("completionReason"), usage, capture, _text_parts(first.get("outputText")))
+    if "outputs" in data:  # Mistral
+        first = _first_of(data, "outputs")
+        return _response(first.get("stop_reason"), None, capture, _text_parts(first.get("text")))
+    if "generations" in data:  # Cohere Command
+        first = _first_of(data, "generations")
+        return _response(first.get("finish_reason"), None, capture, _text_parts(first.get("text")), data.get("id"))
+    if "text" in data and "finish_reason" in data:  # Cohere Command R
+        return _response(data["finish_reason"], None, capture, _text_parts(data["text"]), data.get("response_id"))
+    return None
+
+
+def _with_finish_reasons(choices: Any) -> None:
+    """Mistral's chat bodies on Bedrock name a choice's finish reason ``stop_reason``; read it as OpenAI's."""
+    for choice in choices if isinstance(choices, list) else ():
+        if isinstance(choice, dict) and choice.get("finish_reason") is None and "stop_reason" in choice:
+            choice["finish_reason"] = choice["stop_reason"]
+
+
+def _embedding_body(data: dict[str, Any]) -> ResponseInfo:
+    """Titan / Cohere embeddings."""
+    info = ResponseInfo(response_id=data.get("id") if isinstance(data.get("id"), str) else None)
+    tokens = data.get("inputTextTokenCount")
+    if isinstance(tokens, int):
+        info.usage = Usage(input_tokens=tokens)
+    vector = data.get("embedding")
+    if vector is None:
+        vectors = data.get("embeddings")
+        vectors = vectors.get("float") if isinstance(vectors, dict) else vectors
+        vector = vectors[0] if isinstance(vectors, list) and vectors else None
+    if isinstance(vector, list) and vector:
+        info.attributes = {sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)}
+    return info
 
 
 def parse_invoke_body(data: dict[str, Any], capture: bool) -> ResponseInfo | None:
     """A model-native InvokeModel response body, recognised by its keys."""
     if data.get("type") == "message" or ("content" in data and "stop_reason" in data):  # Anthropic Messages
-        return _response(data.get("stop_reason"), anthropic_usage(data.get("usage")), capture,
-                         lambda: content_parts(data.get("content")), data.get("id"), data.get("model"))
+        return anthropic_messages.response_info(data, capture)
     if "output" in data and "stopReason" in data:  # Amazon Nova (Converse shapes)
         return parse_converse_response(data, capture)
-    if "generation" in data:  # Meta Llama
-        usage = Usage(input_tokens=data.get("prompt_token_count"), output_tokens=data.get("generation_token_count"))
-        return _response(data.get("stop_reason"), usage, capture, lambda: [text_part(str(data["generation"]))])
-    if "results" in data:  # Amazon Titan text
-        first = _dict((data.get("results") or [{}])[0])
-        usage = Usage(input_tokens=data.get("inputTextTokenCount"), output_tokens=first.get("tokenCount"))
-        return _response(first.get("completionReason"), usage, capture,
-                         lambda: [text_part(str(first.get("outputText") or ""))])
-    if "outputs" in data:  # Mistral
-        first = _dict((data.get("outputs") or [{}])[0])
-        return _response(first.get("stop_reason"), None, capture, lambda: [text_part(str(first.get("text") or ""))])
-    if "generations" in data:  # Cohere Command
-        first = _dict((data.get("generations") or [{}])[0])
-        return _response(first.get("finish_reason"), None, capture,
-                         lambda: [text_part(str(first.get("text") or ""))], data.get("id"))
-    if "text" in data and "finish_reason" in data:  # Cohere Command R
-        return _response(data["finish_reason"], None, capture, lambda: [text_part(str(data["text"]))],
-                         data.get("response_id"))
     if "choices" in data:  # OpenAI-style chat bodies (Mistral Large, gpt-oss, DeepSeek)
-        first = _dict((data.get("choices") or [{}])[0])
-        message = _dict(first.get("message"))
-        reported = data.get("usage")
-        counts = Usage(input_tokens=reported.get("prompt_tokens"),
-                       output_tokens=reported.get("completion_tokens")) if isinstance(reported, dict) else None
-        return _response(_first(first, "finish_reason", "stop_reason"), counts, capture,
-                         lambda: content_parts(message.get("content")), data.get("id"), data.get("model"))
-    if "embedding" in data or "embeddings" in data:  # Titan / Cohere embeddings
-        info = ResponseInfo(response_id=data.get("id") if isinstance(data.get("id"), str) else None)
-        tokens = data.get("inputTextTokenCount")
-        if isinstance(tokens, int):
-            info.usage = Usage(input_tokens=tokens)
-        vector = data.get("embedding")
-        if vector is None:
-            vectors = data.get("embeddings")
-            vectors = vectors.get("float") if isinstance(vectors, dict) else vectors
-            vector = vectors[0] if isinstance(vectors, list) and vectors else None
-        if isinstance(vector, list) and vector:
-            info.attributes = {sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: len(vector)}
-        return info
-    return None
+        _with_finish_reasons(data["choices"])
+        return chat_response_info(data, capture)
+    if "embedding" in data or "embeddings" in data:
+        return _embedding_body(data)
+    return _completion_body(data, capture)
 
 
 def parse_response(result: Any, capture: bool) -> ResponseInfo:
@@ -615,42 +604,48 @@ def parse_response(result: Any, capture: bool) -> ResponseInfo:
 # --------------------------------------------------------------------------- streams
 
 
-class StreamAccumulator:
-    """ConverseStream events and InvokeModelWithResponseStream chunks -> ResponseInfo.
+class _ConverseBlock:
+    __slots__ = ("json", "reasoning", "start", "text")
 
-    Converse events are one-key dicts (``messageStart``, ``contentBlockDelta``, ``messageStop``,
-    ``metadata``, ...). Invoke chunks are ``{"chunk": {"bytes": b"<model-native JSON>"}}``: Anthropic
-    Messages events, Llama ``generation`` pieces, Titan ``outputText`` pieces, Mistral ``outputs``, or
-    Nova's Converse-shaped events; the last one carries ``amazon-bedrock-invocationMetrics``.
-    Text is kept only when capturing.
-    """
+    def __init__(self) -> None:
+        self.start: dict[str, Any] = {}
+        self.text: list[str] = []
+        self.json: list[str] = []
+        self.reasoning: list[str] = []
 
-    __slots__ = ("_blocks", "_capture", "_id", "_input", "_metrics", "_model", "_output", "_started", "_stop",
-                 "_usage", "_usage_delta", "_usage_start")
+    def parts(self) -> list[MessagePart]:
+        parts: list[MessagePart] = []
+        if self.reasoning:
+            parts.append({"type": "reasoning", "content": "".join(self.reasoning)})
+        use = _dict(self.start.get("toolUse"))
+        if use:
+            raw = "".join(self.json)
+            parts.append({"type": "tool_call", "id": use.get("toolUseId"), "name": field(use, "name"),
+                          "arguments": maybe_json(raw) if raw else {}})
+        elif self.text:
+            parts.append(text_part("".join(self.text)))
+        return parts
+
+
+class ConverseStreamAccumulator:
+    """ConverseStream events (one-key dicts: ``messageStart``, ``contentBlockDelta``, ``messageStop``,
+    ``metadata``, ...; Nova's InvokeModel stream chunks too) -> ResponseInfo. Text is kept only when capturing."""
+
+    __slots__ = ("_blocks", "_capture", "_started", "_stop", "_usage")
 
     def __init__(self, capture: bool) -> None:
         self._capture = capture
         self._started = False
         self._stop: Any = None
-        self._usage: Any = None  # Converse / Nova usage dict
-        self._usage_start: Any = None  # Anthropic message_start usage
-        self._usage_delta: Any = None  # Anthropic message_delta usage
-        self._input: Any = None  # Llama / Titan counts
-        self._output: Any = None
-        self._metrics: Usage | None = None
-        self._id: Any = None
-        self._model: Any = None
-        self._blocks: dict[int, dict[str, Any]] = {}
+        self._usage: Any = None
+        self._blocks: dict[int, _ConverseBlock] = {}
 
     def add(self, event: Any) -> bool:
         delta = event.get("contentBlockDelta")
         if delta is not None:
             if self._capture:
-                self._converse_delta(delta)
+                self._delta(delta)
             return True
-        payload = event.get("chunk")
-        if payload is not None:
-            return self._chunk(payload)
         self._started = True
         if "messageStop" in event:
             self._stop = _dict(event["messageStop"]).get("stopReason")
@@ -658,44 +653,48 @@ class StreamAccumulator:
             self._usage = _dict(event["metadata"]).get("usage")
         elif "contentBlockStart" in event and self._capture:
             start = _dict(event["contentBlockStart"])
-            self._block(start.get("contentBlockIndex"))["start"] = _dict(start.get("start"))
+            self._block(start.get("contentBlockIndex")).start = _dict(start.get("start"))
         return False
 
-    # ------------------------------------------------------------------ Converse
-
-    def _block(self, index: Any) -> dict[str, Any]:
+    def _block(self, index: Any) -> _ConverseBlock:
         key = index if isinstance(index, int) else 0
         block = self._blocks.get(key)
         if block is None:
-            block = self._blocks[key] = {"start": {}, "text": [], "json": [], "reasoning": []}
+            block = self._blocks[key] = _ConverseBlock()
         return block
 
-    def _converse_delta(self, delta: dict[str, Any]) -> None:
+    def _delta(self, delta: dict[str, Any]) -> None:
         block = self._block(delta.get("contentBlockIndex"))
         content = _dict(delta.get("delta"))
         if "text" in content:
-            block["text"].append(content["text"])
+            block.text.append(content["text"])
         elif "toolUse" in content:
-            block["json"].append(_dict(content["toolUse"]).get("input") or "")
+            block.json.append(_dict(content["toolUse"]).get("input") or "")
         elif "reasoningContent" in content:
-            block["reasoning"].append(_dict(content["reasoningContent"]).get("text") or "")
+            block.reasoning.append(_dict(content["reasoningContent"]).get("text") or "")
 
-    # ------------------------------------------------------------------ InvokeModelWithResponseStream
+    def _parts(self) -> list[MessagePart]:
+        return [part for index in sorted(self._blocks) for part in self._blocks[index].parts()]
 
-    def _chunk(self, payload: Any) -> bool:
-        raw = payload.get("bytes") if isinstance(payload, dict) else None
-        if not raw:
-            return False
-        data = json.loads(raw)
-        if not isinstance(data, dict):
-            return False
-        self._started = True
-        metrics = data.get("amazon-bedrock-invocationMetrics")
-        if metrics is not None:
-            self._metrics = _metrics_usage(data)
-        kind = data.get("type")
-        if kind is not None:
-            return self._anthropic(kind, data)
+    def result(self) -> ResponseInfo:
+        started = self._started or bool(self._blocks)
+        return _response(self._stop, converse_usage(self._usage), self._capture and started, self._parts)
+
+
+class CompletionStreamAccumulator:
+    """The prompt-style families' InvokeModelWithResponseStream chunks -> ResponseInfo: Llama
+    ``generation``, Titan ``outputText``, Mistral ``outputs`` and Cohere Command R ``event_type`` pieces."""
+
+    __slots__ = ("_capture", "_input", "_output", "_stop", "_text")
+
+    def __init__(self, capture: bool) -> None:
+        self._capture = capture
+        self._input: Any = None
+        self._output: Any = None
+        self._stop: Any = None
+        self._text: list[str] = []
+
+    def add(self, data: dict[str, Any]) -> bool:
         if "generation" in data:  # Llama
             return self._piece(data["generation"], data.get("prompt_token_count"),
                                data.get("generation_token_count"), data.get("stop_reason"))
@@ -703,17 +702,11 @@ class StreamAccumulator:
             return self._piece(data["outputText"], data.get("inputTextTokenCount"),
                                data.get("totalOutputTextTokenCount"), data.get("completionReason"))
         if "outputs" in data:  # Mistral
-            first = _dict((data.get("outputs") or [{}])[0])
+            first = _first_of(data, "outputs")
             return self._piece(first.get("text"), None, None, first.get("stop_reason"))
-        if "choices" in data:  # OpenAI-style chat chunks
-            first = _dict((data.get("choices") or [{}])[0])
-            return self._piece(_dict(first.get("delta")).get("content"), None, None,
-                               _first(first, "finish_reason", "stop_reason"))
         if "event_type" in data:  # Cohere Command R
             text = data.get("text") if data["event_type"] == "text-generation" else None
             return self._piece(text, None, None, data.get("finish_reason"))
-        if "contentBlockDelta" in data or "messageStop" in data or "metadata" in data:  # Nova
-            return self.add(data)
         return False
 
     def _piece(self, text: Any, input_tokens: Any, output_tokens: Any, stop: Any) -> bool:
@@ -726,72 +719,107 @@ class StreamAccumulator:
         if not text:
             return False
         if self._capture:
-            self._block(0)["text"].append(str(text))
+            self._text.append(str(text))
         return True
 
-    def _anthropic(self, kind: Any, data: dict[str, Any]) -> bool:
-        if kind == "content_block_delta":
-            if self._capture:
-                block = self._block(data.get("index"))
-                delta = _dict(data.get("delta"))
-                dtype = delta.get("type")
-                if dtype == "text_delta":
-                    block["text"].append(delta.get("text") or "")
-                elif dtype == "thinking_delta":
-                    block["reasoning"].append(delta.get("thinking") or "")
-                elif dtype == "input_json_delta":
-                    block["json"].append(delta.get("partial_json") or "")
-            return True
-        if kind == "message_start":
-            message = _dict(data.get("message"))
-            self._id = message.get("id")
-            self._model = message.get("model")
-            self._usage_start = message.get("usage")
-        elif kind == "message_delta":
-            self._stop = _dict(data.get("delta")).get("stop_reason")
-            self._usage_delta = data.get("usage")
-        elif kind == "content_block_start" and self._capture:
-            block = _dict(data.get("content_block"))
-            if block.get("type") == "tool_use":
-                self._block(data.get("index"))["start"] = {"toolUse": {"toolUseId": block.get("id"),
-                                                                       "name": block.get("name")}}
-        return False
+    def result(self) -> ResponseInfo:
+        usage = None if self._input is None and self._output is None else Usage(self._input, self._output)
+        text = "".join(self._text)
+        return _response(self._stop, usage, self._capture, lambda: [text_part(text)] if text else [])
 
-    # ------------------------------------------------------------------ summary
 
-    def _result_usage(self) -> Usage | None:
-        if self._usage is not None:
-            return converse_usage(self._usage)
-        if self._usage_start is not None or self._usage_delta is not None:
-            merged: dict[str, Any] = {}
-            for source in (self._usage_start, self._usage_delta):  # message_delta holds the final counts
-                merged.update({k: v for k, v in _dict(source).items() if v is not None})
-            return anthropic_usage(merged)
-        metrics = self._metrics or Usage()
-        if self._input is None and self._output is None:
-            return self._metrics
-        return Usage(input_tokens=self._input if self._input is not None else metrics.input_tokens,
-                     output_tokens=self._output if self._output is not None else metrics.output_tokens)
+class _ChatChunksAccumulator(ChatCompletionsStreamAccumulator):
+    """OpenAI-style chat chunks (Mistral Large, gpt-oss), whose choices may name the reason ``stop_reason``."""
 
-    def _parts(self) -> list[dict[str, Any]]:
-        parts: list[dict[str, Any]] = []
-        for index in sorted(self._blocks):
-            block = self._blocks[index]
-            if block["reasoning"]:
-                parts.append({"type": "reasoning", "content": "".join(block["reasoning"])})
-            use = _dict(block["start"].get("toolUse"))
-            if use:
-                raw = "".join(block["json"])
-                parts.append({"type": "tool_call", "id": use.get("toolUseId"), "name": use.get("name"),
-                              "arguments": maybe_json(raw) if raw else {}})
-            elif block["text"]:
-                parts.append(text_part("".join(block["text"])))
-        return parts
+    __slots__ = ()
+
+    def add(self, chunk: Any) -> bool:
+        _with_finish_reasons(chunk.get("choices"))
+        return bool(super().add(chunk))
+
+
+_CONVERSE_EVENTS = ("messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop",
+                    "metadata")
+
+
+def _invoke_stream_accumulator(data: dict[str, Any], capture: bool) -> tuple[Any, bool]:
+    """The accumulator for an InvokeModelWithResponseStream body format, recognised by its first chunk, and
+    whether it reads events by attribute (the shared Chat Completions accumulator does)."""
+    if "type" in data:
+        return anthropic_messages.AnthropicJsonEventAccumulator(capture), False
+    if "choices" in data:
+        return _ChatChunksAccumulator(capture), True
+    if any(key in data for key in _CONVERSE_EVENTS):  # Amazon Nova
+        return ConverseStreamAccumulator(capture), False
+    if any(key in data for key in ("generation", "outputText", "outputs", "event_type")):
+        return CompletionStreamAccumulator(capture), False
+    return None, False
+
+
+# One decoder for all streams: json.loads(..., object_hook=...) would build a decoder for every chunk.
+_JSON_OBJECTS = json.JSONDecoder(object_hook=anthropic_messages.JsonObject)
+
+
+def _json_objects(raw: bytes | str) -> Any:
+    """Parse JSON into ``JsonObject``s (dicts whose keys read as attributes too)."""
+    return _JSON_OBJECTS.decode(raw.decode() if isinstance(raw, (bytes, bytearray)) else raw)
+
+
+class BedrockStreamAccumulator:
+    """ConverseStream events and InvokeModelWithResponseStream chunks -> ResponseInfo.
+
+    Invoke chunks are ``{"chunk": {"bytes": b"<model-native JSON>"}}``; the first one decides which
+    body format's accumulator reads the rest (and how the rest is parsed), and the last one carries
+    ``amazon-bedrock-invocationMetrics``: integer counts, preferred over the prompt-style families' own
+    (Titan's are JSON floats) and used by every family whose events carry none.
+    """
+
+    __slots__ = ("_capture", "_decode", "_delegate", "_metrics")
+
+    def __init__(self, capture: bool) -> None:
+        self._capture = capture
+        self._delegate: Any = None
+        self._decode: Any = json.loads
+        self._metrics: Usage | None = None
+
+    def add(self, event: Any) -> bool:
+        payload = event.get("chunk")
+        if payload is None:  # a ConverseStream event
+            if self._delegate is None:
+                self._delegate = ConverseStreamAccumulator(self._capture)
+            return bool(self._delegate.add(event))
+        raw = payload.get("bytes") if isinstance(payload, dict) else None
+        if not raw:
+            return False
+        data = self._decode(raw)
+        if not isinstance(data, dict):
+            return False
+        metrics = data.get("amazon-bedrock-invocationMetrics")
+        if metrics is not None:
+            self._metrics = _metrics_usage(metrics)
+        if self._delegate is None:
+            self._delegate, by_attribute = _invoke_stream_accumulator(data, self._capture)
+            if self._delegate is None:
+                return False
+            if by_attribute:
+                self._decode = _json_objects
+                data = _json_objects(raw)
+        return bool(self._delegate.add(data))
 
     def result(self) -> ResponseInfo:
-        started = self._started or bool(self._blocks)
-        return _response(self._stop, self._result_usage(), self._capture and started, self._parts,
-                         self._id, self._model)
+        delegate = self._delegate
+        info: ResponseInfo = delegate.result() if delegate is not None else ResponseInfo()
+        metrics = self._metrics
+        if metrics is None:
+            return info
+        body = info.usage
+        if body is None:
+            info.usage = metrics
+        elif isinstance(delegate, CompletionStreamAccumulator):
+            info.usage = Usage(
+                input_tokens=metrics.input_tokens if metrics.input_tokens is not None else body.input_tokens,
+                output_tokens=metrics.output_tokens if metrics.output_tokens is not None else body.output_tokens)
+        return info
 
 
 # --------------------------------------------------------------------------- errors and result kinds
@@ -828,8 +856,8 @@ def spec() -> ProviderSpec:
         sdk="bedrock",
         endpoints=(
             Endpoint("botocore.client", "BaseClient._make_api_call", False, parse_request=parse_request,
-                     parse_response=parse_response, parse_content=parse_content, accumulator=StreamAccumulator,
-                     params=bind_params),
+                     parse_response=parse_response, parse_content=parse_content,
+                     accumulator=BedrockStreamAccumulator, params=bind_params),
         ),
         classify=classify,
         error_type=error_type,

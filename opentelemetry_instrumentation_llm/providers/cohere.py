@@ -26,51 +26,64 @@ This module imports the SDK, so it is imported only when the Cohere instrumentor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from cohere.core.http_response import AsyncHttpResponse, HttpResponse
 
 from opentelemetry_instrumentation_llm import semconv as sc
-from opentelemetry_instrumentation_llm._core.records import (
-    Attributes,
-    RequestContent,
-    RequestInfo,
-    ResponseInfo,
-    Usage,
-)
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind, class_name_error_type
-from opentelemetry_instrumentation_llm.providers._common import (
-    ClientFactsCache,
+from opentelemetry_instrumentation_llm._core.parts import (
+    ChatMessage,
+    MessagePart,
+    OutputMessage,
+    ToolCallPart,
     data_url_part,
-    field,
-    maybe_json,
-    server_of,
-    stop_sequences,
     text_part,
 )
+from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, RequestInfo, ResponseInfo, Usage
+from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind
+from opentelemetry_instrumentation_llm.providers._common import (
+    Arguments,
+    ClientFactsCache,
+    FinishReasons,
+    field,
+    request_info,
+    server_of,
+    status_error_type,
+    stop_sequences,
+)
+from opentelemetry_instrumentation_llm.providers._openai_compat import tool_call_part, tool_definitions
 
-# finish_reason -> the conventions' finish reasons; anything else is lower-cased.
-FINISH_REASONS = {"COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length", "TOOL_CALL": "tool_call"}
+# finish_reason -> the conventions' finish reasons (the API's values are upper case).
+finish_reason = FinishReasons({"COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length",
+                               "TOOL_CALL": "tool_call", "ERROR": "error", "TIMEOUT": "timeout"}, coerce=True)
 # Finish reasons that mean the generation failed although the call returned normally.
 _FAILED = frozenset({"error", "timeout"})
 
-
-def finish_reason(reason: Any) -> str | None:
-    if reason is None:
-        return None
-    text = str(reason)
-    return FINISH_REASONS.get(text, text.lower())
+# The SDK's "not given" default (``OMIT``) is ``...``.
+_arg = Arguments(type(...)).param
 
 
-def _arg(kwargs: dict[str, Any], key: str) -> Any:
-    """A keyword argument the user gave (the SDK's ``OMIT`` default is ``...``)."""
-    value = kwargs.get(key)
-    return None if value is None or value is ... else value
+def aws_hook_settings(hook: Any) -> dict[str, Any]:
+    """The settings an ``cohere.aws_client`` request hook was built with (``service``, ``aws_region``).
+
+    The SDK's Bedrock and SageMaker clients keep a placeholder base URL and rewrite each request's
+    URL in an HTTP request hook; the service and region are kept nowhere but in that hook's closure,
+    so this reads the closure cells by their names. It is the one reach-in into the SDK here, tested
+    by ``test_aws_hook_settings_still_readable``; when the SDK changes, the test fails and this
+    returns ``{}`` (the call is then recorded with provider ``cohere`` and no server address).
+    """
+    code, cells = getattr(hook, "__code__", None), getattr(hook, "__closure__", None) or ()
+    try:
+        return dict(zip(code.co_freevars if code is not None else (), (cell.cell_contents for cell in cells),
+                        strict=False))
+    except ValueError:  # an empty closure cell
+        return {}
 
 
 def _hook_service(wrapper: Any) -> tuple[str, str | None] | None:
     """(service, region) when the client's HTTP hooks re-address requests (the SDK's Bedrock,
-    SageMaker and OCI clients keep a placeholder base URL and rewrite each request's URL)."""
+    SageMaker and OCI clients)."""
     http = getattr(getattr(wrapper, "httpx_client", None), "httpx_client", None)
     hooks = getattr(http, "event_hooks", None)
     for hook in (hooks.get("request") or ()) if isinstance(hooks, dict) else ():
@@ -78,12 +91,7 @@ def _hook_service(wrapper: Any) -> tuple[str, str | None] | None:
         if module == "cohere.oci_client":
             return "oci", None
         if module == "cohere.aws_client":
-            code, cells = getattr(hook, "__code__", None), getattr(hook, "__closure__", None) or ()
-            try:
-                values = dict(zip(code.co_freevars if code is not None else (),
-                                  (cell.cell_contents for cell in cells), strict=False))
-            except ValueError:  # an empty closure cell
-                values = {}
+            values = aws_hook_settings(hook)
             region = values.get("aws_region")
             return str(values.get("service") or "aws"), region if isinstance(region, str) else None
     return None
@@ -118,37 +126,29 @@ def client_facts(raw_client: Any) -> tuple[str, str | None, int | None]:
 
 # --------------------------------------------------------------------------- requests
 
-_CHAT_PARAMS = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("p", sc.GEN_AI_REQUEST_TOP_P),
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
+# keyword -> attribute, recorded as given; Cohere's p and k are top_p and top_k.
+_CHAT_PARAMS = {"temperature": sc.GEN_AI_REQUEST_TEMPERATURE, "p": sc.GEN_AI_REQUEST_TOP_P,
+                "max_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS, "seed": sc.GEN_AI_REQUEST_SEED,
+                "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+                "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY}
+_OUTPUT_TYPES = {"json_object": "json", "json_schema": "json", "text": "text"}
 
 
 def chat_attributes(kwargs: dict[str, Any]) -> Attributes:
     attrs: Attributes = {}
-    for key, attribute in _CHAT_PARAMS:
-        value = kwargs.get(key)
-        if value is not None and value is not ...:
+    for key, attribute in _CHAT_PARAMS.items():
+        value = _arg(kwargs, key)
+        if value is not None:
             attrs[attribute] = value
     k = _arg(kwargs, "k")
     if k is not None:
         attrs[sc.GEN_AI_REQUEST_TOP_K] = int(k)
-    stop = _arg(kwargs, "stop_sequences")
-    if stop is not None:
-        sequences = stop_sequences(stop)
-        if sequences is not None:
-            attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = sequences
-    response_format = _arg(kwargs, "response_format")
-    if response_format is not None:
-        kind = field(response_format, "type")
-        if kind in ("json_object", "json_schema"):
-            attrs[sc.GEN_AI_OUTPUT_TYPE] = "json"
-        elif kind == "text":
-            attrs[sc.GEN_AI_OUTPUT_TYPE] = "text"
+    sequences = stop_sequences(_arg(kwargs, "stop_sequences"))
+    if sequences is not None:
+        attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = sequences
+    output_type = _OUTPUT_TYPES.get(field(_arg(kwargs, "response_format"), "type"))
+    if output_type is not None:
+        attrs[sc.GEN_AI_OUTPUT_TYPE] = output_type
     return attrs
 
 
@@ -165,62 +165,51 @@ def embed_attributes(kwargs: dict[str, Any]) -> Attributes:
 
 def _request(client: Any, operation: str, kwargs: dict[str, Any], stream: bool, attrs: Attributes) -> RequestInfo:
     provider, address, port = client_facts(client)
-    model = _arg(kwargs, "model")
-    return RequestInfo(
-        operation=operation,
-        provider=provider,
-        model=str(model) if model is not None else None,
-        server_address=address,
-        server_port=port,
-        stream=stream,
-        attributes=attrs,
-    )
+    return request_info(operation, provider, _arg(kwargs, "model"), (address, port), stream, attrs)
 
 
-def parse_chat_request(client: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return _request(client, sc.OP_CHAT, kwargs, False, chat_attributes(kwargs))
+def _request_parser(operation: str, stream: bool,
+                    attributes: Callable[[dict[str, Any]], Attributes]) -> Callable[[Any, dict[str, Any]], RequestInfo]:
+    def parse(client: Any, kwargs: dict[str, Any]) -> RequestInfo:
+        return _request(client, operation, kwargs, stream, attributes(kwargs))
+
+    return parse
 
 
-def parse_chat_stream_request(client: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return _request(client, sc.OP_CHAT, kwargs, True, chat_attributes(kwargs))
-
-
-def parse_embed_request(client: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return _request(client, sc.OP_EMBEDDINGS, kwargs, False, embed_attributes(kwargs))
+parse_chat_request = _request_parser(sc.OP_CHAT, False, chat_attributes)
+parse_chat_stream_request = _request_parser(sc.OP_CHAT, True, chat_attributes)
+parse_embed_request = _request_parser(sc.OP_EMBEDDINGS, False, embed_attributes)
 
 
 # --------------------------------------------------------------------------- content
 
 
-def content_parts(content: Any) -> list[dict[str, Any]]:
+def _content_part(item: Any) -> MessagePart | None:
+    kind = field(item, "type")
+    if kind == "text":
+        return text_part(field(item, "text") or "")
+    if kind == "thinking":
+        return {"type": "reasoning", "content": field(item, "thinking") or ""}
+    if kind == "image_url":
+        url = field(field(item, "image_url"), "url")
+        return data_url_part(str(url), "image") if url else None
+    return {"type": str(kind)}
+
+
+def content_parts(content: Any) -> list[MessagePart]:
     """Cohere message content (text or a list of content items) as the conventions' message parts."""
     if content is None:
         return []
     if isinstance(content, str):
         return [text_part(content)] if content else []
-    parts: list[dict[str, Any]] = []
-    for item in content:
-        kind = field(item, "type")
-        if kind == "text":
-            parts.append(text_part(field(item, "text") or ""))
-        elif kind == "thinking":
-            parts.append({"type": "reasoning", "content": field(item, "thinking") or ""})
-        elif kind == "image_url":
-            url = field(field(item, "image_url"), "url")
-            if url:
-                parts.append(data_url_part(str(url), "image"))
-        else:
-            parts.append({"type": str(kind)})
-    return parts
+    converted = (_content_part(item) for item in content)
+    return [part for part in converted if part is not None]
 
 
-def tool_call_parts(tool_calls: Any) -> list[dict[str, Any]]:
-    parts = []
-    for call in tool_calls or ():
-        function = field(call, "function")
-        parts.append({"type": "tool_call", "id": field(call, "id"), "name": field(function, "name"),
-                      "arguments": maybe_json(field(function, "arguments"))})
-    return parts
+def tool_call_parts(tool_calls: Any) -> list[MessagePart]:
+    """v2 tool calls are Chat Completions' function calls."""
+    return [tool_call_part(field(call, "id"), field(function, "name"), field(function, "arguments"))
+            for call, function in ((call, field(call, "function")) for call in tool_calls or ())]
 
 
 def _tool_result(content: Any) -> Any:
@@ -239,47 +228,32 @@ def _tool_result(content: Any) -> Any:
     return results
 
 
-def _assistant_parts(message: Any) -> list[dict[str, Any]]:
-    parts: list[dict[str, Any]] = []
+def _assistant_parts(message: Any) -> list[MessagePart]:
+    """The tool plan (as reasoning), the content, then the tool calls."""
     plan = field(message, "tool_plan")
-    if plan:
-        parts.append({"type": "reasoning", "content": plan})
-    parts.extend(content_parts(field(message, "content")))
-    parts.extend(tool_call_parts(field(message, "tool_calls")))
-    return parts
+    parts: list[MessagePart] = [{"type": "reasoning", "content": plan}] if plan else []
+    return parts + content_parts(field(message, "content")) + tool_call_parts(field(message, "tool_calls"))
 
 
-def input_messages(messages: Any) -> list[dict[str, Any]]:
-    result = []
+def _message_parts(message: Any, role: str) -> list[MessagePart]:
+    if role == "tool":
+        return [{"type": "tool_call_response", "id": field(message, "tool_call_id"),
+                 "response": _tool_result(field(message, "content"))}]
+    if role == "assistant":
+        return _assistant_parts(message)
+    return content_parts(field(message, "content"))
+
+
+def input_messages(messages: Any) -> list[ChatMessage]:
+    result: list[ChatMessage] = []
     for message in messages or ():
         role = str(field(message, "role") or "user")
-        if role == "tool":
-            parts: list[dict[str, Any]] = [{"type": "tool_call_response", "id": field(message, "tool_call_id"),
-                                            "response": _tool_result(field(message, "content"))}]
-        elif role == "assistant":
-            parts = _assistant_parts(message)
-        else:
-            parts = content_parts(field(message, "content"))
-        result.append({"role": role, "parts": parts})
+        result.append({"role": role, "parts": _message_parts(message, role)})
     return result
 
 
-def tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
-    if not tools:
-        return None
-    definitions = []
-    for tool in tools:
-        function = field(tool, "function")
-        definition: dict[str, Any] = {"type": field(tool, "type") or "function", "name": field(function, "name")}
-        if field(function, "description"):
-            definition["description"] = field(function, "description")
-        if field(function, "parameters") is not None:
-            definition["parameters"] = field(function, "parameters")
-        definitions.append(definition)
-    return definitions
-
-
 def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
+    # v2 tools are Chat Completions' function tools.
     return RequestContent(input_messages=input_messages(_arg(kwargs, "messages")),
                           tool_definitions=tool_definitions(_arg(kwargs, "tools")))
 
@@ -311,9 +285,17 @@ def cohere_usage(usage: Any) -> Usage | None:
     return Usage(input_tokens=input_tokens, output_tokens=output_tokens, cache_read_tokens=cached)
 
 
-def _finished(info: ResponseInfo, reason: str | None) -> None:
+def _chat_info(response_id: Any, reason: str | None, usage: Any, capture: bool,
+               parts: list[MessagePart] | None) -> ResponseInfo:
+    """A chat reply: a finish reason of ``error`` or ``timeout`` records the call as failed."""
+    info = ResponseInfo(response_id=response_id, finish_reasons=[reason] if reason else None,
+                        usage=cohere_usage(usage))
     if reason in _FAILED:
         info.error_type = reason
+    if capture and parts is not None:
+        message: OutputMessage = {"role": "assistant", "parts": parts, "finish_reason": reason or "error"}
+        info.output_messages = [message]
+    return info
 
 
 def _data(result: Any) -> Any:
@@ -323,17 +305,9 @@ def _data(result: Any) -> Any:
 
 def parse_chat_response(result: Any, capture: bool) -> ResponseInfo:
     response = _data(result)
-    reason = finish_reason(getattr(response, "finish_reason", None))
-    info = ResponseInfo(
-        response_id=getattr(response, "id", None),
-        finish_reasons=[reason] if reason else None,
-        usage=cohere_usage(getattr(response, "usage", None)),
-    )
-    _finished(info, reason)
-    if capture:
-        info.output_messages = [{"role": "assistant", "parts": _assistant_parts(getattr(response, "message", None)),
-                                 "finish_reason": reason or "error"}]
-    return info
+    parts = _assistant_parts(getattr(response, "message", None)) if capture else None
+    return _chat_info(getattr(response, "id", None), finish_reason(getattr(response, "finish_reason", None)),
+                      getattr(response, "usage", None), capture, parts)
 
 
 def parse_embed_response(result: Any, capture: bool) -> ResponseInfo:
@@ -360,7 +334,19 @@ def _message(event: Any, name: str) -> Any:
     return getattr(getattr(getattr(event, "delta", None), "message", None), name, None)
 
 
-class ChatStreamAccumulator:
+class _ToolCall:
+    __slots__ = ("arguments", "id", "name")
+
+    def __init__(self, call_id: Any = None, name: Any = None) -> None:
+        self.id = call_id
+        self.name = name
+        self.arguments: list[str] = []
+
+    def part(self) -> ToolCallPart:
+        return tool_call_part(self.id, self.name, "".join(self.arguments))
+
+
+class CohereChatStreamAccumulator:
     """v2 chat stream events -> ResponseInfo. Content is assembled only when capturing."""
 
     __slots__ = ("_capture", "_content", "_finish", "_id", "_plan", "_tools", "_usage")
@@ -370,23 +356,19 @@ class ChatStreamAccumulator:
         self._id: str | None = None
         self._finish: Any = None
         self._usage: Any = None
-        self._content: dict[int, dict[str, Any]] = {}
-        self._tools: dict[int, dict[str, Any]] = {}
+        self._content: dict[int, list[Any]] = {}  # index -> [is thinking, text pieces]
+        self._tools: dict[int, _ToolCall] = {}
         self._plan: list[str] = []
 
     def add(self, event: Any) -> bool:
         kind = event.type
         if kind == "content-delta":
             if self._capture:
-                content = _message(event, "content")
-                entry = self._content.setdefault(event.index or 0, {"kind": "text", "text": []})
-                piece = getattr(content, "text", None) or getattr(content, "thinking", None)
-                if piece:
-                    entry["text"].append(piece)
+                self._content_delta(event)
             return True
         if kind == "tool-call-delta" or kind == "tool-plan-delta":
             if self._capture:
-                self._capture_tool_delta(kind, event)
+                self._tool_delta(kind, event)
             return True
         if kind == "message-start":
             self._id = event.id
@@ -396,21 +378,29 @@ class ChatStreamAccumulator:
                 self._finish = delta.finish_reason
                 self._usage = delta.usage
         elif self._capture:
-            if kind == "content-start":
-                content = _message(event, "content")
-                kind_of = "thinking" if getattr(content, "type", None) == "thinking" else "text"
-                entry = self._content.setdefault(event.index or 0, {"kind": kind_of, "text": []})
-                entry["kind"] = kind_of
-            elif kind == "tool-call-start":
-                call = _message(event, "tool_calls")
-                function = getattr(call, "function", None)
-                arguments = getattr(function, "arguments", None)
-                self._tools[event.index or 0] = {"id": getattr(call, "id", None),
-                                                 "name": getattr(function, "name", None),
-                                                 "arguments": [arguments] if arguments else []}
+            self._start(kind, event)
         return False
 
-    def _capture_tool_delta(self, kind: str, event: Any) -> None:
+    def _start(self, kind: str, event: Any) -> None:
+        if kind == "content-start":
+            content = _message(event, "content")
+            entry = self._content.setdefault(event.index or 0, [False, []])
+            entry[0] = getattr(content, "type", None) == "thinking"
+        elif kind == "tool-call-start":
+            call = _message(event, "tool_calls")
+            function = getattr(call, "function", None)
+            arguments = getattr(function, "arguments", None)
+            tool = self._tools[event.index or 0] = _ToolCall(getattr(call, "id", None), getattr(function, "name", None))
+            if arguments:
+                tool.arguments.append(arguments)
+
+    def _content_delta(self, event: Any) -> None:
+        content = _message(event, "content")
+        piece = getattr(content, "text", None) or getattr(content, "thinking", None)
+        if piece:
+            self._content.setdefault(event.index or 0, [False, []])[1].append(piece)
+
+    def _tool_delta(self, kind: str, event: Any) -> None:
         if kind == "tool-plan-delta":
             plan = _message(event, "tool_plan")
             if plan:
@@ -418,43 +408,33 @@ class ChatStreamAccumulator:
             return
         function = getattr(_message(event, "tool_calls"), "function", None)
         if function is not None and function.arguments:
-            entry = self._tools.setdefault(event.index or 0, {"id": None, "name": None, "arguments": []})
-            entry["arguments"].append(function.arguments)
+            tool = self._tools.get(event.index or 0)
+            if tool is None:
+                tool = self._tools[event.index or 0] = _ToolCall()
+            tool.arguments.append(function.arguments)
 
-    def _parts(self) -> list[dict[str, Any]]:
-        parts: list[dict[str, Any]] = []
+    def _parts(self) -> list[MessagePart]:
+        parts: list[MessagePart] = []
         if self._plan:
             parts.append({"type": "reasoning", "content": "".join(self._plan)})
         for index in sorted(self._content):
-            entry = self._content[index]
-            text = "".join(entry["text"])
-            parts.append({"type": "reasoning", "content": text} if entry["kind"] == "thinking" else text_part(text))
-        for index in sorted(self._tools):
-            call = self._tools[index]
-            parts.append({"type": "tool_call", "id": call["id"], "name": call["name"],
-                          "arguments": maybe_json("".join(call["arguments"]))})
+            thinking, pieces = self._content[index]
+            text = "".join(pieces)
+            parts.append({"type": "reasoning", "content": text} if thinking else text_part(text))
+        parts.extend(self._tools[index].part() for index in sorted(self._tools))
         return parts
 
     def result(self) -> ResponseInfo:
-        reason = finish_reason(self._finish)
-        info = ResponseInfo(response_id=self._id, finish_reasons=[reason] if reason else None,
-                            usage=cohere_usage(self._usage))
-        _finished(info, reason)
-        if self._capture and self._id is not None:
-            info.output_messages = [{"role": "assistant", "parts": self._parts(), "finish_reason": reason or "error"}]
-        return info
+        capture = self._capture and self._id is not None
+        return _chat_info(self._id, finish_reason(self._finish), self._usage, capture,
+                          self._parts() if capture else None)
 
 
 # --------------------------------------------------------------------------- errors and result kinds
 
 
-def error_type(exc: BaseException) -> str:
-    """The class name (``TooManyRequestsError``, ...); for the catch-all ``ApiError``, its HTTP status."""
-    if type(exc).__name__ == "ApiError":
-        status = getattr(exc, "status_code", None)
-        if isinstance(status, int):
-            return str(status)
-    return class_name_error_type(exc)
+# The class name (``TooManyRequestsError``, ...); for the catch-all ``ApiError``, its HTTP status.
+error_type = status_error_type("ApiError")
 
 
 def classify(result: Any) -> ResultKind:
@@ -470,21 +450,12 @@ _RAW = "cohere.v2.raw_client"
 def spec() -> ProviderSpec:
     chat: dict[str, Any] = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
                             "parse_content": parse_chat_content}
+    # chat_stream: a context manager that sends the request on enter and holds the event iterator in ``_data``.
     stream: dict[str, Any] = {**chat, "parse_request": parse_chat_stream_request,
-                              "accumulator": ChatStreamAccumulator, "stream_manager": True,
+                              "accumulator": CohereChatStreamAccumulator, "stream_manager": True,
                               "raw_stream_attribute": "_data"}
     embed: dict[str, Any] = {"parse_request": parse_embed_request, "parse_response": parse_embed_response}
-    return ProviderSpec(
-        sdk="cohere",
-        endpoints=(
-            Endpoint(_RAW, "RawV2Client.chat", False, **chat),
-            Endpoint(_RAW, "AsyncRawV2Client.chat", True, **chat),
-            # Context managers that send the request on enter and hold the event iterator in ``_data``.
-            Endpoint(_RAW, "RawV2Client.chat_stream", False, **stream),
-            Endpoint(_RAW, "AsyncRawV2Client.chat_stream", True, **stream),
-            Endpoint(_RAW, "RawV2Client.embed", False, **embed),
-            Endpoint(_RAW, "AsyncRawV2Client.embed", True, **embed),
-        ),
-        classify=classify,
-        error_type=error_type,
-    )
+    endpoints = [Endpoint(_RAW, f"{cls}.{method}", is_async, **parsers)
+                 for cls, is_async in (("RawV2Client", False), ("AsyncRawV2Client", True))
+                 for method, parsers in (("chat", chat), ("chat_stream", stream), ("embed", embed))]
+    return ProviderSpec(sdk="cohere", endpoints=tuple(endpoints), classify=classify, error_type=error_type)

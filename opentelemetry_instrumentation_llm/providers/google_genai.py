@@ -20,43 +20,46 @@ This module imports the SDK, so it is imported only when the Google GenAI instru
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from google.genai import errors as genai_errors
+from google.genai.types import FinishReason
 
 from opentelemetry_instrumentation_llm import semconv as sc
-from opentelemetry_instrumentation_llm._core.records import (
-    Attributes,
-    RequestContent,
-    RequestInfo,
-    ResponseInfo,
-    Usage,
+from opentelemetry_instrumentation_llm._core.parts import (
+    BlobPart,
+    ChatMessage,
+    MessagePart,
+    OutputMessage,
+    ServerToolCallPart,
+    ServerToolCallResponsePart,
+    ToolCallPart,
+    ToolCallResponsePart,
+    ToolDefinition,
+    UriPart,
+    text_part,
 )
+from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, class_name_error_type
 from opentelemetry_instrumentation_llm.providers._common import (
+    FinishReasons,
     generator_classifier,
-    put,
+    request_info,
     server_of,
     stop_sequences,
-    text_part,
 )
 
 # --------------------------------------------------------------------------- values
 
-# FinishReason -> the conventions' finish reasons; other values are reported lowercased.
-FINISH_REASONS = {
+# FinishReason -> the conventions' finish reasons; the SDK's other values are reported lowercased.
+_finish_reasons = FinishReasons({
+    **{member.value: member.value.lower() for member in FinishReason},
     "STOP": "stop",
     "MAX_TOKENS": "length",
-    "SAFETY": "content_filter",
-    "RECITATION": "content_filter",
-    "BLOCKLIST": "content_filter",
-    "PROHIBITED_CONTENT": "content_filter",
-    "SPII": "content_filter",
-    "IMAGE_SAFETY": "content_filter",
-    "IMAGE_PROHIBITED_CONTENT": "content_filter",
-    "IMAGE_RECITATION": "content_filter",
-    "MODEL_ARMOR": "content_filter",
-}
+    **dict.fromkeys(("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
+                     "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "MODEL_ARMOR"), "content_filter"),
+}, coerce=True)
 
 
 def _name(value: Any) -> str | None:
@@ -68,13 +71,9 @@ def _name(value: Any) -> str | None:
 
 
 def finish_reason(reason: Any, calls_function: bool = False) -> str | None:
-    name = _name(reason)
-    if name is None:
-        return None
-    upper = name.upper()
-    if calls_function and upper == "STOP":
-        return "tool_call"
-    return FINISH_REASONS.get(upper, name.lower())
+    """Gemini reports ``STOP`` for a candidate that calls a function: that is ``tool_call`` here."""
+    mapped = _finish_reasons(reason)
+    return "tool_call" if calls_function and mapped == "stop" else mapped
 
 
 def _get(obj: Any, name: str, camel: str | None = None) -> Any:
@@ -127,33 +126,42 @@ def _reasoning_level(config: Any) -> str | None:
     return level.lower()
 
 
+# (attribute, field, camelCase field) of GenerateContentConfig recorded as given.
+_CONFIG_FIELDS = (
+    (sc.GEN_AI_REQUEST_TEMPERATURE, "temperature", None),
+    (sc.GEN_AI_REQUEST_TOP_P, "top_p", "topP"),
+    (sc.GEN_AI_REQUEST_MAX_TOKENS, "max_output_tokens", "maxOutputTokens"),
+    (sc.GEN_AI_REQUEST_SEED, "seed", None),
+    (sc.GEN_AI_REQUEST_PRESENCE_PENALTY, "presence_penalty", "presencePenalty"),
+    (sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, "frequency_penalty", "frequencyPenalty"),
+)
+
+
 def _generation_attributes(config: Any) -> Attributes:
     attrs: Attributes = {}
-    put(attrs, sc.GEN_AI_REQUEST_TEMPERATURE, _get(config, "temperature"))
-    put(attrs, sc.GEN_AI_REQUEST_TOP_P, _get(config, "top_p", "topP"))
+    for attribute, name, camel in _CONFIG_FIELDS:
+        value = _get(config, name, camel)
+        if value is not None:
+            attrs[attribute] = value
     top_k = _get(config, "top_k", "topK")
     if top_k is not None:
         attrs[sc.GEN_AI_REQUEST_TOP_K] = int(top_k)
-    put(attrs, sc.GEN_AI_REQUEST_MAX_TOKENS, _get(config, "max_output_tokens", "maxOutputTokens"))
-    stop = _get(config, "stop_sequences", "stopSequences")
-    if stop:
-        put(attrs, sc.GEN_AI_REQUEST_STOP_SEQUENCES, stop_sequences(stop))
-    put(attrs, sc.GEN_AI_REQUEST_SEED, _get(config, "seed"))
+    stop = stop_sequences(_get(config, "stop_sequences", "stopSequences") or None)
+    if stop is not None:
+        attrs[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = stop
     count = _get(config, "candidate_count", "candidateCount")
     if count is not None and count != 1:
         attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = count
-    put(attrs, sc.GEN_AI_REQUEST_PRESENCE_PENALTY, _get(config, "presence_penalty", "presencePenalty"))
-    put(attrs, sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, _get(config, "frequency_penalty", "frequencyPenalty"))
-    put(attrs, sc.GEN_AI_OUTPUT_TYPE, _output_type(config))
-    put(attrs, sc.GEN_AI_REQUEST_REASONING_LEVEL, _reasoning_level(config))
+    for attribute, value in ((sc.GEN_AI_OUTPUT_TYPE, _output_type(config)),
+                             (sc.GEN_AI_REQUEST_REASONING_LEVEL, _reasoning_level(config))):
+        if value is not None:
+            attrs[attribute] = value
     return attrs
 
 
 def _request(resource: Any, params: dict[str, Any], operation: str, stream: bool, attrs: Attributes) -> RequestInfo:
     provider, address, port = _backend(resource, params.get("config"))
-    model = params.get("model")
-    return RequestInfo(operation=operation, provider=provider, model=str(model) if model is not None else None,
-                       server_address=address, server_port=port, stream=stream, attributes=attrs)
+    return request_info(operation, provider, params.get("model"), (address, port), stream, attrs)
 
 
 def parse_generate_request(resource: Any, params: dict[str, Any]) -> RequestInfo:
@@ -171,8 +179,9 @@ def parse_stream_request(resource: Any, params: dict[str, Any]) -> RequestInfo:
 def parse_embed_request(resource: Any, params: dict[str, Any]) -> RequestInfo:
     attrs: Attributes = {}
     config = params.get("config")
-    if config is not None:
-        put(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, _get(config, "output_dimensionality", "outputDimensionality"))
+    dimensions = _get(config, "output_dimensionality", "outputDimensionality") if config is not None else None
+    if dimensions is not None:
+        attrs[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimensions
     return _request(resource, params, sc.OP_EMBEDDINGS, False, attrs)
 
 
@@ -184,7 +193,49 @@ def _modality(mime: str | None) -> str:
     return kind if kind in ("image", "video", "audio") else "document"
 
 
-def _part(part: Any) -> dict[str, Any] | None:
+_IdPart = TypeVar("_IdPart", ToolCallPart, ToolCallResponsePart, ServerToolCallPart, ServerToolCallResponsePart)
+
+
+def _with_id(part: _IdPart, source: Any) -> _IdPart:
+    """``part`` with the ``id`` of its source, when the source has one (Gemini ids are optional)."""
+    part_id = _get(source, "id")
+    if part_id is not None:
+        part["id"] = part_id
+    return part
+
+
+def _media_part(part: Any) -> MessagePart | None:
+    """``inline_data`` (a blob part) or ``file_data`` (a uri part)."""
+    blob = _get(part, "inline_data", "inlineData")
+    source = blob if blob is not None else _get(part, "file_data", "fileData")
+    if source is None:
+        return None
+    mime = _get(source, "mime_type", "mimeType")
+    media: BlobPart | UriPart
+    if blob is not None:
+        media = {"type": "blob", "modality": _modality(mime), "content": _get(blob, "data")}
+    else:
+        media = {"type": "uri", "modality": _modality(mime), "uri": _get(source, "file_uri", "fileUri")}
+    if mime is not None:
+        media["mime_type"] = mime
+    return media
+
+
+def _code_part(part: Any) -> MessagePart | None:
+    code = _get(part, "executable_code", "executableCode")
+    if code is not None:
+        call: ServerToolCallPart = {"type": "server_tool_call", "name": "code_execution", "server_tool_call": {
+            "type": "code_execution", "code": _get(code, "code"), "language": _name(_get(code, "language"))}}
+        return _with_id(call, code)
+    result = _get(part, "code_execution_result", "codeExecutionResult")
+    if result is not None:
+        outcome: ServerToolCallResponsePart = {"type": "server_tool_call_response", "server_tool_call_response": {
+            "type": "code_execution", "outcome": _name(_get(result, "outcome")), "output": _get(result, "output")}}
+        return _with_id(outcome, result)
+    return None
+
+
+def _part(part: Any) -> MessagePart | None:
     """One Gemini ``Part`` (SDK object or dict) as a conventions message part; None for parts that
     carry no content (a bare thought signature, say)."""
     text = _get(part, "text")
@@ -192,42 +243,16 @@ def _part(part: Any) -> dict[str, Any] | None:
         return {"type": "reasoning", "content": text} if _get(part, "thought") else text_part(text)
     call = _get(part, "function_call", "functionCall")
     if call is not None:
-        out: dict[str, Any] = {"type": "tool_call", "name": _get(call, "name"), "arguments": _get(call, "args")}
-        put(out, "id", _get(call, "id"))
-        return out
+        tool_call: ToolCallPart = {"type": "tool_call", "name": _get(call, "name"), "arguments": _get(call, "args")}
+        return _with_id(tool_call, call)
     reply = _get(part, "function_response", "functionResponse")
     if reply is not None:
-        out = {"type": "tool_call_response", "response": _get(reply, "response")}
-        put(out, "id", _get(reply, "id"))
-        return out
-    blob = _get(part, "inline_data", "inlineData")
-    if blob is not None:
-        mime = _get(blob, "mime_type", "mimeType")
-        out = {"type": "blob", "modality": _modality(mime), "content": _get(blob, "data")}
-        put(out, "mime_type", mime)
-        return out
-    file = _get(part, "file_data", "fileData")
-    if file is not None:
-        mime = _get(file, "mime_type", "mimeType")
-        out = {"type": "uri", "modality": _modality(mime), "uri": _get(file, "file_uri", "fileUri")}
-        put(out, "mime_type", mime)
-        return out
-    code = _get(part, "executable_code", "executableCode")
-    if code is not None:
-        out = {"type": "server_tool_call", "name": "code_execution", "server_tool_call": {
-            "type": "code_execution", "code": _get(code, "code"), "language": _name(_get(code, "language"))}}
-        put(out, "id", _get(code, "id"))
-        return out
-    result = _get(part, "code_execution_result", "codeExecutionResult")
-    if result is not None:
-        out = {"type": "server_tool_call_response", "server_tool_call_response": {
-            "type": "code_execution", "outcome": _name(_get(result, "outcome")), "output": _get(result, "output")}}
-        put(out, "id", _get(result, "id"))
-        return out
-    return None
+        response: ToolCallResponsePart = {"type": "tool_call_response", "response": _get(reply, "response")}
+        return _with_id(response, reply)
+    return _media_part(part) or _code_part(part)
 
 
-def _parts(parts: Any) -> list[dict[str, Any]]:
+def _parts(parts: Any) -> list[MessagePart]:
     converted = (_part(part) for part in parts or ())
     return [part for part in converted if part is not None]
 
@@ -238,7 +263,12 @@ def _role(role: Any) -> str:
 
 
 def _contents(contents: Any) -> list[Any]:
-    """The contents as the SDK sends them: a list of ``Content`` (strings and parts grouped into turns)."""
+    """The contents as the SDK sends them: a list of ``Content`` (strings and parts grouped into turns).
+
+    The grouping rules are the SDK's own (``google.genai._transformers.t_contents``, private): reused
+    rather than rewritten so that what we record is what is sent. It is the one reach-in into the SDK
+    here, tested by ``test_the_sdk_still_groups_contents``; if it moves, plain reading takes over.
+    """
     try:
         from google.genai import _transformers
 
@@ -249,11 +279,11 @@ def _contents(contents: Any) -> list[Any]:
         return [{"role": "user", "parts": [{"text": c}]} if isinstance(c, str) else c for c in contents]
 
 
-def _message(content: Any) -> dict[str, Any]:
+def _message(content: Any) -> ChatMessage:
     return {"role": _role(_get(content, "role")), "parts": _parts(_get(content, "parts"))}
 
 
-def _system_instructions(value: Any) -> list[dict[str, Any]] | None:
+def _system_instructions(value: Any) -> list[MessagePart] | None:
     if value is None:
         return None
     if isinstance(value, str):
@@ -262,35 +292,38 @@ def _system_instructions(value: Any) -> list[dict[str, Any]] | None:
         {"text": item} if isinstance(item, str) else item for item in value]
     if parts is None:  # a single Part
         parts = [value]
-    return [part for part in _parts(parts) if part.get("type") == "text"] or None
+    return [part for part in _parts(parts) if part["type"] == "text"] or None
 
 
-def _tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
+def _declaration(declaration: Any) -> ToolDefinition:
+    definition: ToolDefinition = {"type": "function", "name": _get(declaration, "name")}
+    description = _get(declaration, "description")
+    if description is not None:
+        definition["description"] = description
+    parameters = _get(declaration, "parameters_json_schema", "parametersJsonSchema")
+    if parameters is None:
+        parameters = _get(declaration, "parameters")
+    if parameters is not None:
+        dump = getattr(parameters, "model_dump", None)
+        definition["parameters"] = dump(mode="json", exclude_none=True) if dump is not None else parameters
+    return definition
+
+
+def _tool_definitions(tools: Any) -> list[ToolDefinition] | None:
     if not tools:
         return None
-    definitions: list[dict[str, Any]] = []
+    definitions: list[ToolDefinition] = []
     for tool in tools:
         if callable(tool) and not isinstance(tool, dict) and not hasattr(tool, "function_declarations"):
             # A Python function the SDK turns into a declaration (automatic function calling).
             definitions.append({"type": "function", "name": getattr(tool, "__name__", "function")})
             continue
         declarations = _get(tool, "function_declarations", "functionDeclarations")
-        for declaration in declarations or ():
-            definition: dict[str, Any] = {"type": "function", "name": _get(declaration, "name")}
-            put(definition, "description", _get(declaration, "description"))
-            parameters = _get(declaration, "parameters_json_schema", "parametersJsonSchema")
-            if parameters is None:
-                parameters = _get(declaration, "parameters")
-            if parameters is not None:
-                dump = getattr(parameters, "model_dump", None)
-                definition["parameters"] = dump(mode="json", exclude_none=True) if dump is not None else parameters
-            definitions.append(definition)
+        definitions.extend(_declaration(declaration) for declaration in declarations or ())
         # Built-in tools (google_search, code_execution, url_context, ...): one generic definition each.
         fields = tool.keys() if isinstance(tool, dict) else getattr(type(tool), "model_fields", {}).keys()
         for key in fields:
-            if key in ("function_declarations", "functionDeclarations"):
-                continue
-            if _get(tool, key) is not None:
+            if key not in ("function_declarations", "functionDeclarations") and _get(tool, key) is not None:
                 definitions.append({"type": key, "name": key})
     return definitions or None
 
@@ -329,24 +362,34 @@ def _blocked(response: Any) -> bool:
     return feedback is not None and getattr(feedback, "block_reason", None) is not None
 
 
+# One candidate's outcome: its finish reason, and a reader of its parts (called only when capturing).
+Outcome = tuple[str | None, Callable[[], list[MessagePart]]]
+
+
+def _outcomes(outcomes: list[Outcome], blocked: bool, capture: bool) -> tuple[list[str] | None, list[OutputMessage]]:
+    """(finish reasons, output messages) of the candidates; a blocked prompt has no candidate at all."""
+    reasons = [reason for reason, _ in outcomes if reason is not None]
+    if not outcomes and blocked:
+        reasons.append("content_filter")
+    messages: list[OutputMessage] = [
+        {"role": "assistant", "parts": parts(), "finish_reason": reason or "error"} for reason, parts in outcomes
+    ] if capture else []
+    return reasons or None, messages
+
+
+def _candidate_outcome(candidate: Any) -> Outcome:
+    content = getattr(candidate, "content", None)
+    reason = finish_reason(getattr(candidate, "finish_reason", None), _calls_function(content))
+    return reason, lambda: _parts(getattr(content, "parts", None))
+
+
 def parse_generate_response(response: Any, capture: bool) -> ResponseInfo:
-    candidates = getattr(response, "candidates", None) or ()
-    reasons: list[str] = []
-    messages: list[dict[str, Any]] = []
-    for candidate in candidates:
-        content = getattr(candidate, "content", None)
-        reason = finish_reason(getattr(candidate, "finish_reason", None), _calls_function(content))
-        if reason is not None:
-            reasons.append(reason)
-        if capture:
-            messages.append({"role": "assistant", "parts": _parts(getattr(content, "parts", None)),
-                             "finish_reason": reason or "error"})
-    if not candidates and _blocked(response):
-        reasons.append("content_filter")  # the prompt itself was blocked: no candidate at all
+    outcomes = [_candidate_outcome(candidate) for candidate in getattr(response, "candidates", None) or ()]
+    reasons, messages = _outcomes(outcomes, _blocked(response), capture)
     info = ResponseInfo(
         response_id=getattr(response, "response_id", None),
         response_model=getattr(response, "model_version", None),
-        finish_reasons=reasons or None,
+        finish_reasons=reasons,
         usage=genai_usage(getattr(response, "usage_metadata", None)),
     )
     if capture:
@@ -399,8 +442,8 @@ class _CandidateParts:
             return
         self.parts.append(["part", part])
 
-    def message_parts(self) -> list[dict[str, Any]]:
-        out: list[dict[str, Any]] = []
+    def message_parts(self) -> list[MessagePart]:
+        out: list[MessagePart] = []
         for kind, payload in self.parts:
             if kind == "text":
                 out.append(text_part("".join(payload)))
@@ -458,21 +501,12 @@ class GenerateContentStreamAccumulator:
         return output
 
     def result(self) -> ResponseInfo:
-        reasons: list[str] = []
-        messages: list[dict[str, Any]] = []
-        for index in sorted(self._candidates):
-            state = self._candidates[index]
-            reason = state.reason
-            if reason is not None:
-                reasons.append(reason)
-            if self._capture:
-                messages.append({"role": "assistant", "parts": state.message_parts(),
-                                 "finish_reason": reason or "error"})
-        if not self._candidates and self._blocked:
-            reasons.append("content_filter")
-        info = ResponseInfo(response_id=self._id, response_model=self._model, finish_reasons=reasons or None,
+        outcomes: list[Outcome] = [(state.reason, state.message_parts)
+                                   for _, state in sorted(self._candidates.items())]
+        reasons, messages = _outcomes(outcomes, self._blocked, self._capture)
+        info = ResponseInfo(response_id=self._id, response_model=self._model, finish_reasons=reasons,
                             usage=genai_usage(self._usage))
-        if self._capture and messages:
+        if messages:
             info.output_messages = messages
         return info
 

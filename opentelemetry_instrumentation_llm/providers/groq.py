@@ -14,62 +14,49 @@ from __future__ import annotations
 
 from typing import Any
 
-from groq import AsyncStream, Stream
-from groq._response import APIResponse, AsyncAPIResponse
-from groq._types import NotGiven, Omit
+from groq import APIResponse, AsyncAPIResponse, AsyncStream, NotGiven, Omit, Stream
 
 from opentelemetry_instrumentation_llm import semconv as sc
-from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec
+from opentelemetry_instrumentation_llm._core.records import ResponseInfo
+from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
 from opentelemetry_instrumentation_llm.providers._common import (
+    Arguments,
     ClientFactsCache,
+    Server,
     client_server,
+    endpoint_pair,
+    request_parser,
     sdk_client,
     stainless_classifier,
 )
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
-    ChatStreamAccumulator,
-    _arg,
-    chat_request_attributes,
-    chat_response_info,
+    ChatCompletionsRequests,
+    ChatCompletionsStreamAccumulator,
     chat_usage,
-    embeddings_request_attributes,
-    parse_chat_content,
     parse_embeddings_response,
-    register_sentinels,
 )
-
-register_sentinels(Omit, NotGiven)
 
 GROQ_STREAM_ERROR = "groq_stream_error"  # error.type when x_groq reports that a stream stopped early
 
+_given = Arguments(Omit, NotGiven)
+_param = _given.param
+_chat = ChatCompletionsRequests(_given)
 _SERVERS = ClientFactsCache()
 
 
-def _request(resource: Any, operation: str, kwargs: dict[str, Any], attrs: Any) -> RequestInfo:
+def _server(resource: Any, params: dict[str, Any]) -> Server:
     client = sdk_client(resource)
-    address, port = _SERVERS(client, client_server) if client is not None else (None, None)
-    model = _arg(kwargs, "model")
-    return RequestInfo(
-        operation=operation,
-        provider=sc.PROVIDER_GROQ,
-        model=str(model) if model is not None else None,
-        server_address=address,
-        server_port=port,
-        stream=bool(_arg(kwargs, "stream")),
-        attributes=attrs,
-    )
+    server: Server = _SERVERS(client, client_server) if client is not None else (None, None)
+    return server
 
 
-def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return _request(resource, sc.OP_CHAT, kwargs, chat_request_attributes(kwargs))
+parse_chat_request = request_parser(sc.OP_CHAT, sc.PROVIDER_GROQ, _server, _chat.chat_attributes, _param)
+parse_embeddings_request = request_parser(
+    sc.OP_EMBEDDINGS, sc.PROVIDER_GROQ, _server, _chat.embeddings_attributes, _param
+)
 
 
-def parse_embeddings_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return _request(resource, sc.OP_EMBEDDINGS, kwargs, embeddings_request_attributes(kwargs))
-
-
-class GroqChatStreamAccumulator(ChatStreamAccumulator):
+class GroqChatStreamAccumulator(ChatCompletionsStreamAccumulator):
     """Chat chunks plus Groq's ``x_groq`` envelope (request id, final usage, early-stop error)."""
 
     __slots__ = ("_groq_error", "_groq_usage")
@@ -105,17 +92,13 @@ _EMBEDDINGS = "groq.resources.embeddings"
 
 
 def spec() -> ProviderSpec:
-    chat: dict[str, Any] = {"parse_request": parse_chat_request, "parse_response": chat_response_info,
-                            "parse_content": parse_chat_content, "accumulator": GroqChatStreamAccumulator}
-    embeddings: dict[str, Any] = {"parse_request": parse_embeddings_request,
-                                  "parse_response": parse_embeddings_response}
+    chat = _chat.chat_parsers(parse_chat_request, GroqChatStreamAccumulator)
+    embeddings = {"parse_request": parse_embeddings_request, "parse_response": parse_embeddings_response}
     return ProviderSpec(
         sdk="groq",
         endpoints=(
-            Endpoint(_CHAT, "Completions.create", False, **chat),
-            Endpoint(_CHAT, "AsyncCompletions.create", True, **chat),
-            Endpoint(_EMBEDDINGS, "Embeddings.create", False, **embeddings),
-            Endpoint(_EMBEDDINGS, "AsyncEmbeddings.create", True, **embeddings),
+            *endpoint_pair(_CHAT, "Completions.create", "AsyncCompletions.create", **chat),
+            *endpoint_pair(_EMBEDDINGS, "Embeddings.create", "AsyncEmbeddings.create", **embeddings),
         ),
         classify=classify,
     )

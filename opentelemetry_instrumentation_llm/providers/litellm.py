@@ -27,15 +27,20 @@ from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.guard import report
 from opentelemetry_instrumentation_llm._core.records import Attributes, RequestInfo
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, ResultKind
-from opentelemetry_instrumentation_llm.providers._common import positional_binder, server_of, type_classifier
+from opentelemetry_instrumentation_llm.providers._common import (
+    Arguments,
+    positional_binder,
+    request_info,
+    server_of,
+    type_classifier,
+)
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
-    ChatStreamAccumulator,
-    chat_request_attributes,
-    chat_response_info,
-    embeddings_request_attributes,
-    parse_chat_content,
+    ChatCompletionsRequests,
+    ChatCompletionsStreamAccumulator,
     parse_embeddings_response,
 )
+
+_chat = ChatCompletionsRequests(Arguments())  # LiteLLM's functions take plain keyword defaults: no sentinels
 
 # LiteLLM's provider names -> gen_ai.provider.name; others are reported as LiteLLM names them.
 PROVIDER_NAMES = {
@@ -78,7 +83,8 @@ def _route(model: Any, custom_provider: Any, api_base: Any) -> tuple[str, str, s
     name, provider, base = str(model), "litellm", api_base
     try:
         name, provider, _key, dynamic_base = litellm.get_llm_provider(
-            model=str(model), custom_llm_provider=custom_provider, api_base=api_base)
+            model=str(model), custom_llm_provider=custom_provider, api_base=api_base
+        )
         base = api_base or dynamic_base
     except Exception as exc:  # noqa: BLE001 - LiteLLM raises for models it cannot route; the call reports it
         if not isinstance(exc, getattr(litellm, "BadRequestError", ())):
@@ -95,16 +101,16 @@ def _request(operation: str, params: dict[str, Any], attrs: Attributes) -> Reque
     model = params.get("model")
     if model is None:
         return None
-    provider, name, address, port = _route(model, params.get("custom_llm_provider"),
-                                           params.get("api_base") or params.get("base_url"))
-    return RequestInfo(operation=operation, provider=provider, model=name, server_address=address,
-                       server_port=port, stream=bool(params.get("stream")), attributes=attrs)
+    provider, name, address, port = _route(
+        model, params.get("custom_llm_provider"), params.get("api_base") or params.get("base_url")
+    )
+    return request_info(operation, provider, name, (address, port), bool(params.get("stream")), attrs)
 
 
 def parse_completion_request(_function: Any, params: dict[str, Any]) -> RequestInfo | None:
     if params.get("acompletion"):  # completion(acompletion=True) hands back a coroutine: not followed
         return None
-    attrs = chat_request_attributes(params)
+    attrs = _chat.chat_attributes(params)
     top_k = params.get("top_k")
     if isinstance(top_k, int):
         attrs[sc.GEN_AI_REQUEST_TOP_K] = top_k
@@ -112,7 +118,7 @@ def parse_completion_request(_function: Any, params: dict[str, Any]) -> RequestI
 
 
 def parse_embedding_request(_function: Any, params: dict[str, Any]) -> RequestInfo | None:
-    return _request(sc.OP_EMBEDDINGS, params, embeddings_request_attributes(params))
+    return _request(sc.OP_EMBEDDINGS, params, _chat.embeddings_attributes(params))
 
 
 # LiteLLM's stream wrapper is both a sync and an async iterator: which one depends on the call.
@@ -120,18 +126,30 @@ _sync_kind = type_classifier((litellm.CustomStreamWrapper, ResultKind.STREAM))
 _async_kind = type_classifier((litellm.CustomStreamWrapper, ResultKind.ASYNC_STREAM))
 
 
-_COMPLETION_ARGS = ("model", "messages", "timeout", "temperature", "top_p", "n", "stream", "stream_options", "stop",
-                    "max_completion_tokens", "max_tokens")
+_COMPLETION_ARGS = (
+    "model",
+    "messages",
+    "timeout",
+    "temperature",
+    "top_p",
+    "n",
+    "stream",
+    "stream_options",
+    "stop",
+    "max_completion_tokens",
+    "max_tokens",
+)
 _EMBEDDING_ARGS = ("model", "input", "dimensions", "encoding_format", "timeout", "api_base")
 
 
 def spec() -> ProviderSpec:
-    chat: dict[str, Any] = {"parse_request": parse_completion_request,
-                            "parse_response": chat_response_info, "parse_content": parse_chat_content,
-                            "accumulator": ChatStreamAccumulator, "params": positional_binder(*_COMPLETION_ARGS)}
-    embedding: dict[str, Any] = {"parse_request": parse_embedding_request,
-                                 "parse_response": parse_embeddings_response,
-                                 "params": positional_binder(*_EMBEDDING_ARGS)}
+    chat = _chat.chat_parsers(parse_completion_request, ChatCompletionsStreamAccumulator)
+    chat["params"] = positional_binder(*_COMPLETION_ARGS)
+    embedding: dict[str, Any] = {
+        "parse_request": parse_embedding_request,
+        "parse_response": parse_embeddings_response,
+        "params": positional_binder(*_EMBEDDING_ARGS),
+    }
     return ProviderSpec(
         sdk="litellm",
         endpoints=(

@@ -18,28 +18,29 @@ from __future__ import annotations
 from typing import Any
 
 from opentelemetry_instrumentation_llm import semconv as sc
-from opentelemetry_instrumentation_llm._core.records import (
-    Attributes,
-    RequestContent,
-    RequestInfo,
-    ResponseInfo,
-    Usage,
+from opentelemetry_instrumentation_llm._core.parts import (
+    ChatMessage,
+    MessagePart,
+    OutputMessage,
+    ToolDefinition,
+    text_part,
 )
+from opentelemetry_instrumentation_llm._core.records import Attributes, RequestContent, RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec
 from opentelemetry_instrumentation_llm.providers._common import (
+    SAMPLING_PARAMS,
     ClientFactsCache,
     field,
     generator_classifier,
     positional_binder,
-    put,
+    request_info,
     server_of,
+    set_if_not_none,
+    status_error_type,
     stop_sequences,
-    text_part,
 )
 
-# --------------------------------------------------------------------------- arguments
-
-
+# --------------------------------------------------------------------------- requests
 
 
 def _server(client: Any) -> tuple[str | None, int | None]:
@@ -49,28 +50,13 @@ def _server(client: Any) -> tuple[str | None, int | None]:
 
 _SERVERS = ClientFactsCache()
 
-_OPTION_PARAMS = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("top_k", sc.GEN_AI_REQUEST_TOP_K),
-    ("num_predict", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-)
+_OPTION_PARAMS = (*SAMPLING_PARAMS, ("top_k", sc.GEN_AI_REQUEST_TOP_K), ("num_predict", sc.GEN_AI_REQUEST_MAX_TOKENS))
 
 
 def _request(client: Any, operation: str, params: dict[str, Any], attrs: Attributes) -> RequestInfo:
-    address, port = _SERVERS(client, _server) if client is not None else (None, None)
-    model = params.get("model")
-    return RequestInfo(
-        operation=operation,
-        provider=sc.PROVIDER_OLLAMA,
-        model=str(model) if model else None,
-        server_address=address,
-        server_port=port,
-        stream=bool(params.get("stream")),
-        attributes=attrs,
+    server = _SERVERS(client, _server) if client is not None else (None, None)
+    return request_info(
+        operation, sc.PROVIDER_OLLAMA, params.get("model") or None, server, bool(params.get("stream")), attrs
     )
 
 
@@ -79,12 +65,11 @@ def _generation_attributes(params: dict[str, Any]) -> Attributes:
     options = params.get("options")
     if options is not None:
         for key, attribute in _OPTION_PARAMS:
-            put(attrs, attribute, field(options, key))
+            set_if_not_none(attrs, attribute, field(options, key))
         stop = field(options, "stop")
         if stop:
-            put(attrs, sc.GEN_AI_REQUEST_STOP_SEQUENCES, stop_sequences(stop))
-    fmt = params.get("format")
-    if fmt:  # "json" or a JSON schema
+            set_if_not_none(attrs, sc.GEN_AI_REQUEST_STOP_SEQUENCES, stop_sequences(stop))
+    if params.get("format"):  # "json" or a JSON schema
         attrs[sc.GEN_AI_OUTPUT_TYPE] = "json"
     return attrs
 
@@ -99,23 +84,24 @@ def parse_generate_request(client: Any, params: dict[str, Any]) -> RequestInfo:
 
 def parse_embed_request(client: Any, params: dict[str, Any]) -> RequestInfo:
     attrs: Attributes = {}
-    put(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, params.get("dimensions"))
+    set_if_not_none(attrs, sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, params.get("dimensions"))
     return _request(client, sc.OP_EMBEDDINGS, params, attrs)
 
 
 # --------------------------------------------------------------------------- content
 
 
-def _tool_call_parts(tool_calls: Any) -> list[dict[str, Any]]:
-    parts = []
+def _tool_call_parts(tool_calls: Any) -> list[MessagePart]:
+    """Ollama's tool calls carry no id, and their arguments are already an object."""
+    parts: list[MessagePart] = []
     for call in tool_calls or ():
         function = field(call, "function")
         parts.append({"type": "tool_call", "name": field(function, "name"), "arguments": field(function, "arguments")})
     return parts
 
 
-def _message_parts(message: Any) -> list[dict[str, Any]]:
-    parts: list[dict[str, Any]] = []
+def _message_parts(message: Any) -> list[MessagePart]:
+    parts: list[MessagePart] = []
     thinking = field(message, "thinking")
     if thinking:
         parts.append({"type": "reasoning", "content": thinking})
@@ -129,38 +115,49 @@ def _message_parts(message: Any) -> list[dict[str, Any]]:
     return parts
 
 
-def _tool_definitions(tools: Any) -> list[dict[str, Any]] | None:
-    if not tools:
-        return None
-    definitions = []
-    for tool in tools:
-        if callable(tool) and not isinstance(tool, dict):  # a Python function the SDK converts itself
-            definitions.append({"type": "function", "name": getattr(tool, "__name__", "function")})
-            continue
-        function = field(tool, "function")
-        definition: dict[str, Any] = {"type": field(tool, "type") or "function", "name": field(function, "name")}
-        if field(function, "description"):
-            definition["description"] = field(function, "description")
-        parameters = field(function, "parameters")
-        if parameters is not None:
-            dump = getattr(parameters, "model_dump", None)
-            definition["parameters"] = dump(exclude_none=True) if dump is not None else parameters
-        definitions.append(definition)
-    return definitions
+def _tool_definition(tool: Any) -> ToolDefinition:
+    if callable(tool) and not isinstance(tool, dict):  # a Python function the SDK converts itself
+        return {"type": "function", "name": getattr(tool, "__name__", "function")}
+    function = field(tool, "function")
+    definition: ToolDefinition = {"type": field(tool, "type") or "function", "name": field(function, "name")}
+    if field(function, "description"):
+        definition["description"] = field(function, "description")
+    parameters = field(function, "parameters")
+    if parameters is not None:
+        dump = getattr(parameters, "model_dump", None)
+        definition["parameters"] = dump(exclude_none=True) if dump is not None else parameters
+    return definition
+
+
+def _input_message(message: Any) -> ChatMessage:
+    role = field(message, "role") or "user"
+    if role == "tool":
+        return {
+            "role": "tool",
+            "parts": [
+                {"type": "tool_call_response", "id": field(message, "tool_name"), "response": field(message, "content")}
+            ],
+        }
+    return {"role": role, "parts": _message_parts(message)}
 
 
 def parse_chat_content(params: dict[str, Any]) -> RequestContent:
-    system: list[dict[str, Any]] = []
-    messages = []
-    for message in params.get("messages") or ():
-        role = field(message, "role") or "user"
-        if role == "tool":
-            messages.append({"role": "tool", "parts": [{"type": "tool_call_response", "id": field(
-                message, "tool_name"), "response": field(message, "content")}]})
-            continue
-        messages.append({"role": role, "parts": _message_parts(message)})
-    return RequestContent(system_instructions=system or None, input_messages=messages,
-                          tool_definitions=_tool_definitions(params.get("tools")))
+    """Input messages and tools; system messages stay in the history (as the conventions ask for
+    instructions that travel as messages) and their text is also the call's system instructions."""
+    messages = [_input_message(message) for message in params.get("messages") or ()]
+    system: list[MessagePart] = [
+        part
+        for message in messages
+        if message["role"] == "system"
+        for part in message["parts"]
+        if part["type"] == "text"
+    ]
+    tools = params.get("tools")
+    return RequestContent(
+        system_instructions=system or None,
+        input_messages=messages,
+        tool_definitions=[_tool_definition(tool) for tool in tools] if tools else None,
+    )
 
 
 def parse_generate_content(params: dict[str, Any]) -> RequestContent:
@@ -185,27 +182,30 @@ def _usage(response: Any) -> Usage | None:
 
 def _info(response: Any) -> ResponseInfo:
     reason = field(response, "done_reason")
-    return ResponseInfo(response_model=field(response, "model"), finish_reasons=[reason] if reason else None,
-                        usage=_usage(response))
+    return ResponseInfo(
+        response_model=field(response, "model"), finish_reasons=[reason] if reason else None, usage=_usage(response)
+    )
+
+
+def _output_message(parts: list[MessagePart], response: Any) -> OutputMessage:
+    return {"role": "assistant", "parts": parts, "finish_reason": field(response, "done_reason") or "error"}
 
 
 def parse_chat_response(response: Any, capture: bool) -> ResponseInfo:
     info = _info(response)
     if capture:
-        info.output_messages = [{"role": "assistant", "parts": _message_parts(field(response, "message")),
-                                 "finish_reason": field(response, "done_reason") or "error"}]
+        info.output_messages = [_output_message(_message_parts(field(response, "message")), response)]
     return info
 
 
 def parse_generate_response(response: Any, capture: bool) -> ResponseInfo:
     info = _info(response)
     if capture:
-        parts = []
+        parts: list[MessagePart] = []
         if field(response, "thinking"):
             parts.append({"type": "reasoning", "content": field(response, "thinking")})
         parts.append(text_part(field(response, "response") or ""))
-        info.output_messages = [{"role": "assistant", "parts": parts,
-                                 "finish_reason": field(response, "done_reason") or "error"}]
+        info.output_messages = [_output_message(parts, response)]
     return info
 
 
@@ -221,7 +221,7 @@ def parse_embed_response(response: Any, capture: bool) -> ResponseInfo:
     return info
 
 
-class _StreamAccumulator:
+class _OllamaStreamAccumulator:
     """NDJSON chunks -> ResponseInfo; the final chunk (``done``) carries the reason and usage."""
 
     __slots__ = ("_capture", "_last", "_text", "_thinking", "_tools")
@@ -258,22 +258,25 @@ class _StreamAccumulator:
             return ResponseInfo()
         info = _info(last) if last.done else ResponseInfo(response_model=last.model)
         if self._capture:
-            parts: list[dict[str, Any]] = []
+            parts: list[MessagePart] = []
             if self._thinking:
                 parts.append({"type": "reasoning", "content": "".join(self._thinking)})
             if self._text or not self._tools:
                 parts.append(text_part("".join(self._text)))
             parts.extend(_tool_call_parts(self._tools))
-            info.output_messages = [{"role": "assistant", "parts": parts,
-                                     "finish_reason": field(last, "done_reason") or "error"}]
+            info.output_messages = [_output_message(parts, last)]
         return info
 
 
-class ChatStreamAccumulator(_StreamAccumulator):
+class OllamaChatStreamAccumulator(_OllamaStreamAccumulator):
+    """``chat`` stream chunks, whose output is in ``message``."""
+
     __slots__ = ()
 
 
-class GenerateStreamAccumulator(_StreamAccumulator):
+class OllamaGenerateStreamAccumulator(_OllamaStreamAccumulator):
+    """``generate`` stream chunks, whose output is in ``response``."""
+
     __slots__ = ()
     _chat = False
 
@@ -281,12 +284,8 @@ class GenerateStreamAccumulator(_StreamAccumulator):
 # --------------------------------------------------------------------------- errors and results
 
 
-def error_type(exc: BaseException) -> str:
-    """``ResponseError`` carries the HTTP status (404: model not pulled, ...): report it when known."""
-    status = getattr(exc, "status_code", None)
-    if type(exc).__name__ == "ResponseError" and isinstance(status, int) and status >= 400:
-        return str(status)
-    return type(exc).__name__
+# ``ResponseError`` carries the HTTP status (404: model not pulled, ...): it is reported when known.
+error_type = status_error_type("ResponseError")
 
 
 classify = generator_classifier
@@ -295,16 +294,30 @@ classify = generator_classifier
 # --------------------------------------------------------------------------- wrap table
 
 _METHODS: dict[str, dict[str, Any]] = {
-    "chat": {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
-             "parse_content": parse_chat_content, "accumulator": ChatStreamAccumulator,
-             "params": positional_binder("model", "messages")},
-    "generate": {"parse_request": parse_generate_request, "parse_response": parse_generate_response,
-                 "parse_content": parse_generate_content, "accumulator": GenerateStreamAccumulator,
-                 "params": positional_binder("model", "prompt", "suffix")},
-    "embed": {"parse_request": parse_embed_request, "parse_response": parse_embed_response,
-              "params": positional_binder("model", "input", "truncate", "options", "keep_alive", "dimensions")},
-    "embeddings": {"parse_request": parse_embed_request, "parse_response": parse_embed_response,
-                   "params": positional_binder("model", "prompt", "options", "keep_alive")},
+    "chat": {
+        "parse_request": parse_chat_request,
+        "parse_response": parse_chat_response,
+        "parse_content": parse_chat_content,
+        "accumulator": OllamaChatStreamAccumulator,
+        "params": positional_binder("model", "messages"),
+    },
+    "generate": {
+        "parse_request": parse_generate_request,
+        "parse_response": parse_generate_response,
+        "parse_content": parse_generate_content,
+        "accumulator": OllamaGenerateStreamAccumulator,
+        "params": positional_binder("model", "prompt", "suffix"),
+    },
+    "embed": {
+        "parse_request": parse_embed_request,
+        "parse_response": parse_embed_response,
+        "params": positional_binder("model", "input", "truncate", "options", "keep_alive", "dimensions"),
+    },
+    "embeddings": {
+        "parse_request": parse_embed_request,
+        "parse_response": parse_embed_response,
+        "params": positional_binder("model", "prompt", "options", "keep_alive"),
+    },
 }
 
 

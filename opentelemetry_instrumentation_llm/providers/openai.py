@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from openai import AsyncStream, Stream
-from openai._legacy_response import LegacyAPIResponse
-from openai._response import APIResponse, AsyncAPIResponse
-from openai._types import NotGiven, Omit
+from openai import APIResponse, AsyncAPIResponse, AsyncStream, NotGiven, Omit, Stream
 
 from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm._core.parts import (
+    ChatMessage,
+    MessagePart,
+    OutputMessage,
+    data_url_part,
+    text_part,
+)
 from opentelemetry_instrumentation_llm._core.records import (
     Attributes,
     RequestContent,
@@ -23,45 +27,60 @@ from opentelemetry_instrumentation_llm._core.records import (
     ResponseInfo,
     Usage,
 )
-from opentelemetry_instrumentation_llm._core.spec import Endpoint, ProviderSpec, StreamCloseHook
+from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, StreamCloseHook
 from opentelemetry_instrumentation_llm.providers._common import (
+    SAMPLING_PARAMS,
+    Arguments,
     ClientFactsCache,
     ProviderByClass,
     client_server,
-    data_url_part,
+    endpoint_pair,
     field,
-    maybe_json,
-    put,
+    request_info,
+    set_if_not_none,
     stainless_classifier,
-    text_part,
 )
 from opentelemetry_instrumentation_llm.providers._openai_compat import (
-    ChatStreamAccumulator,
-    _arg,
-    _common_tail,
-    _copy_params,
-    _output_type,
-    chat_request_attributes,
+    ChatCompletionsRequests,
+    ChatCompletionsStreamAccumulator,
     chat_response_info,
     chat_usage,
-    embeddings_request_attributes,
-    parse_chat_content,
+    content_parts,
+    output_type_of,
     parse_embeddings_response,
-    register_sentinels,
     token_usage,
+    tool_call_part,
     tool_definitions,
     usage_keys,
 )
 
-register_sentinels(Omit, NotGiven)
+_given = Arguments(Omit, NotGiven)
+_param = _given.param
+_chat = ChatCompletionsRequests(_given)
+
+
+def legacy_raw_response_class() -> type:
+    """``LegacyAPIResponse``: what ``with_raw_response`` returns in openai 3.x.
+
+    A reach-in: the class is not exported at the package root, yet the result classifier must
+    recognise these raw responses to trace the value or stream behind ``parse()``.
+    ``tests/providers/openai/test_sdk_surface.py`` fails loudly if the SDK moves or stops using it.
+    """
+    from openai._legacy_response import LegacyAPIResponse
+
+    return LegacyAPIResponse
 
 
 # --------------------------------------------------------------------------- client facts
 
 _provider_of = ProviderByClass(
-    {"BaseAzureClient": sc.PROVIDER_AZURE_OPENAI, "AzureOpenAI": sc.PROVIDER_AZURE_OPENAI,
-     "AsyncAzureOpenAI": sc.PROVIDER_AZURE_OPENAI, "BedrockOpenAI": sc.PROVIDER_AWS_BEDROCK,
-     "AsyncBedrockOpenAI": sc.PROVIDER_AWS_BEDROCK},
+    {
+        "BaseAzureClient": sc.PROVIDER_AZURE_OPENAI,
+        "AzureOpenAI": sc.PROVIDER_AZURE_OPENAI,
+        "AsyncAzureOpenAI": sc.PROVIDER_AZURE_OPENAI,
+        "BedrockOpenAI": sc.PROVIDER_AWS_BEDROCK,
+        "AsyncBedrockOpenAI": sc.PROVIDER_AWS_BEDROCK,
+    },
     sc.PROVIDER_OPENAI,
 )
 _PROVIDER_BY_RUNTIME = {"bedrock": sc.PROVIDER_AWS_BEDROCK, "vertex": sc.PROVIDER_GCP_VERTEX_AI}
@@ -96,14 +115,7 @@ _FACTS = ClientFactsCache()
 # --------------------------------------------------------------------------- requests
 
 # (kwarg, attribute) pairs copied as-is when given.
-_COMPLETION_PARAMS = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-)
+_COMPLETION_PARAMS = (*SAMPLING_PARAMS, ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS))
 _RESPONSES_PARAMS = (
     ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
     ("top_p", sc.GEN_AI_REQUEST_TOP_P),
@@ -113,150 +125,150 @@ _RESPONSES_PARAMS = (
 
 
 def _request(resource: Any, operation: str, kwargs: dict[str, Any], attrs: Attributes) -> RequestInfo:
+    """The call's RequestInfo, with ``openai.request.service_tier`` when one other than ``auto`` is asked."""
+    tier = _param(kwargs, "service_tier")
+    if tier is not None and tier != "auto":
+        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
     provider, address, port = client_facts(resource)
-    model = _arg(kwargs, "model")
-    return RequestInfo(
-        operation=operation,
-        provider=provider,
-        model=str(model) if model is not None else None,
-        server_address=address,
-        server_port=port,
-        stream=bool(_arg(kwargs, "stream")),
-        attributes=attrs,
+    return request_info(
+        operation, provider, _param(kwargs, "model"), (address, port), bool(_param(kwargs, "stream")), attrs
     )
 
 
 def parse_chat_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    attrs = chat_request_attributes(kwargs)
+    attrs = _chat.chat_attributes(kwargs)
     attrs[sc.OPENAI_API_TYPE] = "chat_completions"
-    tier = _arg(kwargs, "service_tier")
-    if tier is not None and tier != "auto":
-        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
     return _request(resource, sc.OP_CHAT, kwargs, attrs)
+
+
+def _responses_output_type(kwargs: dict[str, Any]) -> str | None:
+    if _param(kwargs, "text_format") is not None:  # responses.parse(text_format=PydanticModel)
+        return "json"
+    text = _param(kwargs, "text")
+    return output_type_of(field(text, "format")) if text is not None else None
 
 
 def parse_responses_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
     attrs: Attributes = {sc.OPENAI_API_TYPE: "responses"}
-    _copy_params(kwargs, _RESPONSES_PARAMS, attrs)
-    reasoning = _arg(kwargs, "reasoning")
+    _given.copy_given(kwargs, _RESPONSES_PARAMS, attrs)
+    reasoning = _param(kwargs, "reasoning")
     if reasoning is not None:
-        put(attrs, sc.GEN_AI_REQUEST_REASONING_LEVEL, field(reasoning, "effort"))
-    text = _arg(kwargs, "text")
-    output_type = _output_type(field(text, "format")) if text is not None else None
-    text_format = _arg(kwargs, "text_format")  # responses.parse(text_format=PydanticModel)
-    if text_format is not None:
-        output_type = "json"
-    put(attrs, sc.GEN_AI_OUTPUT_TYPE, output_type)
-    conversation = _arg(kwargs, "conversation")
+        set_if_not_none(attrs, sc.GEN_AI_REQUEST_REASONING_LEVEL, field(reasoning, "effort"))
+    set_if_not_none(attrs, sc.GEN_AI_OUTPUT_TYPE, _responses_output_type(kwargs))
+    conversation = _param(kwargs, "conversation")
     if conversation is not None:
-        put(attrs, sc.GEN_AI_CONVERSATION_ID, conversation if isinstance(conversation, str)
-            else field(conversation, "id"))
-    tier = _arg(kwargs, "service_tier")
-    if tier is not None and tier != "auto":
-        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
+        set_if_not_none(
+            attrs,
+            sc.GEN_AI_CONVERSATION_ID,
+            conversation if isinstance(conversation, str) else field(conversation, "id"),
+        )
     return _request(resource, sc.OP_CHAT, kwargs, attrs)
 
 
 def parse_completion_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
     attrs: Attributes = {}
-    _copy_params(kwargs, _COMPLETION_PARAMS, attrs)
-    _common_tail(kwargs, attrs)
-    tier = _arg(kwargs, "service_tier")
-    if tier is not None and tier != "auto":
-        attrs[sc.OPENAI_REQUEST_SERVICE_TIER] = tier
+    _given.copy_given(kwargs, _COMPLETION_PARAMS, attrs)
+    _chat.put_stop_and_choice_count(kwargs, attrs)
     return _request(resource, sc.OP_TEXT_COMPLETION, kwargs, attrs)
 
 
 def parse_embeddings_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo:
-    return _request(resource, sc.OP_EMBEDDINGS, kwargs, embeddings_request_attributes(kwargs))
+    return _request(resource, sc.OP_EMBEDDINGS, kwargs, _chat.embeddings_attributes(kwargs))
 
 
 # --------------------------------------------------------------------------- request content
 
 
-def _responses_item_parts(content: Any) -> list[dict[str, Any]]:
-    if content is None:
-        return []
-    if isinstance(content, str):
-        return [text_part(content)]
-    parts = []
-    for item in content:
-        kind = field(item, "type")
-        if kind in ("input_text", "output_text", "text"):
-            parts.append(text_part(field(item, "text") or ""))
-        elif kind == "input_image":
-            url = field(item, "image_url")
-            if url:
-                parts.append(data_url_part(url, "image"))
-            elif field(item, "file_id"):
-                parts.append({"type": "file", "modality": "image", "file_id": field(item, "file_id")})
-        elif kind == "input_file":
-            if field(item, "file_id"):
-                parts.append({"type": "file", "modality": "document", "file_id": field(item, "file_id")})
-            elif field(item, "file_url"):
-                parts.append({"type": "uri", "modality": "document", "uri": field(item, "file_url")})
-            else:
-                parts.append({"type": "blob", "modality": "document", "content": field(item, "file_data")})
-        elif kind == "input_audio":
-            parts.append({"type": "blob", "modality": "audio", "content": field(field(item, "input_audio"), "data")})
-        elif kind == "refusal":
-            parts.append({"type": "refusal", "content": field(item, "refusal")})
-        else:
-            parts.append({"type": str(kind)})
-    return parts
+def _responses_file_part(item: Any, modality: str) -> MessagePart:
+    file_id = field(item, "file_id")
+    if file_id:
+        return {"type": "file", "modality": modality, "file_id": file_id}
+    file_url = field(item, "file_url")
+    if file_url:
+        return {"type": "uri", "modality": modality, "uri": file_url}
+    return {"type": "blob", "modality": modality, "content": field(item, "file_data")}
 
 
-def responses_input_messages(input_value: Any) -> list[dict[str, Any]]:
+def _responses_item_part(item: Any) -> MessagePart | None:
+    kind = field(item, "type")
+    if kind in ("input_text", "output_text", "text"):
+        return text_part(field(item, "text") or "")
+    if kind == "input_image":
+        url = field(item, "image_url")
+        if url:
+            return data_url_part(url, "image")
+        return _responses_file_part(item, "image") if field(item, "file_id") else None
+    if kind == "input_file":
+        return _responses_file_part(item, "document")
+    if kind == "input_audio":
+        return {"type": "blob", "modality": "audio", "content": field(field(item, "input_audio"), "data")}
+    if kind == "refusal":
+        return {"type": "refusal", "content": field(item, "refusal")}
+    return {"type": str(kind)}
+
+
+def _responses_item_parts(content: Any) -> list[MessagePart]:
+    return content_parts(content, _responses_item_part)
+
+
+def _reasoning_summary(item: Any) -> str:
+    return " ".join(str(field(s, "text") or "") for s in field(item, "summary") or ())
+
+
+def _responses_input_message(item: Any) -> ChatMessage:
+    kind = field(item, "type")
+    if kind == "function_call":
+        return {
+            "role": "assistant",
+            "parts": [tool_call_part(field(item, "call_id"), field(item, "name"), field(item, "arguments"))],
+        }
+    if kind == "function_call_output":
+        return {
+            "role": "tool",
+            "parts": [{"type": "tool_call_response", "id": field(item, "call_id"), "response": field(item, "output")}],
+        }
+    if kind == "reasoning":
+        return {"role": "assistant", "parts": [{"type": "reasoning", "content": _reasoning_summary(item)}]}
+    role = field(item, "role")
+    if role is not None:
+        return {"role": role, "parts": _responses_item_parts(field(item, "content"))}
+    return {"role": "user", "parts": [{"type": str(kind)}]}
+
+
+def responses_input_messages(input_value: Any) -> list[ChatMessage]:
     if input_value is None:
         return []
     if isinstance(input_value, str):
         return [{"role": "user", "parts": [text_part(input_value)]}]
-    messages = []
-    for item in input_value:
-        kind = field(item, "type")
-        role = field(item, "role")
-        if kind == "function_call":
-            messages.append({"role": "assistant", "parts": [{
-                "type": "tool_call", "id": field(item, "call_id"), "name": field(item, "name"),
-                "arguments": maybe_json(field(item, "arguments")),
-            }]})
-        elif kind == "function_call_output":
-            messages.append({"role": "tool", "parts": [{
-                "type": "tool_call_response", "id": field(item, "call_id"), "response": field(item, "output"),
-            }]})
-        elif kind == "reasoning":
-            summary = " ".join(str(field(s, "text") or "") for s in field(item, "summary") or ())
-            messages.append({"role": "assistant", "parts": [{"type": "reasoning", "content": summary}]})
-        elif role is not None:
-            messages.append({"role": role, "parts": _responses_item_parts(field(item, "content"))})
-        else:
-            messages.append({"role": "user", "parts": [{"type": str(kind)}]})
-    return messages
+    return [_responses_input_message(item) for item in input_value]
 
 
 def parse_responses_content(kwargs: dict[str, Any]) -> RequestContent:
-    instructions = _arg(kwargs, "instructions")
-    system = None
+    instructions = _param(kwargs, "instructions")
+    system: list[MessagePart] | None = None
     if isinstance(instructions, str):
         system = [text_part(instructions)]
     elif instructions is not None:  # a list of input items
-        system = [p for m in responses_input_messages(instructions) for p in m["parts"] if p.get("type") == "text"]
+        system = [p for m in responses_input_messages(instructions) for p in m["parts"] if p["type"] == "text"]
     return RequestContent(
         system_instructions=system,
-        input_messages=responses_input_messages(_arg(kwargs, "input")),
-        tool_definitions=tool_definitions(_arg(kwargs, "tools")),
+        input_messages=responses_input_messages(_param(kwargs, "input")),
+        tool_definitions=tool_definitions(_param(kwargs, "tools")),
     )
 
 
 def parse_completion_content(kwargs: dict[str, Any]) -> RequestContent:
-    prompt = _arg(kwargs, "prompt")
+    prompt = _param(kwargs, "prompt")
     prompts = [prompt] if isinstance(prompt, str) else list(prompt or ())
-    return RequestContent(input_messages=[
-        {"role": "user", "parts": [text_part(p) if isinstance(p, str) else {"type": "tokens"}]} for p in prompts
-    ])
+    return RequestContent(
+        input_messages=[
+            {"role": "user", "parts": [text_part(p) if isinstance(p, str) else {"type": "tokens"}]} for p in prompts
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- responses
+
 
 def _openai_response_attributes(response: Any, info: ResponseInfo) -> None:
     tier = getattr(response, "service_tier", None)
@@ -273,7 +285,7 @@ def parse_chat_response(response: Any, capture: bool) -> ResponseInfo:
     return info
 
 
-class OpenAIChatStreamAccumulator(ChatStreamAccumulator):
+class OpenAIChatStreamAccumulator(ChatCompletionsStreamAccumulator):
     __slots__ = ()
     _vendor_attributes = staticmethod(_openai_response_attributes)
 
@@ -288,11 +300,12 @@ def parse_completion_response(response: Any, capture: bool) -> ResponseInfo:
     )
     _openai_response_attributes(response, info)
     if capture:
-        info.output_messages = [
-            {"role": "assistant", "parts": [text_part(c.text or "")], "finish_reason": c.finish_reason or "error"}
-            for c in choices
-        ]
+        info.output_messages = [_completion_output_message(c.text, c.finish_reason) for c in choices]
     return info
+
+
+def _completion_output_message(text: str | None, finish_reason: str | None) -> OutputMessage:
+    return {"role": "assistant", "parts": [text_part(text or "")], "finish_reason": finish_reason or "error"}
 
 
 _RESPONSES_USAGE = usage_keys("input", "output")
@@ -303,8 +316,17 @@ def responses_usage(usage: Any) -> Usage | None:
 
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}
-_TOOL_CALL_ITEMS = frozenset({"function_call", "custom_tool_call", "mcp_call", "local_shell_call", "computer_call",
-                              "shell_call", "apply_patch_call"})
+_TOOL_CALL_ITEMS = frozenset(
+    {
+        "function_call",
+        "custom_tool_call",
+        "mcp_call",
+        "local_shell_call",
+        "computer_call",
+        "shell_call",
+        "apply_patch_call",
+    }
+)
 
 
 def _responses_finish_reason(response: Any) -> str | None:
@@ -323,23 +345,33 @@ def _responses_finish_reason(response: Any) -> str | None:
     return None
 
 
-def _responses_output_message(response: Any, finish_reason: str | None) -> dict[str, Any]:
-    parts: list[dict[str, Any]] = []
-    for item in getattr(response, "output", None) or ():
-        kind = getattr(item, "type", None)
-        if kind == "message":
-            parts.extend(_responses_item_parts(getattr(item, "content", None)))
-        elif kind == "function_call":
-            arguments = maybe_json(getattr(item, "arguments", None))
-            parts.append({"type": "tool_call", "id": getattr(item, "call_id", None),
-                          "name": getattr(item, "name", None), "arguments": arguments})
-        elif kind == "reasoning":
-            summary = " ".join(str(getattr(s, "text", "") or "") for s in getattr(item, "summary", None) or ())
-            if summary:
-                parts.append({"type": "reasoning", "content": summary})
-        elif kind is not None:
-            parts.append({"type": "server_tool_call", "id": getattr(item, "id", None), "name": kind,
-                          "server_tool_call": {"type": kind}})
+def _responses_output_part(item: Any) -> list[MessagePart]:
+    kind = getattr(item, "type", None)
+    if kind == "message":
+        return _responses_item_parts(getattr(item, "content", None))
+    if kind == "function_call":
+        return [
+            tool_call_part(
+                getattr(item, "call_id", None), getattr(item, "name", None), getattr(item, "arguments", None)
+            )
+        ]
+    if kind == "reasoning":
+        summary = _reasoning_summary(item)
+        return [{"type": "reasoning", "content": summary}] if summary else []
+    if kind is not None:
+        return [
+            {
+                "type": "server_tool_call",
+                "id": getattr(item, "id", None),
+                "name": kind,
+                "server_tool_call": {"type": kind},
+            }
+        ]
+    return []
+
+
+def _responses_output_message(response: Any, finish_reason: str | None) -> OutputMessage:
+    parts = [part for item in getattr(response, "output", None) or () for part in _responses_output_part(item)]
     return {"role": "assistant", "parts": parts, "finish_reason": finish_reason or "error"}
 
 
@@ -366,51 +398,18 @@ def parse_responses_response(response: Any, capture: bool) -> ResponseInfo:
 # --------------------------------------------------------------------------- stream accumulators
 
 
-class CompletionStreamAccumulator:
-    """Legacy completion chunks -> ResponseInfo."""
+class CompletionStreamAccumulator(ChatCompletionsStreamAccumulator):
+    """Legacy completion chunks -> ResponseInfo: chat chunks whose choices carry ``text``."""
 
-    __slots__ = ("_capture", "_finish", "_first", "_text", "_usage")
+    __slots__ = ()
 
-    def __init__(self, capture: bool) -> None:
-        self._capture = capture
-        self._first: Any = None
-        self._usage: Any = None
-        self._finish: dict[int, str] = {}
-        self._text: dict[int, list[str]] = {}
+    def _capture_delta(self, choice: Any) -> None:
+        if choice.text:
+            self._messages.setdefault(choice.index, {"text": []})["text"].append(choice.text)
 
-    def add(self, chunk: Any) -> bool:
-        if self._first is None:
-            self._first = chunk
-        if chunk.usage is not None:
-            self._usage = chunk.usage
-        choices = chunk.choices
-        if not choices:
-            return False
-        for choice in choices:
-            if choice.finish_reason is not None:
-                self._finish[choice.index] = choice.finish_reason
-            if self._capture and choice.text:
-                self._text.setdefault(choice.index, []).append(choice.text)
-        return True
-
-    def result(self) -> ResponseInfo:
-        first = self._first
-        if first is None:
-            return ResponseInfo()
-        info = ResponseInfo(
-            response_id=first.id,
-            response_model=first.model,
-            finish_reasons=[self._finish[i] for i in sorted(self._finish)],
-            usage=chat_usage(self._usage),
-        )
-        if self._capture:
-            indexes = sorted(set(self._text) | set(self._finish))
-            info.output_messages = [
-                {"role": "assistant", "parts": [text_part("".join(self._text.get(i, ())))],
-                 "finish_reason": self._finish.get(i, "error")}
-                for i in indexes
-            ]
-        return info
+    def _output_message(self, index: int) -> OutputMessage:
+        message = self._messages.get(index)
+        return _completion_output_message("".join(message["text"]) if message else "", self._finish.get(index))
 
 
 _RESPONSES_TERMINAL = frozenset({"response.completed", "response.incomplete", "response.failed"})
@@ -443,8 +442,9 @@ class ResponsesStreamAccumulator:
         if self._final is not None:
             info = parse_responses_response(self._final, self._capture)
         elif self._created is not None:
-            info = ResponseInfo(response_id=getattr(self._created, "id", None),
-                                response_model=getattr(self._created, "model", None))
+            info = ResponseInfo(
+                response_id=getattr(self._created, "id", None), response_model=getattr(self._created, "model", None)
+            )
         else:
             info = ResponseInfo()
         if self._error is not None:
@@ -454,7 +454,7 @@ class ResponsesStreamAccumulator:
 
 # --------------------------------------------------------------------------- result kinds
 
-classify = stainless_classifier(Stream, AsyncStream, APIResponse, AsyncAPIResponse, LegacyAPIResponse)
+classify = stainless_classifier(Stream, AsyncStream, APIResponse, AsyncAPIResponse, legacy_raw_response_class())
 
 
 # --------------------------------------------------------------------------- wrap table
@@ -465,30 +465,30 @@ _COMPLETIONS = "openai.resources.completions"
 _EMBEDDINGS = "openai.resources.embeddings"
 
 
-def _pair(module: str, cls: str, method: str, **parsers: Any) -> tuple[Endpoint, Endpoint]:
-    return (
-        Endpoint(module=module, target=f"{cls}.{method}", is_async=False, **parsers),
-        Endpoint(module=module, target=f"Async{cls}.{method}", is_async=True, **parsers),
-    )
-
-
 def spec() -> ProviderSpec:
-    chat = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
-            "parse_content": parse_chat_content, "accumulator": OpenAIChatStreamAccumulator}
-    responses = {"parse_request": parse_responses_request, "parse_response": parse_responses_response,
-                 "parse_content": parse_responses_content, "accumulator": ResponsesStreamAccumulator}
+    chat = _chat.chat_parsers(parse_chat_request, OpenAIChatStreamAccumulator, parse_chat_response)
+    responses = {
+        "parse_request": parse_responses_request,
+        "parse_response": parse_responses_response,
+        "parse_content": parse_responses_content,
+        "accumulator": ResponsesStreamAccumulator,
+    }
+    completions = {
+        "parse_request": parse_completion_request,
+        "parse_response": parse_completion_response,
+        "parse_content": parse_completion_content,
+        "accumulator": CompletionStreamAccumulator,
+    }
+    embeddings = {"parse_request": parse_embeddings_request, "parse_response": parse_embeddings_response}
     return ProviderSpec(
         sdk="openai",
         endpoints=(
-            *_pair(_CHAT, "Completions", "create", **chat),
-            *_pair(_CHAT, "Completions", "parse", **chat),
-            *_pair(_RESPONSES, "Responses", "create", **responses),
-            *_pair(_RESPONSES, "Responses", "parse", **responses),
-            *_pair(_COMPLETIONS, "Completions", "create", parse_request=parse_completion_request,
-                   parse_response=parse_completion_response, parse_content=parse_completion_content,
-                   accumulator=CompletionStreamAccumulator),
-            *_pair(_EMBEDDINGS, "Embeddings", "create", parse_request=parse_embeddings_request,
-                   parse_response=parse_embeddings_response),
+            *endpoint_pair(_CHAT, "Completions.create", "AsyncCompletions.create", **chat),
+            *endpoint_pair(_CHAT, "Completions.parse", "AsyncCompletions.parse", **chat),
+            *endpoint_pair(_RESPONSES, "Responses.create", "AsyncResponses.create", **responses),
+            *endpoint_pair(_RESPONSES, "Responses.parse", "AsyncResponses.parse", **responses),
+            *endpoint_pair(_COMPLETIONS, "Completions.create", "AsyncCompletions.create", **completions),
+            *endpoint_pair(_EMBEDDINGS, "Embeddings.create", "AsyncEmbeddings.create", **embeddings),
         ),
         classify=classify,
         close_hooks=(

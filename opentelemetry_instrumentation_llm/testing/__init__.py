@@ -9,7 +9,8 @@ Use it to test your own instrumented application without an API key or network::
         server.fake.push(Reply(text="hello"))
 """
 
-from opentelemetry_instrumentation_llm.testing.fake_llm import CUT, Exchange, FakeLLM, Reply
+from opentelemetry_instrumentation_llm.testing.fake_llm import CUT, Exchange, FakeLLM
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 from opentelemetry_instrumentation_llm.testing.server import FakeLLMServer
 
 __all__ = ["CUT", "Exchange", "FakeLLM", "FakeLLMServer", "Reply"]

@@ -16,34 +16,15 @@ import json
 import threading
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 if TYPE_CHECKING:
     from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
 
-@dataclass
-class Reply:
-    """What the next matching request gets. Every field is optional; unset means "derive it"."""
 
-    text: str | None = None  # assistant text (default: echo of the last user text)
-    chunks: int | None = None  # number of content chunks a streamed reply is split into
-    tool_calls: list[dict[str, Any]] | None = None  # [{"id": ..., "name": ..., "arguments": "<json>"}]
-    finish_reason: str | None = None  # provider-native value (default: "stop"/"end_turn" or tool call)
-    usage: dict[str, Any] | None = None  # provider-native usage object (default: word counts)
-    model: str | None = None  # response model (default: request model + "-2026-01-01")
-    status: int = 200
-    error: dict[str, Any] | None = None  # error body for a non-200 status
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0  # seconds to wait before answering (timeouts)
-    chunk_delay: float = 0.0  # seconds between streamed chunks
-    cut_after: int | None = None  # streaming: drop the connection after this many SSE events
-    stream_error: dict[str, Any] | None = None  # streaming: an error event sent after the content
-    extra: dict[str, Any] = field(default_factory=dict)  # merged into the response body (e.g. service_tier)
-
-
-@dataclass
-class Exchange:
+class Exchange(NamedTuple):
     """One request as the fake received it (to assert, e.g., that the request was not altered)."""
 
     method: str

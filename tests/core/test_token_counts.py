@@ -15,8 +15,8 @@ import openai
 import pytest
 
 from opentelemetry_instrumentation_llm import OpenAIInstrumentor, semconv as sc
-from opentelemetry_instrumentation_llm._core.records import Usage
 from opentelemetry_instrumentation_llm._core.recorder import integral_usage
+from opentelemetry_instrumentation_llm._core.records import Usage
 from opentelemetry_instrumentation_llm.testing import FakeLLMServer, Reply
 from tests.conftest import instrument_fixture
 

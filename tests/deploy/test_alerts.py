@@ -184,7 +184,7 @@ def test_unit_tests_fail_when_the_alert_is_broken(promtool, tmp_path, alert, mut
     assert f"alertname: {alert}" in done.stdout + done.stderr, done.stdout
 
 
-@pytest.mark.parametrize("config", ["prometheus.yaml", "prometheus-scrape.yaml"])
+@pytest.mark.parametrize("config", ["prometheus.yaml", "prometheus-scrape.yaml", "prometheus-app-scrape.yaml"])
 def test_prometheus_configurations_are_valid(promtool, tmp_path, compose, config):
     """promtool check config, with the rule files where compose mounts them taken from the repository."""
     mounts = {target: source for source, target, *_ in

@@ -9,7 +9,7 @@ import pytest
 
 from tests.deploy.conftest import DEPLOY, REPO
 
-DOCS = [REPO / "docs" / name for name in ("getting-started.md", "operations.md", "troubleshooting.md")]
+DOCS = [REPO / "docs" / name for name in ("getting-started.md", "operations.md", "troubleshooting.md", "kubernetes.md")]
 DOCS.append(DEPLOY / "README.md")
 
 
@@ -42,3 +42,11 @@ def test_operations_doc_names_every_collector_route():
     text = (REPO / "docs" / "operations.md").read_text()
     for path in (DEPLOY / "collector").glob("*.yaml"):
         assert f"collector/{path.name}" in text, path.name
+
+
+def test_kubernetes_doc_names_every_file_of_deploy_kubernetes():
+    text = (REPO / "docs" / "kubernetes.md").read_text()
+    for path in (DEPLOY / "kubernetes").rglob("*"):
+        if path.is_file() and path.suffix in {".yaml", ".py", ""} and "__pycache__" not in path.parts:
+            assert str(path.relative_to(DEPLOY / "kubernetes")) in text, path.name
+    assert "docs/kubernetes.md" in (REPO / "README.md").read_text()

@@ -45,9 +45,11 @@ def test_the_provider_table_is_the_one_registry():
         cls = INSTRUMENTORS[key]
         assert getattr(llm, cls.__name__) is cls and cls.__name__ in llm.__all__
         distribution = entry.requirement.split()[0]
-        pinned = [req for reqs in extras.values() for req in reqs if req.startswith(distribution)]
+        installed_by = {"botocore": "boto3"}.get(distribution, distribution)  # boto3 brings the botocore we patch
+        pinned = [req for reqs in extras.values() for req in reqs if req.startswith(installed_by)]
         assert pinned, f"{distribution} is in no extra of pyproject.toml"
-        assert hasattr(dialects, key), f"no fake dialect for {key}"
+        if key != "litellm":  # litellm speaks the other providers' APIs, and the fake answers it with theirs
+            assert hasattr(dialects, key), f"no fake dialect for {key}"
     entry_points = {ep.name for ep in importlib.metadata.entry_points(group="opentelemetry_instrumentor")
                     if ep.value.startswith("opentelemetry_instrumentation_llm.instrumentor:")}
     assert entry_points == {f"llm_{key}" for key in PROVIDERS}

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 
 class Dialect:
@@ -18,6 +18,10 @@ class Dialect:
     def wants_stream(self, body: dict[str, Any], path: str) -> bool:
         """Whether this request asks for a streamed reply (most APIs say so in the body)."""
         return bool(body.get("stream"))
+
+    def _text(self, body: dict[str, Any], reply: Reply) -> str:
+        """The reply's text: scripted, or an echo of the last user message."""
+        return reply.text if reply.text is not None else f"echo: {last_user_text(body.get('messages', []))}"
 
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         raise NotImplementedError
@@ -83,5 +87,3 @@ def sse_event(data: Any, event: str | None = None) -> bytes:
     prefix = f"event: {event}\n" if event else ""
     text = data if isinstance(data, str) else json.dumps(data)
     return f"{prefix}data: {text}\n\n".encode()
-
-

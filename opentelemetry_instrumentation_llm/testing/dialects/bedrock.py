@@ -5,7 +5,8 @@ already put it into ``body["model"]``. InvokeModel bodies are model-native JSON,
 family's own shape (Anthropic Messages, Meta Llama, Amazon Titan text and embeddings, Cohere embed,
 Mistral). Streams use the AWS event-stream binary framing (``application/vnd.amazon.eventstream``);
 InvokeModelWithResponseStream wraps each model-native event as ``{"bytes": "<base64 JSON>"}`` in a
-``chunk`` event, and the last one carries ``amazon-bedrock-invocationMetrics``. ``Reply.stream_error``
+``chunk`` event, and the last one carries ``amazon-bedrock-invocationMetrics`` (integer counts; Titan's own
+counts in its bodies are JSON floats, as the real service sends them). ``Reply.stream_error``
 (``{"type": "throttlingException", "message": ...}``) is sent as an exception message after the
 content, which botocore raises as ``EventStreamError`` while the user iterates.
 
@@ -24,15 +25,10 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from opentelemetry_instrumentation_llm.testing.dialects.anthropic import _AnthropicMessages
-from opentelemetry_instrumentation_llm.testing.dialects.base import (
-    Dialect,
-    last_user_text,
-    prompt_words,
-    split,
-    words,
-)
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.dialects import base
+from opentelemetry_instrumentation_llm.testing.dialects.anthropic import AnthropicMessages
+from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 EVENT_STREAM = "application/vnd.amazon.eventstream"
 
@@ -97,13 +93,12 @@ class _Bedrock(Dialect):
 
 class _Converse(_Bedrock):
     def _text(self, body: dict[str, Any], reply: Reply) -> str:
-        return reply.text if reply.text is not None else f"echo: {last_user_text(body.get('messages', []))}"
+        return reply.text if reply.text is not None else f"echo: {base.last_user_text(body.get('messages', []))}"
 
     def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
-        if reply.usage is not None:
-            return reply.usage
-        prompt, output = prompt_words(body), words(text)
-        return {"inputTokens": prompt, "outputTokens": output, "totalTokens": prompt + output}
+        prompt, output = base.prompt_words(body), base.words(text)
+        counted = {"inputTokens": prompt, "outputTokens": output, "totalTokens": prompt + output}
+        return reply.usage if reply.usage is not None else counted
 
     def _stop(self, reply: Reply) -> str:
         return reply.finish_reason or ("tool_use" if reply.tool_calls else "end_turn")
@@ -127,11 +122,11 @@ class _Converse(_Bedrock):
             for i, call in enumerate(reply.tool_calls):
                 yield event("contentBlockStart", {"contentBlockIndex": i, "start": {"toolUse": {
                     "toolUseId": call.get("id", f"tooluse_{i}"), "name": call["name"]}}})
-                for piece in split(call.get("arguments", "{}"), 2):
+                for piece in base.split(call.get("arguments", "{}"), 2):
                     yield event("contentBlockDelta", {"contentBlockIndex": i, "delta": {"toolUse": {"input": piece}}})
                 yield event("contentBlockStop", {"contentBlockIndex": i})
         else:
-            for piece in split(text, reply.chunks or max(1, words(text))):
+            for piece in base.split(text, reply.chunks or max(1, base.words(text))):
                 yield event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": piece}})
             if reply.stream_error is not None:
                 yield exception(reply.stream_error)
@@ -164,10 +159,10 @@ def _echo(body: dict[str, Any], reply: Reply) -> str:
 
 
 def _prompt_tokens(body: dict[str, Any]) -> int:
-    return words(str(body.get("prompt") or body.get("inputText") or ""))
+    return base.words(str(body.get("prompt") or body.get("inputText") or ""))
 
 
-_ANTHROPIC = _AnthropicMessages()
+_ANTHROPIC = AnthropicMessages()
 
 
 def _anthropic_events(body: dict[str, Any], reply: Reply) -> list[dict[str, Any]]:
@@ -193,48 +188,32 @@ class _Invoke(_Bedrock):
             return {"embedding": [0.125] * int(body.get("dimensions") or 4),
                     "inputTextTokenCount": _prompt_tokens(body)}
         text = _echo(body, reply)
-        if family == "titan":
+        if family == "titan":  # Titan's counts are JSON floats
             usage = reply.usage or {}
-            return {"inputTextTokenCount": usage.get("inputTextTokenCount", _prompt_tokens(body)), "results": [
-                {"tokenCount": usage.get("tokenCount", words(text)), "outputText": text,
+            return {"inputTextTokenCount": usage.get("inputTextTokenCount", float(_prompt_tokens(body))), "results": [
+                {"tokenCount": usage.get("tokenCount", float(base.words(text))), "outputText": text,
                  "completionReason": reply.finish_reason or "FINISH"}]}
         if family == "mistral":
             return {"outputs": [{"text": text, "stop_reason": reply.finish_reason or "stop"}]}
         return {"generation": text, "prompt_token_count": _prompt_tokens(body),
-                "generation_token_count": words(text), "stop_reason": reply.finish_reason or "stop",
+                "generation_token_count": base.words(text), "stop_reason": reply.finish_reason or "stop",
                 **(reply.usage or {})}
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         family = _family(body)
         if family == "anthropic":
-            objects = _anthropic_events(body, reply)
-            if reply.stream_error is not None:
-                last_delta = max(i for i, o in enumerate(objects) if o.get("type") == "content_block_delta")
-                yield from (chunk(o) for o in objects[:last_delta + 1])
-                yield exception(reply.stream_error)
-                return
-            usage = objects[0]["message"]["usage"]
-            objects[-1].update(invocation_metrics(usage.get("input_tokens", 0), objects[-2]["usage"]["output_tokens"]))
-            yield from (chunk(o) for o in objects)
+            yield from _anthropic_stream(body, reply)
             return
         text = _echo(body, reply)
-        pieces = split(text, reply.chunks or max(1, words(text)))
-        prompt_tokens, output_tokens = _prompt_tokens(body), words(text)
+        pieces = base.split(text, reply.chunks or max(1, base.words(text)))
+        prompt_tokens, output_tokens = _prompt_tokens(body), base.words(text)
         if family == "titan":
-            for i, piece in enumerate(pieces):
-                last = i == len(pieces) - 1 and reply.stream_error is None
-                payload: dict[str, Any] = {
-                    "outputText": piece, "index": 0, "totalOutputTextTokenCount": output_tokens if last else None,
-                    "completionReason": (reply.finish_reason or "FINISH") if last else None,
-                    "inputTextTokenCount": prompt_tokens if i == 0 else None}
-                if last:
-                    payload.update(invocation_metrics(prompt_tokens, output_tokens))
-                yield chunk(payload)
-        elif family == "mistral":
-            for piece in pieces:
+            yield from _titan_stream(pieces, reply, prompt_tokens, output_tokens)
+            return
+        for i, piece in enumerate(pieces):
+            if family == "mistral":
                 yield chunk({"outputs": [{"text": piece, "stop_reason": None}]})
-        else:  # llama
-            for i, piece in enumerate(pieces):
+            else:  # llama
                 yield chunk({"generation": piece, "prompt_token_count": prompt_tokens if i == 0 else None,
                              "generation_token_count": i + 1, "stop_reason": None})
         if reply.stream_error is not None:
@@ -243,9 +222,41 @@ class _Invoke(_Bedrock):
         metrics = invocation_metrics(prompt_tokens, output_tokens)
         if family == "mistral":
             yield chunk({"outputs": [{"text": "", "stop_reason": reply.finish_reason or "stop"}], **metrics})
-        elif family != "titan":
+        else:
             yield chunk({"generation": "", "prompt_token_count": None, "generation_token_count": output_tokens,
                          "stop_reason": reply.finish_reason or "stop", **metrics})
+
+
+def _anthropic_stream(body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
+    objects = _anthropic_events(body, reply)
+    if reply.stream_error is not None:
+        last_delta = max(i for i, o in enumerate(objects) if o.get("type") == "content_block_delta")
+        yield from (chunk(o) for o in objects[:last_delta + 1])
+        yield exception(reply.stream_error)
+        return
+    usage = objects[0]["message"]["usage"]
+    objects[-1].update(invocation_metrics(usage.get("input_tokens", 0), objects[-2]["usage"]["output_tokens"]))
+    yield from (chunk(o) for o in objects)
+
+
+def _titan_stream(pieces: list[str], reply: Reply, prompt_tokens: int, output_tokens: int) -> Iterator[bytes]:
+    """Titan's chunks carry its own counts as JSON floats (``Reply.usage`` may set them: ``inputTextTokenCount``,
+    ``totalOutputTextTokenCount``); the closing invocation metrics carry the integer counts."""
+    counts = reply.usage or {}
+    input_count = counts.get("inputTextTokenCount", float(prompt_tokens))
+    output_count = counts.get("totalOutputTextTokenCount", float(output_tokens))
+    for i, piece in enumerate(pieces):
+        last = i == len(pieces) - 1 and reply.stream_error is None
+        payload: dict[str, Any] = {
+            "outputText": piece, "index": 0, "totalOutputTextTokenCount": output_count if last else None,
+            "completionReason": (reply.finish_reason or "FINISH") if last else None,
+            "inputTextTokenCount": input_count if i == 0 else None}
+        if last:
+            payload.update(invocation_metrics(prompt_tokens, output_tokens))
+        yield chunk(payload)
+    if reply.stream_error is not None:
+        yield exception(reply.stream_error)
+
 
 ROUTES: tuple[tuple[str, Dialect], ...] = (
     ("/converse-stream", _Converse(streaming=True)),

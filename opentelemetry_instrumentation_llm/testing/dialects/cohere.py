@@ -15,22 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from opentelemetry_instrumentation_llm.testing.dialects.base import (
-    Dialect,
-    last_user_text,
-    prompt_words,
-    split,
-    sse_event,
-    text_of,
-    words,
-)
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.dialects import base
+from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 CHAT_ID = "c0here-fake-0001"
 
 
 def _event(data: dict[str, Any]) -> bytes:
-    return sse_event(data, data["type"])
+    return base.sse_event(data, data["type"])
 
 
 class _CohereChat(Dialect):
@@ -38,13 +31,11 @@ class _CohereChat(Dialect):
         return {"message": f"fake error {status}"}
 
     def _text(self, body: dict[str, Any], reply: Reply) -> str:
-        return reply.text if reply.text is not None else f"echo: {last_user_text(body.get('messages', []))}"
+        return reply.text if reply.text is not None else f"echo: {base.last_user_text(body.get('messages', []))}"
 
     def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
-        if reply.usage is not None:
-            return reply.usage
-        counts = {"input_tokens": prompt_words(body), "output_tokens": words(text)}
-        return {"billed_units": dict(counts), "tokens": dict(counts)}
+        counts = {"input_tokens": base.prompt_words(body), "output_tokens": base.words(text)}
+        return reply.usage if reply.usage is not None else {"billed_units": dict(counts), "tokens": dict(counts)}
 
     def _finish(self, reply: Reply) -> str:
         return reply.finish_reason or ("TOOL_CALL" if reply.tool_calls else "COMPLETE")
@@ -73,20 +64,20 @@ class _CohereChat(Dialect):
         yield _event({"id": CHAT_ID, "type": "message-start", "delta": {"message": {
             "role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}}})
         if reply.tool_calls:
-            for piece in split(self._plan(reply), 2):
+            for piece in base.split(self._plan(reply), 2):
                 yield _event({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": piece}}})
             for i, call in enumerate(self._tool_calls(reply)):
                 yield _event({"type": "tool-call-start", "index": i, "delta": {"message": {"tool_calls": {
                     "id": call["id"], "type": "function",
                     "function": {"name": call["function"]["name"], "arguments": ""}}}}})
-                for piece in split(call["function"]["arguments"], 2):
+                for piece in base.split(call["function"]["arguments"], 2):
                     yield _event({"type": "tool-call-delta", "index": i, "delta": {"message": {"tool_calls": {
                         "function": {"arguments": piece}}}}})
                 yield _event({"type": "tool-call-end", "index": i})
         else:
             yield _event({"type": "content-start", "index": 0,
                           "delta": {"message": {"content": {"type": "text", "text": ""}}}})
-            for piece in split(text, reply.chunks or max(1, words(text))):
+            for piece in base.split(text, reply.chunks or max(1, base.words(text))):
                 yield _event({"type": "content-delta", "index": 0,
                               "delta": {"message": {"content": {"text": piece}}}})
             yield _event({"type": "content-end", "index": 0})
@@ -106,7 +97,7 @@ class _CohereEmbed(Dialect):
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         texts = list(body.get("texts") or [])
         for item in body.get("inputs") or []:
-            texts.append(text_of((item or {}).get("content")))
+            texts.append(base.text_of((item or {}).get("content")))
         dims = int(body.get("output_dimension") or 8)
         embeddings: dict[str, Any] = {}
         for kind in body.get("embedding_types") or ["float"]:
@@ -119,7 +110,7 @@ class _CohereEmbed(Dialect):
                 embeddings[kind] = ["AAAA" for _ in texts]
             else:
                 embeddings[kind] = [[(i + j) % 100 for j in range(dims)] for i in range(len(texts))]
-        count = sum(words(text) for text in texts)
+        count = sum(base.words(text) for text in texts)
         return {"id": "c0here-embed-0001", "response_type": "embeddings_by_type", "embeddings": embeddings,
                 "texts": texts, "meta": {"api_version": {"version": "2"},
                                          "billed_units": reply.usage or {"input_tokens": count}}}

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect, model_of, split, sse_event, words
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 RESPONSE_ID = "gresp-fake-0001"
 
@@ -63,11 +63,10 @@ class _GenerateContent(Dialect):
         return reply.text if reply.text is not None else f"echo: {last_user_text(body)}"
 
     def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
-        if reply.usage is not None:
-            return reply.usage
         prompt = prompt_words(body)
         output = len(reply.tool_calls) if reply.tool_calls else words(text)
-        return {"promptTokenCount": prompt, "candidatesTokenCount": output, "totalTokenCount": prompt + output}
+        counted = {"promptTokenCount": prompt, "candidatesTokenCount": output, "totalTokenCount": prompt + output}
+        return reply.usage if reply.usage is not None else counted
 
     @staticmethod
     def _calls(reply: Reply) -> list[dict[str, Any]]:

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects.base import Dialect
-from opentelemetry_instrumentation_llm.testing.dialects.openai import ROUTES as OPENAI_ROUTES, _OpenAIChat
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.dialects.openai import ROUTES as OPENAI_ROUTES, OpenAIChat
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 
-class _GroqChat(_OpenAIChat):
+class _GroqChat(OpenAIChat):
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         payload = super().json(body, reply)
         payload["x_groq"] = {"id": "req_fake0001"}

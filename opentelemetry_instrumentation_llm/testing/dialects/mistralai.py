@@ -13,39 +13,20 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from opentelemetry_instrumentation_llm.testing.dialects.base import (
-    Dialect,
-    last_user_text,
-    model_of,
-    prompt_words,
-    split,
-    sse_event,
-    text_of,
-    words,
-)
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.dialects import base as dialect
+from opentelemetry_instrumentation_llm.testing.dialects.openai import OpenAIChat
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 CREATED = 1_767_225_600
 
 
-class _MistralChat(Dialect):
+class _MistralChat(OpenAIChat):
+    """OpenAI's chat shapes (text, usage, finish reasons) in Mistral's envelope and stream layout."""
+
     def error_body(self, status: int) -> dict[str, Any]:
         kinds = {400: "invalid_request_error", 401: "unauthorized", 404: "not_found", 429: "rate_limited"}
         return {"object": "error", "message": f"fake error {status}", "type": kinds.get(status, "internal_error"),
                 "param": None, "code": str(status)}
-
-    def _text(self, body: dict[str, Any], reply: Reply) -> str:
-        return reply.text if reply.text is not None else f"echo: {last_user_text(body.get('messages', []))}"
-
-    def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
-        if reply.usage is not None:
-            return reply.usage
-        prompt = prompt_words(body)
-        completion = words(text) * int(body.get("n") or 1)
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
-
-    def _finish(self, reply: Reply) -> str:
-        return reply.finish_reason or ("tool_calls" if reply.tool_calls else "stop")
 
     def _tool_calls(self, reply: Reply) -> list[dict[str, Any]]:
         return [{"id": call.get("id", f"call{i:05d}"), "type": "function", "index": i,
@@ -61,17 +42,17 @@ class _MistralChat(Dialect):
                                        "prefix": False}
             choices.append({"index": index, "message": message, "finish_reason": self._finish(reply)})
         return {"id": "cmpl-mistral0001", "object": "chat.completion", "created": CREATED,
-                "model": model_of(body, reply), "choices": choices, "usage": self._usage(body, reply, text)}
+                "model": dialect.model_of(body, reply), "choices": choices, "usage": self._usage(body, reply, text)}
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         text = self._text(body, reply)
         n = int(body.get("n") or 1)
         base = {"id": "cmpl-mistral0001", "object": "chat.completion.chunk", "created": CREATED,
-                "model": model_of(body, reply)}
+                "model": dialect.model_of(body, reply)}
 
         def chunk(index: int, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
-            return sse_event({**base, "choices": [{"index": index, "delta": delta, "finish_reason": finish}],
-                              **extra})
+            choice = {"index": index, "delta": delta, "finish_reason": finish}
+            return dialect.sse_event({**base, "choices": [choice], **extra})
 
         for index in range(n):
             yield chunk(index, {"role": "assistant", "content": ""})
@@ -79,20 +60,20 @@ class _MistralChat(Dialect):
             for index in range(n):
                 yield chunk(index, {"tool_calls": self._tool_calls(reply)})
         else:
-            for piece in split(text, reply.chunks or max(1, words(text))):
+            for piece in dialect.split(text, reply.chunks or max(1, dialect.words(text))):
                 for index in range(n):
                     yield chunk(index, {"content": piece})
         if reply.stream_error is not None:
-            yield sse_event({"object": "error", **reply.stream_error})
+            yield dialect.sse_event({"object": "error", **reply.stream_error})
             return
         usage = self._usage(body, reply, text)
         for index in range(n):
             extra = {"usage": usage} if index == n - 1 else {}
             yield chunk(index, {"content": ""}, self._finish(reply), **extra)
-        yield sse_event("[DONE]")
+        yield dialect.sse_event("[DONE]")
 
 
-class _MistralEmbeddings(Dialect):
+class _MistralEmbeddings(dialect.Dialect):
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         inputs = body.get("input")  # the SDK's ``inputs`` argument goes out as ``input``
         items = [inputs] if isinstance(inputs, str) else list(inputs or [])
@@ -100,15 +81,15 @@ class _MistralEmbeddings(Dialect):
         data = [{"object": "embedding", "index": i,
                  "embedding": [round(0.001 * (i + 1) * (j + 1), 6) for j in range(dims)]}
                 for i in range(len(items))]
-        count = sum(words(text_of(item)) for item in items)
-        return {"id": "embd-mistral0001", "object": "list", "data": data, "model": model_of(body, reply),
+        count = sum(dialect.words(dialect.text_of(item)) for item in items)
+        return {"id": "embd-mistral0001", "object": "list", "data": data, "model": dialect.model_of(body, reply),
                 "usage": reply.usage or {"prompt_tokens": count, "completion_tokens": 0, "total_tokens": count}}
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         raise ValueError("embeddings do not stream")
 
 
-ROUTES: tuple[tuple[str, Dialect], ...] = (
+ROUTES: tuple[tuple[str, dialect.Dialect], ...] = (
     ("/mistral/v1/chat/completions", _MistralChat()),
     ("/mistral/v1/embeddings", _MistralEmbeddings()),
 )

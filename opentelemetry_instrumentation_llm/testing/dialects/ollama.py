@@ -8,16 +8,8 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from opentelemetry_instrumentation_llm.testing.dialects.base import (
-    Dialect,
-    last_user_text,
-    model_of,
-    prompt_words,
-    split,
-    text_of,
-    words,
-)
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.dialects import base as dialect
+from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 _CREATED = "2026-01-01T00:00:00.000000Z"
 
@@ -26,7 +18,7 @@ def _line(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode() + b"\n"
 
 
-class _OllamaGeneration(Dialect):
+class _OllamaGeneration(dialect.Dialect):
     stream_content_type = "application/x-ndjson"
     chat = True
 
@@ -39,17 +31,17 @@ class _OllamaGeneration(Dialect):
     def _text(self, body: dict[str, Any], reply: Reply) -> str:
         if reply.text is not None:
             return reply.text
-        prompt = last_user_text(body.get("messages", [])) if self.chat else text_of(body.get("prompt"))
+        prompt = dialect.last_user_text(body.get("messages", [])) if self.chat else dialect.text_of(body.get("prompt"))
         return f"echo: {prompt}"
 
     def _prompt_words(self, body: dict[str, Any]) -> int:
         if self.chat:
-            return prompt_words(body)
-        return words(text_of(body.get("prompt"))) + words(text_of(body.get("system")))
+            return dialect.prompt_words(body)
+        return dialect.words(dialect.text_of(body.get("prompt"))) + dialect.words(dialect.text_of(body.get("system")))
 
     def _final(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
-        usage = reply.usage or {"prompt_eval_count": self._prompt_words(body), "eval_count": words(text)}
-        return {"model": model_of(body, reply), "created_at": _CREATED, "done": True,
+        usage = reply.usage or {"prompt_eval_count": self._prompt_words(body), "eval_count": dialect.words(text)}
+        return {"model": dialect.model_of(body, reply), "created_at": _CREATED, "done": True,
                 "done_reason": reply.finish_reason or "stop", "total_duration": 1_000_000,
                 "load_duration": 10_000, "prompt_eval_duration": 20_000, "eval_duration": 30_000, **usage}
 
@@ -72,12 +64,12 @@ class _OllamaGeneration(Dialect):
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         text = self._text(body, reply)
-        model = model_of(body, reply)
+        model = dialect.model_of(body, reply)
         if reply.tool_calls and self.chat:
             yield _line({"model": model, "created_at": _CREATED, "done": False,
                          "message": self._message(text, reply)})
         else:
-            for piece in split(text, reply.chunks or max(1, words(text))):
+            for piece in dialect.split(text, reply.chunks or max(1, dialect.words(text))):
                 partial: dict[str, Any] = {"model": model, "created_at": _CREATED, "done": False}
                 if self.chat:
                     partial["message"] = {"role": "assistant", "content": piece}
@@ -99,7 +91,7 @@ class _OllamaGenerate(_OllamaGeneration):
     chat = False
 
 
-class _OllamaEmbed(Dialect):
+class _OllamaEmbed(dialect.Dialect):
     def wants_stream(self, body: dict[str, Any], path: str) -> bool:
         return False
 
@@ -112,15 +104,15 @@ class _OllamaEmbed(Dialect):
             return {"embedding": [0.1] * dimensions}
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
-        return {"model": model_of(body, reply), "embeddings": [[0.1] * dimensions for _ in texts],
+        return {"model": dialect.model_of(body, reply), "embeddings": [[0.1] * dimensions for _ in texts],
                 "total_duration": 1_000, "load_duration": 10,
-                "prompt_eval_count": sum(words(t) for t in texts)}
+                "prompt_eval_count": sum(dialect.words(t) for t in texts)}
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         raise ValueError("embeddings do not stream")
 
 
-ROUTES: tuple[tuple[str, Dialect], ...] = (
+ROUTES: tuple[tuple[str, dialect.Dialect], ...] = (
     ("/api/chat", _OllamaGeneration()),
     ("/api/generate", _OllamaGenerate()),
     ("/api/embed", _OllamaEmbed()),

@@ -7,7 +7,6 @@ from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects.base import (
     Dialect,
-    last_user_text,
     model_of,
     prompt_words,
     split,
@@ -15,12 +14,20 @@ from opentelemetry_instrumentation_llm.testing.dialects.base import (
     text_of,
     words,
 )
-from opentelemetry_instrumentation_llm.testing.fake_llm import Reply
+from opentelemetry_instrumentation_llm.testing.replies import Reply
+
+# The chunk Azure OpenAI opens a chat stream with: content-filter verdicts on the prompt, and an
+# empty id and model (as recorded from the real service).
+AZURE_PROMPT_FILTER_CHUNK: dict[str, Any] = {
+    "choices": [], "created": 0, "id": "", "model": "", "object": "",
+    "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
+        category: {"filtered": False, "severity": "safe"} for category in ("hate", "self_harm", "sexual", "violence")
+    }}],
+}
 
 
-class _OpenAIChat(Dialect):
-    def _text(self, body: dict[str, Any], reply: Reply) -> str:
-        return reply.text if reply.text is not None else f"echo: {last_user_text(body.get('messages', []))}"
+class OpenAIChat(Dialect):
+    """Chat Completions; subclassed by the OpenAI-compatible dialects (Groq, Mistral)."""
 
     def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
         if reply.usage is not None:
@@ -64,6 +71,8 @@ class _OpenAIChat(Dialect):
         def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
             return sse_event({**base, "choices": choices, **extra})
 
+        for prelude in reply.prelude:
+            yield sse_event(prelude)
         for index in range(n):
             yield chunk([{"index": index, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
         if reply.tool_calls:
@@ -89,7 +98,7 @@ class _OpenAIChat(Dialect):
         yield sse_event("[DONE]")
 
 
-class _OpenAICompletions(_OpenAIChat):
+class _OpenAICompletions(OpenAIChat):
     def _text(self, body: dict[str, Any], reply: Reply) -> str:
         prompt = body.get("prompt")
         return reply.text if reply.text is not None else f"echo: {text_of(prompt)}"
@@ -223,9 +232,8 @@ class _OpenAIResponses(Dialect):
         yield event(kind, response=final)
 
 
-
 ROUTES: tuple[tuple[str, Dialect], ...] = (
-    ("/chat/completions", _OpenAIChat()),
+    ("/chat/completions", OpenAIChat()),
     ("/responses", _OpenAIResponses()),
     ("/completions", _OpenAICompletions()),
     ("/embeddings", _OpenAIEmbeddings()),

@@ -225,3 +225,22 @@ def test_calls_without_a_readable_body_are_still_traced(client, fake, fake_serve
     attrs = telemetry.span().attributes
     assert attrs["gen_ai.operation.name"] == "chat"
     assert attrs["gen_ai.usage.output_tokens"] == words(f"echo: {PROMPT}")
+
+
+def test_chat_completions_bodies_map_as_chat_completions(client):
+    """Mistral Large / gpt-oss bodies are OpenAI Chat Completions: read by the shared Chat Completions mapping."""
+    params = {adapter.OPERATION_KEY: "InvokeModel", "modelId": "openai.gpt-oss-20b-1:0", "body": body({
+        "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"},
+                     {"role": "tool", "tool_call_id": "call_1", "content": "42"}],
+        "max_completion_tokens": 20, "temperature": 0.5, "stop": "END",
+        "tools": [{"type": "function", "function": {"name": "lookup", "parameters": {"type": "object"}}}]})}
+    request = adapter.parse_request(client, params)
+    assert request is not None and request.operation == "chat"
+    assert request.attributes == {"gen_ai.request.max_tokens": 20, "gen_ai.request.temperature": 0.5,
+                                  "gen_ai.request.stop_sequences": ["END"]}
+    content = adapter.parse_content(params)
+    assert content.input_messages == [
+        {"role": "system", "parts": [{"type": "text", "content": "Be brief."}]},
+        {"role": "user", "parts": [{"type": "text", "content": "hi"}]},
+        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "42"}]}]
+    assert content.tool_definitions == [{"type": "function", "name": "lookup", "parameters": {"type": "object"}}]

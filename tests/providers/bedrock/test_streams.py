@@ -213,3 +213,64 @@ def test_dropped_stream_ends_its_span(client, fake, telemetry, instrumented):
     gc.collect()
     assert len(telemetry.spans()) == 1
 
+
+
+def test_titan_stream_counts_are_the_integer_invocation_metrics(client, fake, telemetry, instrumented):
+    # Titan's chunks carry its counts as JSON floats (28.0); the closing invocation metrics carry integers.
+    fake.push(Reply(text=TEXT, chunks=3, usage={"inputTextTokenCount": 28.0, "totalOutputTextTokenCount": 9.0}))
+    pieces = [json.loads(e["chunk"]["bytes"]) for e in client.invoke_model_with_response_stream(
+        modelId=TITAN, body=body({"inputText": PROMPT}))["body"]]
+    assert pieces[0]["inputTextTokenCount"] == 28.0 and isinstance(pieces[0]["inputTextTokenCount"], float)
+    metrics = pieces[-1]["amazon-bedrock-invocationMetrics"]
+    attrs = telemetry.span().attributes
+    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (
+        metrics["inputTokenCount"], metrics["outputTokenCount"]) == (words(PROMPT), words(TEXT))
+    assert type(attrs["gen_ai.usage.input_tokens"]) is int and type(attrs["gen_ai.usage.output_tokens"]) is int
+    tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in telemetry.points(sc.METRIC_TOKEN_USAGE)}
+    assert tokens == {"input": words(PROMPT), "output": words(TEXT)}
+    assert all(type(total) is int for total in tokens.values())
+
+
+def _chunks(*events: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"chunk": {"bytes": json.dumps(e).encode()}} for e in events]
+
+
+def _accumulate(events: list[dict[str, Any]]) -> Any:
+    from opentelemetry_instrumentation_llm.providers import bedrock as adapter
+
+    accumulator = adapter.BedrockStreamAccumulator(True)
+    outputs = [accumulator.add(event) for event in events]
+    return outputs, accumulator.result()
+
+
+def test_invoke_stream_of_chat_completions_chunks():
+    """Mistral Large / gpt-oss stream Chat Completions chunks (Mistral names the reason ``stop_reason``); the
+    fake does not speak them, so they are replayed from plain events."""
+    outputs, info = _accumulate(_chunks(
+        {"id": "cmpl-1", "model": "mistral.mistral-large", "choices": [
+            {"index": 0, "delta": {"role": "assistant", "content": "Hel"}, "stop_reason": None}]},
+        {"id": "cmpl-1", "choices": [{"index": 0, "delta": {"content": "lo"}, "stop_reason": None}]},
+        {"id": "cmpl-1", "choices": [{"index": 0, "delta": {"content": ""}, "stop_reason": "length"}],
+         "amazon-bedrock-invocationMetrics": {"inputTokenCount": 4, "outputTokenCount": 2}}))
+    assert outputs == [True, True, True]
+    assert (info.response_id, info.response_model, info.finish_reasons) == ("cmpl-1", "mistral.mistral-large",
+                                                                            ["length"])
+    assert (info.usage.input_tokens, info.usage.output_tokens) == (4, 2)
+    assert info.output_messages == [{"role": "assistant", "finish_reason": "length",
+                                     "parts": [{"type": "text", "content": "Hello"}]}]
+
+
+def test_invoke_stream_of_nova_events():
+    """Amazon Nova streams Converse-shaped events inside InvokeModelWithResponseStream chunks."""
+    outputs, info = _accumulate(_chunks(
+        {"messageStart": {"role": "assistant"}},
+        {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "Hi "}}},
+        {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "there"}}},
+        {"messageStop": {"stopReason": "end_turn"}},
+        {"metadata": {"usage": {"inputTokens": 3, "outputTokens": 2, "cacheReadInputTokens": 10}},
+         "amazon-bedrock-invocationMetrics": {"inputTokenCount": 3, "outputTokenCount": 2}}))
+    assert outputs == [False, True, True, False, False]
+    assert info.finish_reasons == ["stop"]
+    assert (info.usage.input_tokens, info.usage.cache_read_tokens) == (13, 10)  # the body's counts, with cache
+    assert info.output_messages == [{"role": "assistant", "finish_reason": "stop",
+                                     "parts": [{"type": "text", "content": "Hi there"}]}]

@@ -247,3 +247,18 @@ def test_provider_and_server_of_other_clients():
     assert facts(bedrock) == ("aws.bedrock", "bedrock-runtime.eu-west-3.amazonaws.com", 443)
     sagemaker = cohere.SagemakerClientV2(aws_region="us-east-1", aws_access_key="AKIAFAKE", aws_secret_key="fake")
     assert facts(sagemaker) == ("cohere", "runtime.sagemaker.us-east-1.amazonaws.com", 443)
+
+
+def test_aws_hook_settings_still_readable():
+    """The one reach-in into the SDK: an AWS client's service and region live only in the closure of its
+    request hook. If this fails, the SDK changed how it builds that hook: update ``aws_hook_settings``."""
+    from opentelemetry_instrumentation_llm.providers import cohere as adapter
+
+    client = cohere.BedrockClientV2(aws_region="ap-south-1", aws_access_key="AKIAFAKE", aws_secret_key="fake")
+    wrapper = client._raw_client._v2._client_wrapper
+    hooks = wrapper.httpx_client.httpx_client.event_hooks["request"]
+    aws_hooks = [hook for hook in hooks if getattr(hook, "__module__", "") == "cohere.aws_client"]
+    assert aws_hooks, "cohere's Bedrock client no longer re-addresses requests in a cohere.aws_client request hook"
+    settings = adapter.aws_hook_settings(aws_hooks[0])
+    assert settings.get("service") == "bedrock" and settings.get("aws_region") == "ap-south-1", (
+        f"cohere's AWS request hook no longer keeps service and aws_region in its closure: {sorted(settings)}")

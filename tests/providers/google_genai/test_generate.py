@@ -309,3 +309,16 @@ def test_uninstrument_restores_the_sdk(client, fake, telemetry, instrument):
     client.models.generate_content(model=MODEL, contents=PROMPT)
     list(client.models.generate_content_stream(model=MODEL, contents=PROMPT))
     assert telemetry.spans() == []
+
+
+def test_the_sdk_still_groups_contents():
+    """The one reach-in into the SDK: the adapter records contents as the SDK's private
+    ``_transformers.t_contents`` groups them into turns. If this fails, the SDK moved or changed it."""
+    from google.genai import _transformers, types
+
+    from opentelemetry_instrumentation_llm.providers import google_genai as adapter
+
+    assert callable(getattr(_transformers, "t_contents", None)), "google.genai._transformers.t_contents is gone"
+    grouped = adapter._contents(["first", types.Part(text="second")])
+    assert [(c.role, [p.text for p in c.parts]) for c in grouped] == [("user", ["first", "second"])], (
+        f"google.genai groups contents differently now: {grouped!r}")

@@ -91,12 +91,12 @@ def test_errors_in_response_and_chunk_parsing_never_reach_the_user(client, fake,
     def broken_response(response, capture):
         raise RuntimeError("adapter bug")
 
-    class BrokenAccumulator(openai_adapter.ChatStreamAccumulator):
+    class BrokenAccumulator(openai_adapter.OpenAIChatStreamAccumulator):
         def add(self, chunk):
             raise RuntimeError("chunk bug")
 
     monkeypatch.setattr(openai_adapter, "parse_chat_response", broken_response)
-    monkeypatch.setattr(openai_adapter, "ChatStreamAccumulator", BrokenAccumulator)
+    monkeypatch.setattr(openai_adapter, "OpenAIChatStreamAccumulator", BrokenAccumulator)
     instrument()
     assert call(client).choices[0].message.content == "echo: hello"
     fake.push(Reply(text="a b c", chunks=3))

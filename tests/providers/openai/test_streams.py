@@ -16,6 +16,7 @@ from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
+from opentelemetry_instrumentation_llm.testing.dialects.openai import AZURE_PROMPT_FILTER_CHUNK
 from tests.conftest import decoded
 from tests.providers.openai.conftest import API_KEY, base_attributes
 
@@ -307,3 +308,28 @@ async def test_async_helper_left_early(aclient, fake, telemetry, instrumented):
             break
     assert stream is not None
     assert len(telemetry.spans()) == 1
+
+
+@pytest.mark.parametrize("azure", [True, False], ids=["AzureOpenAI", "OpenAI-compatible"])
+def test_stream_opening_with_an_azure_prompt_filter_chunk_keeps_response_id_and_model(
+        fake, fake_server, telemetry, instrumented, azure):
+    # Azure's first chunk has "id": "" and "model": "": the first non-empty values identify the response.
+    fake.push(Reply(text=TEXT, chunks=4, prelude=[AZURE_PROMPT_FILTER_CHUNK]))
+    if azure:
+        client: Any = openai.AzureOpenAI(api_key=API_KEY, azure_endpoint=fake_server.url, api_version="2024-10-21",
+                                         max_retries=0)
+    else:
+        client = openai.OpenAI(api_key=API_KEY, base_url=fake_server.openai_base_url, max_retries=0)
+    with client:
+        chunks = list(open_stream(client, stream_options={"include_usage": True}))
+    assert (chunks[0].id, chunks[0].model) == ("", "")  # the SDK hands the filter chunk through as is
+    response_id, response_model = chunks[1].id, chunks[1].model
+    assert response_id and response_model
+
+    attrs = telemetry.span().attributes
+    assert attrs["gen_ai.response.id"] == response_id
+    assert attrs["gen_ai.response.model"] == response_model
+    for name in (sc.METRIC_OPERATION_DURATION, sc.METRIC_TOKEN_USAGE, sc.METRIC_TIME_TO_FIRST_CHUNK):
+        points = telemetry.points(name)
+        assert points, name
+        assert {p.attributes.get("gen_ai.response.model") for p in points} == {response_model}, name
