@@ -116,7 +116,7 @@ def test_a_lower_cap_fires_earlier(promtool, tmp_path):
 def test_the_rule_file_is_loaded_by_every_prometheus_configuration(compose):
     mounts = [v for v in compose["services"]["prometheus"]["volumes"] if "alerts-spend.yaml" in v]
     assert mounts == ["./prometheus/alerts-spend.yaml:/etc/prometheus/alerts-spend.yaml:ro"]
-    for config in ("prometheus.yaml", "prometheus-scrape.yaml"):
+    for config in ("prometheus.yaml", "prometheus-scrape.yaml", "prometheus-app-scrape.yaml"):
         assert "/etc/prometheus/alerts-spend.yaml" in load_yaml(PROMETHEUS / config)["rule_files"], config
 
 
