@@ -66,13 +66,29 @@ class llm_context(contextlib.ContextDecorator):
     Nested contexts add to (and override keys of) the enclosing one.
     """
 
-    def __init__(self, *, session_id: str | None = None, conversation_id: str | None = None,
-                 user_id: str | None = None, tenant_id: str | None = None, feature: str | None = None,
-                 prompt_name: str | None = None, prompt_version: str | None = None,
-                 propagate: Iterable[str] = DEFAULT_PROPAGATE, **extra: str) -> None:
-        given = {"session_id": session_id, "conversation_id": conversation_id, "user_id": user_id,
-                 "tenant_id": tenant_id, "feature": feature, "prompt_name": prompt_name,
-                 "prompt_version": prompt_version, **extra}
+    def __init__(
+        self,
+        *,
+        session_id: str | None = None,
+        conversation_id: str | None = None,
+        user_id: str | None = None,
+        tenant_id: str | None = None,
+        feature: str | None = None,
+        prompt_name: str | None = None,
+        prompt_version: str | None = None,
+        propagate: Iterable[str] = DEFAULT_PROPAGATE,
+        **extra: str,
+    ) -> None:
+        given = {
+            "session_id": session_id,
+            "conversation_id": conversation_id,
+            "user_id": user_id,
+            "tenant_id": tenant_id,
+            "feature": feature,
+            "prompt_name": prompt_name,
+            "prompt_version": prompt_version,
+            **extra,
+        }
         self.values = {k: str(v) for k, v in given.items() if v is not None}
         self.propagate = frozenset(propagate)
         self._tokens: list[object] = []
@@ -92,6 +108,7 @@ class llm_context(contextlib.ContextDecorator):
 
     def __call__(self, func: F) -> F:  # type: ignore[override]
         if inspect.iscoroutinefunction(func):
+
             @functools.wraps(func)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
                 with self._fresh():
@@ -166,7 +183,8 @@ class MetricContext:
             raise config.ConfigurationError(
                 f"Invalid value for OTEL_INSTRUMENTATION_LLM_METRIC_CONTEXT: {', '.join(sorted(forbidden))} would "
                 "give every user or session its own metric series; accepted values are low-cardinality keys such as "
-                "tenant_id, feature, prompt_name, prompt_version")
+                "tenant_id, feature, prompt_name, prompt_version"
+            )
         self.max_values = max_values
         self.prompt = prompt
         self._seen: dict[str, set[str]] = {key: set() for key in (*self.keys, *PROMPT_KEYS, "prompt_fingerprint")}
@@ -228,13 +246,17 @@ _metric_context: MetricContext | None = None
 def metric_context() -> MetricContext:
     global _metric_context
     if _metric_context is None:
-        _metric_context = MetricContext(config.METRIC_CONTEXT.read(), config.METRIC_CONTEXT_MAX_VALUES.read(),
-                                        prompt=config.METRIC_PROMPT.read() is not False)
+        _metric_context = MetricContext(
+            config.METRIC_CONTEXT.read(),
+            config.METRIC_CONTEXT_MAX_VALUES.read(),
+            prompt=config.METRIC_PROMPT.read() is not False,
+        )
     return _metric_context
 
 
-def configure_metric_context(keys: Iterable[str] = ("tenant_id", "feature"), max_values: int = 100,
-                             prompt: bool = True) -> None:
+def configure_metric_context(
+    keys: Iterable[str] = ("tenant_id", "feature"), max_values: int = 100, prompt: bool = True
+) -> None:
     """Choose, in code, which context keys reach metrics, how many values each may take, and whether
     the prompt's identity (name and version, else fingerprint) does."""
     global _metric_context
@@ -244,4 +266,3 @@ def configure_metric_context(keys: Iterable[str] = ("tenant_id", "feature"), max
 def reset() -> None:
     global _metric_context
     _metric_context = None
-

@@ -25,10 +25,18 @@ from opentelemetry_instrumentation_llm._core.fingerprint import PromptFingerprin
 from tests.conftest import everything_exported, instrument_fixture
 
 SYSTEM = "You are a support agent for ACME. Answer from the knowledge base; cite sources. " * 25
-SCHEMA = {"type": "object", "properties": {"city": {"type": "string", "description": "City name"},
-                                           "unit": {"type": "string", "enum": ["c", "f"]}}, "required": ["city"]}
-TOOLS = [("get_weather", "Current weather in a city", SCHEMA),
-         ("search_kb", "Search the knowledge base", {"type": "object", "properties": {"q": {"type": "string"}}})]
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string", "description": "City name"},
+        "unit": {"type": "string", "enum": ["c", "f"]},
+    },
+    "required": ["city"],
+}
+TOOLS = [
+    ("get_weather", "Current weather in a city", SCHEMA),
+    ("search_kb", "Search the knowledge base", {"type": "object", "properties": {"q": {"type": "string"}}}),
+]
 
 
 def openai_chat_tools(tools: list[tuple[str, str, Any]] = TOOLS) -> list[dict[str, Any]]:
@@ -57,14 +65,21 @@ def test_the_same_template_in_every_sdks_shape_has_one_fingerprint(fingerprints)
 
     expected = fingerprints.of(SYSTEM, openai_chat_tools())
     assert expected is not None and len(expected) == 16 and int(expected, 16) >= 0
-    gemini_tools = [types.Tool(function_declarations=[
-        types.FunctionDeclaration(name=n, description=d, parameters_json_schema=p) for n, d, p in TOOLS])]
+    gemini_tools = [
+        types.Tool(
+            function_declarations=[
+                types.FunctionDeclaration(name=n, description=d, parameters_json_schema=p) for n, d, p in TOOLS
+            ]
+        )
+    ]
     shapes = {
         "openai chat, one system message": ((SYSTEM,), openai_chat_tools()),
         "openai chat, text parts": ([{"type": "text", "text": SYSTEM}], openai_chat_tools()),
         "openai responses": (SYSTEM, responses_tools()),
-        "anthropic, cache_control block": ([{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
-                                           anthropic_tools()),
+        "anthropic, cache_control block": (
+            [{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
+            anthropic_tools(),
+        ),
         "bedrock converse": ([{"text": SYSTEM}], bedrock_tools()),
         "google genai objects": (types.Content(parts=[types.Part(text=SYSTEM)]), gemini_tools),
     }
@@ -115,8 +130,11 @@ def test_a_template_rebuilt_for_every_call_is_recognised_by_content(fingerprints
     assert fingerprints.of(SYSTEM, rebuilt) == before
     rebuilt[1]["function"]["parameters"]["properties"]["q"]["type"] = "integer"
     assert fingerprints.of(SYSTEM, json.loads(json.dumps(rebuilt))) != before
-    assert fingerprints.of([{"type": "text", "text": SYSTEM}], None) == fingerprints.of(
-        [{"type": "text", "text": SYSTEM}], None) == fingerprints.of(SYSTEM, None)
+    assert (
+        fingerprints.of([{"type": "text", "text": SYSTEM}], None)
+        == fingerprints.of([{"type": "text", "text": SYSTEM}], None)
+        == fingerprints.of(SYSTEM, None)
+    )
 
 
 def test_the_caches_stay_bounded():
@@ -149,9 +167,15 @@ print(PromptFingerprints(key.encode() if key else None).of(system, tools))
 def test_other_processes_compute_the_same_fingerprint(key):
     here = PromptFingerprints(key.encode() if key else None).of(SYSTEM, anthropic_tools())
     for seed in ("1", "2"):  # str hashing differs between these processes
-        done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps([SYSTEM, openai_chat_tools(), key]),
-                              capture_output=True, text=True, timeout=60, check=True,
-                              env={**os.environ, "PYTHONHASHSEED": seed})
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD],
+            input=json.dumps([SYSTEM, openai_chat_tools(), key]),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
         assert done.stdout.strip() == here
 
 
@@ -187,8 +211,10 @@ def openai_client(server: Any) -> openai.OpenAI:
 
 def chat(client: openai.OpenAI, question: str, system: str = SYSTEM, tools: Any = None) -> Any:
     return client.chat.completions.create(
-        model="gpt-4o", tools=openai_chat_tools() if tools is None else tools,
-        messages=[{"role": "system", "content": system}, {"role": "user", "content": question}])
+        model="gpt-4o",
+        tools=openai_chat_tools() if tools is None else tools,
+        messages=[{"role": "system", "content": system}, {"role": "user", "content": question}],
+    )
 
 
 def metric_fingerprints(telemetry: Any, name: str) -> list[Any]:
@@ -203,8 +229,11 @@ def test_requests_differing_only_in_user_content_share_a_fingerprint(fake_server
         chat(client, "Where is my parcel?", system=SYSTEM + " Always answer in French.")
         client.embeddings.create(model="text-embedding-3-small", input="no template here")
     first, second, changed, embedding = telemetry.spans()
-    assert first.attributes[FINGERPRINT] == second.attributes[FINGERPRINT] == PromptFingerprints().of(
-        SYSTEM, openai_chat_tools())
+    assert (
+        first.attributes[FINGERPRINT]
+        == second.attributes[FINGERPRINT]
+        == PromptFingerprints().of(SYSTEM, openai_chat_tools())
+    )
     assert changed.attributes[FINGERPRINT] != first.attributes[FINGERPRINT]
     assert FINGERPRINT not in embedding.attributes
     durations = {p.attributes.get(FINGERPRINT) for p in telemetry.points(sc.METRIC_OPERATION_DURATION)}
@@ -222,24 +251,30 @@ def test_no_content_is_exported_when_capture_is_off(fake_server, fake, telemetry
     assert telemetry.span().attributes[FINGERPRINT] in exported
 
 
-def test_the_same_template_from_three_apis_has_one_fingerprint(fake_server, fake, telemetry, instrument_openai,
-                                                               instrument_anthropic):
+def test_the_same_template_from_three_apis_has_one_fingerprint(
+    fake_server, fake, telemetry, instrument_openai, instrument_anthropic
+):
     instrument_openai()
     instrument_anthropic()
     with openai_client(fake_server) as client:
         chat(client, "question one")
         client.responses.create(model="gpt-4o", instructions=SYSTEM, tools=responses_tools(), input="question two")
     with anthropic.Anthropic(api_key="sk-ant-test", base_url=fake_server.anthropic_base_url, max_retries=0) as c:
-        c.messages.create(model="claude-sonnet-4-5", max_tokens=64, tools=anthropic_tools(),
-                          system=[{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
-                          messages=[{"role": "user", "content": "question three"}])
+        c.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=64,
+            tools=anthropic_tools(),
+            system=[{"type": "text", "text": SYSTEM, "cache_control": {"type": "ephemeral"}}],
+            messages=[{"role": "user", "content": "question three"}],
+        )
     fingerprints = [span.attributes.get(FINGERPRINT) for span in telemetry.spans()]
     assert len(fingerprints) == 3 and len(set(fingerprints)) == 1, fingerprints
     assert fingerprints[0] == PromptFingerprints().of(SYSTEM, openai_chat_tools())
 
 
 def test_a_named_prompt_takes_precedence_on_metrics_and_stands_beside_the_fingerprint(
-        fake_server, fake, telemetry, instrument_openai):
+    fake_server, fake, telemetry, instrument_openai
+):
     instrument_openai()
     with openai_client(fake_server) as client, llm_context(prompt_name="support", prompt_version="7"):
         chat(client, "hello")
@@ -253,8 +288,9 @@ def test_a_named_prompt_takes_precedence_on_metrics_and_stands_beside_the_finger
             assert FINGERPRINT not in point.attributes, name
 
 
-def test_fingerprints_on_metrics_are_capped_like_the_request_context(fake_server, fake, telemetry,
-                                                                     instrument_openai, monkeypatch):
+def test_fingerprints_on_metrics_are_capped_like_the_request_context(
+    fake_server, fake, telemetry, instrument_openai, monkeypatch
+):
     monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_METRIC_CONTEXT_MAX_VALUES", "2")
     request_context.reset()
     try:

@@ -191,8 +191,9 @@ def test_calls_in_a_user_context_are_counted_per_user(fake_server, fake, telemet
         assert all("user.id" not in p.attributes for p in telemetry.points(name)), name
 
 
-def test_user_labels_are_keyed_hashes_when_redaction_is_on(fake_server, fake, telemetry, instrument_openai,
-                                                           monkeypatch):
+def test_user_labels_are_keyed_hashes_when_redaction_is_on(
+    fake_server, fake, telemetry, instrument_openai, monkeypatch
+):
     monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_REDACT", "all")
     monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_REDACT_HASH_KEY", "shared-secret")
     instrument_openai()

@@ -60,8 +60,11 @@ def _load(path: Path) -> Any:
 
 def prometheus_rules() -> str:
     documents = []
-    for name, source in (("llm-alerts", "alerts.yaml"), ("llm-spend", "alerts-spend.yaml"),
-                         ("llm-gpu-from-dcgm", "gpu-dcgm.yaml")):
+    for name, source in (
+        ("llm-alerts", "alerts.yaml"),
+        ("llm-spend", "alerts-spend.yaml"),
+        ("llm-gpu-from-dcgm", "gpu-dcgm.yaml"),
+    ):
         documents.append(
             {
                 "apiVersion": "monitoring.coreos.com/v1",

@@ -21,15 +21,17 @@ from opentelemetry_instrumentation_llm._core.records import Usage
 
 
 class Pricing(Protocol):
-    def cost(self, provider: str, model: str | None, server: str | None, usage: Usage | None
-             ) -> tuple[float, str] | None:
+    def cost(
+        self, provider: str, model: str | None, server: str | None, usage: Usage | None
+    ) -> tuple[float, str] | None:
         """(amount in USD, price source) for one call, or None when it cannot be priced."""
         ...
 
 
 class CallContext(Protocol):
-    def capture(self, fingerprint: str | None = None
-                ) -> tuple[Mapping[str, AttributeValue], Mapping[str, AttributeValue] | None] | None:
+    def capture(
+        self, fingerprint: str | None = None
+    ) -> tuple[Mapping[str, AttributeValue], Mapping[str, AttributeValue] | None] | None:
         """The current request context as (span attributes, metric attributes or None); None when empty.
 
         Called once per call, when its span starts, on the caller's thread. ``fingerprint`` is the

@@ -18,8 +18,10 @@ from tests.deploy.test_alerts import check_references, promtool_run
 PROMETHEUS = DEPLOY / "prometheus"
 RULES = PROMETHEUS / "alerts-spend.yaml"
 UNIT_TESTS = PROMETHEUS / "alerts-spend.test.yaml"
-RUNBOOK_BASE = ("https://github.com/opentelemetry-instrumentation-llm/opentelemetry-instrumentation-llm/blob/main/"
-                "docs/cost-and-context.md#")
+RUNBOOK_BASE = (
+    "https://github.com/opentelemetry-instrumentation-llm/opentelemetry-instrumentation-llm/blob/main/"
+    "docs/cost-and-context.md#"
+)
 ALERTS = {"LLMUserDailyCostAboveCap", "GenAICostPerRequestDoubled", "GenAIPromptVersionTokensAbovePredecessor"}
 # How each alert's threshold is loosened to "always true": its unit tests must then fail.
 LOOSENED = {
@@ -49,8 +51,10 @@ def test_each_alert_has_cases_that_must_fire_and_cases_that_must_not():
 
 
 def test_alerts_carry_a_severity_and_a_runbook_section_in_the_docs():
-    headings = {re.sub(r"[^a-z0-9 -]", "", m.group(1).lower()).replace(" ", "-")
-                for m in re.finditer(r"^#+ (.+)$", (REPO / "docs" / "cost-and-context.md").read_text(), re.M)}
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", m.group(1).lower()).replace(" ", "-")
+        for m in re.finditer(r"^#+ (.+)$", (REPO / "docs" / "cost-and-context.md").read_text(), re.M)
+    }
     for rule in rules():
         if "alert" in rule:
             assert rule["labels"]["severity"] in ("info", "warning", "critical")
@@ -104,9 +108,18 @@ def test_a_lower_cap_fires_earlier(promtool, tmp_path):
     (test,) = [t for t in unit["tests"] if t["alert_rule_test"][0]["alertname"] == "LLMUserDailyCostAboveCap"]
     expected = {"severity": "warning", "user_id": "alice"}
     summary = "user alice spent 9.00 USD on LLM calls today, above the daily cap"
-    test["alert_rule_test"] = [{"eval_time": "15m", "alertname": "LLMUserDailyCostAboveCap", "exp_alerts": [
-        {"exp_labels": expected, "exp_annotations": {"summary": summary, "runbook_url": RUNBOOK_BASE
-                                                     + "llmuserdailycostabovecap"}}]}]
+    test["alert_rule_test"] = [
+        {
+            "eval_time": "15m",
+            "alertname": "LLMUserDailyCostAboveCap",
+            "exp_alerts": [
+                {
+                    "exp_labels": expected,
+                    "exp_annotations": {"summary": summary, "runbook_url": RUNBOOK_BASE + "llmuserdailycostabovecap"},
+                }
+            ],
+        }
+    ]
     unit["tests"] = [test]
     (tmp_path / UNIT_TESTS.name).write_text(yaml.safe_dump(unit, sort_keys=False))
     done = promtool_run(promtool, "test", "rules", UNIT_TESTS.name, cwd=tmp_path)
@@ -127,6 +140,6 @@ def test_rules_and_unit_test_series_use_only_exported_metrics_and_labels(catalog
         assert check_references(rule["expr"], {**series, **recorded}) == [], rule.get("alert") or rule.get("record")
     for test in load_yaml(UNIT_TESTS)["tests"]:
         for item in test["input_series"]:
-            (metric, labels), = promql.references(item["series"]).selectors
+            ((metric, labels),) = promql.references(item["series"]).selectors
             assert metric in series, metric
             assert labels <= series[metric], (metric, labels - series[metric])

@@ -96,8 +96,11 @@ def test_the_agents_find_every_gateway():
 
 
 def test_prometheus_rules_are_the_shipped_rule_files(promtool, tmp_path):
-    for name, source in (("llm-alerts", "alerts.yaml"), ("llm-spend", "alerts-spend.yaml"),
-                         ("llm-gpu-from-dcgm", "gpu-dcgm.yaml")):
+    for name, source in (
+        ("llm-alerts", "alerts.yaml"),
+        ("llm-spend", "alerts-spend.yaml"),
+        ("llm-gpu-from-dcgm", "gpu-dcgm.yaml"),
+    ):
         rule = find("PrometheusRule", name)
         assert rule["spec"]["groups"] == load_yaml(DEPLOY / "prometheus" / source)["groups"]
         (tmp_path / source).write_text(yaml.safe_dump({"groups": rule["spec"]["groups"]}))
