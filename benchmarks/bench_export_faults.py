@@ -39,9 +39,20 @@ def live_collector() -> Iterator[str]:
 
     port, http = free_port(), free_port()
     binary = os.path.join(os.path.dirname(rotel.__file__), "rotel-agent")
-    process = subprocess.Popen([binary, "start", "--otlp-grpc-endpoint", f"127.0.0.1:{port}",
-                                "--otlp-http-endpoint", f"127.0.0.1:{http}", "--exporter", "blackhole"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            binary,
+            "start",
+            "--otlp-grpc-endpoint",
+            f"127.0.0.1:{port}",
+            "--otlp-http-endpoint",
+            f"127.0.0.1:{http}",
+            "--exporter",
+            "blackhole",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 15
     while socket.socket().connect_ex(("127.0.0.1", port)) != 0 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -105,8 +116,12 @@ def main() -> int:
     os.environ.setdefault("OTEL_BSP_SCHEDULE_DELAY", "200")  # export often, to feel any interference
     os.environ.setdefault("OTEL_METRIC_EXPORT_INTERVAL", "1000")
     fake = FakeLLM()
-    client = openai.OpenAI(api_key="sk-bench", base_url="http://fake.local/v1", max_retries=0,
-                           http_client=httpx2.Client(transport=fake.transport()))
+    client = openai.OpenAI(
+        api_key="sk-bench",
+        base_url="http://fake.local/v1",
+        max_retries=0,
+        http_client=httpx2.Client(transport=fake.transport()),
+    )
     request = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hello"}]}
 
     def call() -> object:
@@ -114,8 +129,12 @@ def main() -> int:
         return client.chat.completions.create(**request)
 
     results: dict[str, float] = {}
-    for label, target in (("no exporter (reference)", None), ("live collector", live_collector),
-                          ("connection refused", refused), ("hung collector", blackhole)):
+    for label, target in (
+        ("no exporter (reference)", None),
+        ("live collector", live_collector),
+        ("connection refused", refused),
+        ("hung collector", blackhole),
+    ):
         if target is None:
             os.environ["OTEL_TRACES_EXPORTER"] = os.environ["OTEL_METRICS_EXPORTER"] = "none"
             os.environ["OTEL_LOGS_EXPORTER"] = "none"

@@ -29,8 +29,14 @@ def main() -> int:
     from tests.fakes import fake_pynvml
 
     sys.modules["pynvml"] = fake_pynvml.as_module()
-    fake_pynvml.configure([fake_pynvml.FakeGPU(uuid=f"GPU-{i:08d}-0000-0000-0000-000000000000", name="NVIDIA H100",
-                                               processes=[(os.getpid(), 1024**3)]) for i in range(GPUS)])
+    fake_pynvml.configure(
+        [
+            fake_pynvml.FakeGPU(
+                uuid=f"GPU-{i:08d}-0000-0000-0000-000000000000", name="NVIDIA H100", processes=[(os.getpid(), 1024**3)]
+            )
+            for i in range(GPUS)
+        ]
+    )
     from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor
 
     reader = InMemoryMetricReader()
@@ -55,8 +61,10 @@ def main() -> int:
     tracemalloc.stop()
     diffs = after.compare_to(before, "lineno")
     growth = sum(stat.size_diff for stat in diffs)
-    top = [f"{d.traceback[0].filename.rsplit('/', 2)[-1]}:{d.traceback[0].lineno} {d.size_diff / 1024:+.1f} KiB"
-           for d in diffs[:3]]
+    top = [
+        f"{d.traceback[0].filename.rsplit('/', 2)[-1]}:{d.traceback[0].lineno} {d.size_diff / 1024:+.1f} KiB"
+        for d in diffs[:3]
+    ]
     reads = fake_pynvml.CALLS["nvmlDeviceGetMemoryInfo"] / GPUS - 1200
     first, last = statistics.median(timings[:500]), statistics.median(timings[-500:])
     print(f"{GPUS} GPUs, {COLLECTIONS} collections, all metrics incl. nvml.* extras")

@@ -43,6 +43,7 @@ PHASES = ("baseline", "instrumented", "floor")
 
 def _runner(scenario: Any, loop: asyncio.AbstractEventLoop) -> Callable[[Callable[[], Any], int], None]:
     if scenario.is_async:
+
         def run_async(fn: Callable[[], Any], n: int) -> None:
             async def go() -> None:
                 for _ in range(n):
@@ -90,8 +91,11 @@ def child(providers: Sequence[str], calls: int, only: str | None, capture: str) 
             run(scenario.instrumented, n)  # warm-up, and the span the floor copies
             chunks = OUTPUT_CHUNKS[provider](scenario.chunks) if provider in OUTPUT_CHUNKS else None
             floor = make_floor(pipeline, scenario.chunks, chunks)
-            phases = {"baseline": (run, scenario.baseline), "instrumented": (run, scenario.instrumented),
-                      "floor": (_runner(type("S", (), {"is_async": False})(), loop), floor)}
+            phases = {
+                "baseline": (run, scenario.baseline),
+                "instrumented": (run, scenario.instrumented),
+                "floor": (_runner(type("S", (), {"is_async": False})(), loop), floor),
+            }
             for phase in PHASES:
                 runner, fn = phases[phase]
                 runner(fn, max(2, n // 4))
@@ -121,9 +125,22 @@ def _dumped_total(out_dir: str, before: set[str]) -> int:
 
 def control(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     out_dir = tempfile.mkdtemp(prefix="bench-instr-")
-    command = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_dir}/cg.out", "--dump-line=no",
-               sys.executable, __file__, "--child", "--calls", str(args.calls), "--providers", args.providers,
-               "--capture", args.capture, *(["--only", args.only] if args.only else [])]
+    command = [
+        "valgrind",
+        "--tool=callgrind",
+        f"--callgrind-out-file={out_dir}/cg.out",
+        "--dump-line=no",
+        sys.executable,
+        __file__,
+        "--child",
+        "--calls",
+        str(args.calls),
+        "--providers",
+        args.providers,
+        "--capture",
+        args.capture,
+        *(["--only", args.only] if args.only else []),
+    ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=out_dir)
     assert proc.stdin is not None and proc.stdout is not None
@@ -147,8 +164,7 @@ def control(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             results.setdefault(label, {})[phase] = _dumped_total(out_dir, before) / int(n)
             proc.stdin.write("next\n")
             proc.stdin.flush()
-            print(f"  {label:<34} {phase:<12} {results[label][phase] / 1000:9.1f} k instructions per call",
-                  flush=True)
+            print(f"  {label:<34} {phase:<12} {results[label][phase] / 1000:9.1f} k instructions per call", flush=True)
     finally:
         proc.stdin.close()
         proc.wait(timeout=600)
@@ -159,15 +175,19 @@ def report(results: dict[str, dict[str, float]]) -> None:
     print(f"\n{'scenario':<36}{'baseline k':>11}{'instr. k':>10}{'added k':>9}{'floor k':>9}{'added/floor':>12}")
     for label, r in results.items():
         added = r["instrumented"] - r["baseline"]
-        print(f"{label:<36}{r['baseline'] / 1e3:11.1f}{r['instrumented'] / 1e3:10.1f}{added / 1e3:9.1f}"
-              f"{r['floor'] / 1e3:9.1f}{added / r['floor']:12.2f}")
+        print(
+            f"{label:<36}{r['baseline'] / 1e3:11.1f}{r['instrumented'] / 1e3:10.1f}{added / 1e3:9.1f}"
+            f"{r['floor'] / 1e3:9.1f}{added / r['floor']:12.2f}"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=100, help="calls per phase (streams: fewer, by length)")
     parser.add_argument("--providers", default="openai,anthropic")
-    parser.add_argument("--only", default=None, help="only scenarios whose label contains one of these comma-separated texts")
+    parser.add_argument(
+        "--only", default=None, help="only scenarios whose label contains one of these comma-separated texts"
+    )
     parser.add_argument("--capture", default="NO_CONTENT")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

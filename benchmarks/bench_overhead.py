@@ -93,8 +93,11 @@ class Pipeline:
 
     @property
     def providers(self) -> dict[str, Any]:
-        return {"tracer_provider": self.tracer_provider, "meter_provider": self.meter_provider,
-                "logger_provider": self.logger_provider}
+        return {
+            "tracer_provider": self.tracer_provider,
+            "meter_provider": self.meter_provider,
+            "logger_provider": self.logger_provider,
+        }
 
 
 # --clock cpu reads the process's CPU time instead of the wall clock: on a machine shared with other
@@ -148,8 +151,13 @@ class Result:
         return max(self.baseline_plus_floor_us - self.baseline_us, self.floor_tight_us)
 
 
-def measure(scenarios: Sequence[Scenario], floor_for: Callable[[Scenario], Callable[[], Any]],
-            loop: asyncio.AbstractEventLoop, rounds: int, batch: int) -> list[Result]:
+def measure(
+    scenarios: Sequence[Scenario],
+    floor_for: Callable[[Scenario], Callable[[], Any]],
+    loop: asyncio.AbstractEventLoop,
+    rounds: int,
+    batch: int,
+) -> list[Result]:
     results = []
     for scenario in scenarios:
         run = (lambda f, n: time_batch_async(loop, f, n)) if scenario.is_async else time_batch
@@ -159,15 +167,21 @@ def measure(scenarios: Sequence[Scenario], floor_for: Callable[[Scenario], Calla
         run(scenario.instrumented, n)
         floor = floor_for(scenario)
         if scenario.is_async:
-            async def in_situ(baseline: Callable[[], Awaitable[Any]] = scenario.baseline,
-                              floor: Callable[[], Any] = floor) -> None:
+
+            async def in_situ(
+                baseline: Callable[[], Awaitable[Any]] = scenario.baseline, floor: Callable[[], Any] = floor
+            ) -> None:
                 await baseline()
                 floor()
         else:
-            def in_situ(baseline: Callable[[], Any] = scenario.baseline,  # type: ignore[misc]
-                        floor: Callable[[], Any] = floor) -> None:
+
+            def in_situ(
+                baseline: Callable[[], Any] = scenario.baseline,  # type: ignore[misc]
+                floor: Callable[[], Any] = floor,
+            ) -> None:
                 baseline()
                 floor()
+
         base, inst, tight, situ = [], [], [], []
         for _ in range(rounds):
             gc.collect()
@@ -178,8 +192,9 @@ def measure(scenarios: Sequence[Scenario], floor_for: Callable[[Scenario], Calla
             situ.append(run(in_situ, n))
             gc.collect()
             tight.append(time_batch(floor, n))
-        results.append(Result(scenario.label, scenario.chunks, min(base) * 1e6, min(inst) * 1e6,
-                              min(tight) * 1e6, min(situ) * 1e6))
+        results.append(
+            Result(scenario.label, scenario.chunks, min(base) * 1e6, min(inst) * 1e6, min(tight) * 1e6, min(situ) * 1e6)
+        )
     return results
 
 
@@ -189,26 +204,55 @@ def make_floor(pipeline: Pipeline, chunks: int, output_chunks: int | None = None
     assert span is not None, "no span was recorded during warm-up"
     attrs = dict(span.attributes or {})
     name = span.name
-    start_keys = {k for k in attrs if k.startswith(("gen_ai.request", "gen_ai.operation", "gen_ai.provider",
-                                                    "server.", "openai.api", "openai.request", "gen_ai.output",
-                                                    "gen_ai.system", "gen_ai.input", "gen_ai.tool",
-                                                    "gen_ai.conversation"))}
+    start_keys = {
+        k
+        for k in attrs
+        if k.startswith(
+            (
+                "gen_ai.request",
+                "gen_ai.operation",
+                "gen_ai.provider",
+                "server.",
+                "openai.api",
+                "openai.request",
+                "gen_ai.output",
+                "gen_ai.system",
+                "gen_ai.input",
+                "gen_ai.tool",
+                "gen_ai.conversation",
+            )
+        )
+    }
     start_attrs = {k: v for k, v in attrs.items() if k in start_keys}
     end_attrs = {k: v for k, v in attrs.items() if k not in start_keys}
     tracer = pipeline.tracer_provider.get_tracer("floor")
     meter = pipeline.meter_provider.get_meter("floor")
-    duration = meter.create_histogram(sc.METRIC_OPERATION_DURATION, unit="s",
-                                      explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS)
-    tokens = meter.create_histogram(sc.METRIC_TOKEN_USAGE, unit="{token}",
-                                    explicit_bucket_boundaries_advisory=sc.TOKEN_BUCKETS)
-    ttfc = meter.create_histogram(sc.METRIC_TIME_TO_FIRST_CHUNK, unit="s",
-                                  explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS)
-    tpoc = meter.create_histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, unit="s",
-                                  explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS)
+    duration = meter.create_histogram(
+        sc.METRIC_OPERATION_DURATION, unit="s", explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS
+    )
+    tokens = meter.create_histogram(
+        sc.METRIC_TOKEN_USAGE, unit="{token}", explicit_bucket_boundaries_advisory=sc.TOKEN_BUCKETS
+    )
+    ttfc = meter.create_histogram(
+        sc.METRIC_TIME_TO_FIRST_CHUNK, unit="s", explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS
+    )
+    tpoc = meter.create_histogram(
+        sc.METRIC_TIME_PER_OUTPUT_CHUNK, unit="s", explicit_bucket_boundaries_advisory=sc.DURATION_BUCKETS
+    )
     cost = meter.create_counter(sc.METRIC_OPERATION_COST, unit="USD")
     priced = sc.GEN_AI_USAGE_COST_AMOUNT in attrs
-    metric_attrs = {k: attrs[k] for k in (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL,
-                                          sc.SERVER_ADDRESS, sc.SERVER_PORT, sc.GEN_AI_RESPONSE_MODEL) if k in attrs}
+    metric_attrs = {
+        k: attrs[k]
+        for k in (
+            sc.GEN_AI_OPERATION_NAME,
+            sc.GEN_AI_PROVIDER_NAME,
+            sc.GEN_AI_REQUEST_MODEL,
+            sc.SERVER_ADDRESS,
+            sc.SERVER_PORT,
+            sc.GEN_AI_RESPONSE_MODEL,
+        )
+        if k in attrs
+    }
     has_usage = sc.GEN_AI_USAGE_INPUT_TOKENS in attrs
     input_attrs = {**metric_attrs, sc.GEN_AI_TOKEN_TYPE: "input"}
     output_attrs = {**metric_attrs, sc.GEN_AI_TOKEN_TYPE: "output"}
@@ -242,15 +286,21 @@ def openai_scenarios(fake: FakeLLM, base_url: str | None, transport: bool) -> tu
     if transport:
         import httpx2
 
-        sync_client = openai.OpenAI(base_url="http://fake.local/v1", http_client=httpx2.Client(
-            transport=fake.transport()), **kwargs)
-        async_client = openai.AsyncOpenAI(base_url="http://fake.local/v1", http_client=httpx2.AsyncClient(
-            transport=fake.transport(asynchronous=True)), **kwargs)
+        sync_client = openai.OpenAI(
+            base_url="http://fake.local/v1", http_client=httpx2.Client(transport=fake.transport()), **kwargs
+        )
+        async_client = openai.AsyncOpenAI(
+            base_url="http://fake.local/v1",
+            http_client=httpx2.AsyncClient(transport=fake.transport(asynchronous=True)),
+            **kwargs,
+        )
     else:
         sync_client = openai.OpenAI(base_url=base_url, **kwargs)
         async_client = openai.AsyncOpenAI(base_url=base_url, **kwargs)
-    messages = [{"role": "system", "content": "You are a helpful assistant."},
-                {"role": "user", "content": "Write a haiku about observability and tracing."}]
+    messages = [
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "Write a haiku about observability and tracing."},
+    ]
     request = {"model": "gpt-4o", "messages": messages, "temperature": 0.7, "max_tokens": 256}
     original = Completions.__dict__["create"].__wrapped__
     async_original = AsyncCompletions.__dict__["create"].__wrapped__
@@ -276,10 +326,19 @@ def openai_scenarios(fake: FakeLLM, base_url: str | None, transport: bool) -> tu
 
         if not chunks:
             return [
-                Scenario("openai chat, sync", 0, lambda: (prime(), original(sync_res, **request)),
-                         lambda: (prime(), sync_res.create(**request))),
-                Scenario("openai chat, async", 0, lambda: _after(prime, async_original(async_res, **request)),
-                         lambda: _after(prime, async_res.create(**request)), is_async=True),
+                Scenario(
+                    "openai chat, sync",
+                    0,
+                    lambda: (prime(), original(sync_res, **request)),
+                    lambda: (prime(), sync_res.create(**request)),
+                ),
+                Scenario(
+                    "openai chat, async",
+                    0,
+                    lambda: _after(prime, async_original(async_res, **request)),
+                    lambda: _after(prime, async_res.create(**request)),
+                    is_async=True,
+                ),
             ]
 
         async def abase() -> None:
@@ -291,9 +350,12 @@ def openai_scenarios(fake: FakeLLM, base_url: str | None, transport: bool) -> tu
             await aconsume(await async_res.create(**stream_kwargs()))
 
         return [
-            Scenario(f"openai stream {chunks} chunks, sync", chunks,
-                     lambda: (prime(), consume(original(sync_res, **stream_kwargs()))),
-                     lambda: (prime(), consume(sync_res.create(**stream_kwargs())))),
+            Scenario(
+                f"openai stream {chunks} chunks, sync",
+                chunks,
+                lambda: (prime(), consume(original(sync_res, **stream_kwargs()))),
+                lambda: (prime(), consume(sync_res.create(**stream_kwargs()))),
+            ),
             Scenario(f"openai stream {chunks} chunks, async", chunks, abase, ainst, is_async=True),
         ]
 
@@ -307,12 +369,16 @@ async def _after(before: Callable[[], Any], awaitable: Awaitable[Any]) -> Any:
 
 def report(title: str, results: list[Result]) -> None:
     print(f"\n{title}")
-    print(f"{'scenario':38} {'baseline µs':>12} {'instr. µs':>10} {'added µs':>9} {'ratio':>6} "
-          f"{'floor tight':>11} {'floor in situ':>13} {'added/floor':>11}")
+    print(
+        f"{'scenario':38} {'baseline µs':>12} {'instr. µs':>10} {'added µs':>9} {'ratio':>6} "
+        f"{'floor tight':>11} {'floor in situ':>13} {'added/floor':>11}"
+    )
     for r in results:
-        print(f"{r.label:38} {r.baseline_us:12.1f} {r.instrumented_us:10.1f} {r.added_us:9.1f} "
-              f"{r.instrumented_us / r.baseline_us:6.2f} {r.floor_tight_us:11.1f} {r.floor_us:13.1f} "
-              f"{r.added_us / r.floor_us:11.2f}")
+        print(
+            f"{r.label:38} {r.baseline_us:12.1f} {r.instrumented_us:10.1f} {r.added_us:9.1f} "
+            f"{r.instrumented_us / r.baseline_us:6.2f} {r.floor_tight_us:11.1f} {r.floor_us:13.1f} "
+            f"{r.added_us / r.floor_us:11.2f}"
+        )
     by_label = {r.label: r for r in results}
     for mode in ("sync", "async"):
         for provider in sorted({r.label.split()[0] for r in results}):
@@ -321,8 +387,10 @@ def report(title: str, results: list[Result]) -> None:
             if r64 and r8:
                 per_chunk = (r64.added_us - r8.added_us) / 56
                 floor_chunk = (r64.floor_us - r8.floor_us) / 56
-                print(f"  {provider} per chunk ({mode}): added {per_chunk:.2f} µs; floor (one histogram record) "
-                      f"{floor_chunk:.2f} µs; added - floor = {per_chunk - floor_chunk:+.2f} µs")
+                print(
+                    f"  {provider} per chunk ({mode}): added {per_chunk:.2f} µs; floor (one histogram record) "
+                    f"{floor_chunk:.2f} µs; added - floor = {per_chunk - floor_chunk:+.2f} µs"
+                )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -332,8 +400,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=200, help="calls per timed batch (non-streaming)")
     parser.add_argument("--transport", choices=("inprocess", "http"), default="inprocess")
     parser.add_argument("--providers", default="openai,anthropic", help="comma list")
-    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
-                        help="cpu: process CPU time, robust on a machine busy with other work")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "cpu"),
+        default="wall",
+        help="cpu: process CPU time, robust on a machine busy with other work",
+    )
     parser.add_argument("--capture", default="NO_CONTENT,SPAN_AND_EVENT", help="comma list of capture modes")
     args = parser.parse_args(argv)
     global clock
@@ -345,8 +417,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     fake = FakeLLM()
     server = FakeLLMServer(fake).start() if args.transport == "http" else None
     loop = asyncio.new_event_loop()
-    print(f"python {sys.version.split()[0]}, rounds={rounds}, batch={args.batch}, transport={args.transport}, "
-          f"clock={args.clock}")
+    print(
+        f"python {sys.version.split()[0]}, rounds={rounds}, batch={args.batch}, transport={args.transport}, "
+        f"clock={args.clock}"
+    )
     try:
         for capture in args.capture.split(","):
             pipeline = Pipeline.create()
@@ -363,9 +437,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if server is not None:
                         base_url = server.openai_base_url if provider == "openai" else server.anthropic_base_url
                     scenarios, _clients = factory(fake, base_url, args.transport == "inprocess")
-                    results += measure(scenarios, lambda s, p=pipeline, v=provider: make_floor(
-                        p, s.chunks, OUTPUT_CHUNKS[v](s.chunks) if v in OUTPUT_CHUNKS else None), loop, rounds,
-                        args.batch)
+                    results += measure(
+                        scenarios,
+                        lambda s, p=pipeline, v=provider: make_floor(
+                            p, s.chunks, OUTPUT_CHUNKS[v](s.chunks) if v in OUTPUT_CHUNKS else None
+                        ),
+                        loop,
+                        rounds,
+                        args.batch,
+                    )
                 finally:
                     instrumentor.uninstrument()
             report(f"content capture {capture}", results)
@@ -387,15 +467,23 @@ def anthropic_scenarios(fake: FakeLLM, base_url: str | None, transport: bool) ->
     if transport:
         import httpx2
 
-        sync_client = anthropic.Anthropic(base_url="http://fake.local", http_client=httpx2.Client(
-            transport=fake.transport()), **kwargs)
-        async_client = anthropic.AsyncAnthropic(base_url="http://fake.local", http_client=httpx2.AsyncClient(
-            transport=fake.transport(asynchronous=True)), **kwargs)
+        sync_client = anthropic.Anthropic(
+            base_url="http://fake.local", http_client=httpx2.Client(transport=fake.transport()), **kwargs
+        )
+        async_client = anthropic.AsyncAnthropic(
+            base_url="http://fake.local",
+            http_client=httpx2.AsyncClient(transport=fake.transport(asynchronous=True)),
+            **kwargs,
+        )
     else:
         sync_client = anthropic.Anthropic(base_url=base_url, **kwargs)
         async_client = anthropic.AsyncAnthropic(base_url=base_url, **kwargs)
-    request = {"model": "claude-opus-4-6", "max_tokens": 256, "system": "You are a helpful assistant.",
-               "messages": [{"role": "user", "content": "Write a haiku about observability and tracing."}]}
+    request = {
+        "model": "claude-opus-4-6",
+        "max_tokens": 256,
+        "system": "You are a helpful assistant.",
+        "messages": [{"role": "user", "content": "Write a haiku about observability and tracing."}],
+    }
     original = Messages.__dict__["create"].__wrapped__
     async_original = AsyncMessages.__dict__["create"].__wrapped__
     sync_res, async_res = sync_client.messages, async_client.messages
@@ -417,10 +505,19 @@ def anthropic_scenarios(fake: FakeLLM, base_url: str | None, transport: bool) ->
 
         if not chunks:
             return [
-                Scenario("anthropic messages, sync", 0, lambda: (prime(), original(sync_res, **request)),
-                         lambda: (prime(), sync_res.create(**request))),
-                Scenario("anthropic messages, async", 0, lambda: _after(prime, async_original(async_res, **request)),
-                         lambda: _after(prime, async_res.create(**request)), is_async=True),
+                Scenario(
+                    "anthropic messages, sync",
+                    0,
+                    lambda: (prime(), original(sync_res, **request)),
+                    lambda: (prime(), sync_res.create(**request)),
+                ),
+                Scenario(
+                    "anthropic messages, async",
+                    0,
+                    lambda: _after(prime, async_original(async_res, **request)),
+                    lambda: _after(prime, async_res.create(**request)),
+                    is_async=True,
+                ),
             ]
 
         async def abase() -> None:
@@ -432,9 +529,12 @@ def anthropic_scenarios(fake: FakeLLM, base_url: str | None, transport: bool) ->
             await aconsume(await async_res.create(stream=True, **request))
 
         return [
-            Scenario(f"anthropic stream {chunks} chunks, sync", chunks,
-                     lambda: (prime(), consume(original(sync_res, stream=True, **request))),
-                     lambda: (prime(), consume(sync_res.create(stream=True, **request)))),
+            Scenario(
+                f"anthropic stream {chunks} chunks, sync",
+                chunks,
+                lambda: (prime(), consume(original(sync_res, stream=True, **request))),
+                lambda: (prime(), consume(sync_res.create(stream=True, **request))),
+            ),
             Scenario(f"anthropic stream {chunks} chunks, async", chunks, abase, ainst, is_async=True),
         ]
 

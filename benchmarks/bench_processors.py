@@ -46,16 +46,25 @@ class DiscardLogs(LogRecordExporter):
         return True
 
 
-TYPICAL = ("Hi! I'm planning a trip to Lisbon in March with two kids. Could you suggest a 3-day itinerary "
-           "with museums, a good seafood place and a rainy-day plan? You can send the details to "
-           "maria.lopes@example.org. Thanks a lot, and please keep it budget-friendly and walkable.")
-SECRETS = [" contact jane.doe@example.com ", " card 4111 1111 1111 1111 ", " key sk-proj-" + "A" * 40 + " ",
-           " call +44 20 7946 0958 ", " host 10.20.30.40 "]
+TYPICAL = (
+    "Hi! I'm planning a trip to Lisbon in March with two kids. Could you suggest a 3-day itinerary "
+    "with museums, a good seafood place and a rainy-day plan? You can send the details to "
+    "maria.lopes@example.org. Thanks a lot, and please keep it budget-friendly and walkable."
+)
+SECRETS = [
+    " contact jane.doe@example.com ",
+    " card 4111 1111 1111 1111 ",
+    " key sk-proj-" + "A" * 40 + " ",
+    " call +44 20 7946 0958 ",
+    " host 10.20.30.40 ",
+]
 
 
 def large_prompt(size: int = 32 * 1024) -> str:
-    filler = ("Observability for language model applications means tracing each call, measuring tokens and "
-              "latency, and keeping sensitive data out of telemetry. ")
+    filler = (
+        "Observability for language model applications means tracing each call, measuring tokens and "
+        "latency, and keeping sensitive data out of telemetry. "
+    )
     text = ""
     i = 0
     while len(text) < size:
@@ -67,15 +76,30 @@ def large_prompt(size: int = 32 * 1024) -> str:
 
 
 def span_attributes(prompt: str) -> dict[str, object]:
-    messages = json.dumps([{"role": "system", "parts": [{"type": "text", "content": "You are helpful."}]},
-                           {"role": "user", "parts": [{"type": "text", "content": prompt}]}])
-    output = json.dumps([{"role": "assistant", "parts": [{"type": "text", "content": "Here is a plan."}],
-                          "finish_reason": "stop"}])
-    return {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
-            "server.address": "api.openai.com", "server.port": 443, "gen_ai.request.temperature": 0.7,
-            "gen_ai.response.id": "chatcmpl-123", "gen_ai.response.model": "gpt-4o-2024-08-06",
-            "gen_ai.response.finish_reasons": ("stop",), "gen_ai.usage.input_tokens": 812,
-            "gen_ai.usage.output_tokens": 95, "gen_ai.input.messages": messages, "gen_ai.output.messages": output}
+    messages = json.dumps(
+        [
+            {"role": "system", "parts": [{"type": "text", "content": "You are helpful."}]},
+            {"role": "user", "parts": [{"type": "text", "content": prompt}]},
+        ]
+    )
+    output = json.dumps(
+        [{"role": "assistant", "parts": [{"type": "text", "content": "Here is a plan."}], "finish_reason": "stop"}]
+    )
+    return {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "server.address": "api.openai.com",
+        "server.port": 443,
+        "gen_ai.request.temperature": 0.7,
+        "gen_ai.response.id": "chatcmpl-123",
+        "gen_ai.response.model": "gpt-4o-2024-08-06",
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.usage.input_tokens": 812,
+        "gen_ai.usage.output_tokens": 95,
+        "gen_ai.input.messages": messages,
+        "gen_ai.output.messages": output,
+    }
 
 
 def time_spans(processor: SpanProcessor, attributes: dict[str, object]) -> float:
@@ -93,8 +117,10 @@ def time_logs(processor: LogRecordProcessor, prompt: str) -> float:
     provider = LoggerProvider()
     provider.add_log_record_processor(processor)
     logger = provider.get_logger("bench")
-    attributes = {"gen_ai.operation.name": "chat",
-                  "gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": prompt}]}]}
+    attributes = {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": prompt}]}],
+    }
 
     def run() -> None:
         logger.emit(event_name="gen_ai.client.inference.operation.details", attributes=attributes)
@@ -124,8 +150,11 @@ def main() -> int:
         base_span = time_spans(SimpleSpanProcessor(Discard()), attrs)
         base_log = time_logs(SimpleLogRecordProcessor(DiscardLogs()), prompt)
         print(f"{'exporter only (baseline)':34} {label:8} {base_span:9.1f} {0:9.1f} {base_log:8.1f} {0:8.1f}")
-        for name, settings in (("redaction, mask", redact), ("redaction, keyed hash", hashed),
-                               ("tail sampling 10%", sample)):
+        for name, settings in (
+            ("redaction, mask", redact),
+            ("redaction, keyed hash", hashed),
+            ("tail sampling 10%", sample),
+        ):
             chain = Processors.create(settings)
             span = time_spans(chain.span_processor(SimpleSpanProcessor(Discard())), attrs)
             log = time_logs(chain.log_processor(SimpleLogRecordProcessor(DiscardLogs())), prompt)
@@ -141,8 +170,10 @@ def main() -> int:
     chain = Processors.create(redact)
     plain = time_spans(BatchSpanProcessor(Discard(), max_queue_size=100_000), attrs)
     wrapped = time_spans(BatchSpanProcessor(chain.span_exporter(Discard()), max_queue_size=100_000), attrs)
-    print(f"  batch + exporter: {plain:.1f} µs/span; batch + redacting exporter: {wrapped:.1f} µs/span "
-          f"(+{wrapped - plain:.1f}; the redaction CPU is spent in the export thread)")
+    print(
+        f"  batch + exporter: {plain:.1f} µs/span; batch + redacting exporter: {wrapped:.1f} µs/span "
+        f"(+{wrapped - plain:.1f}; the redaction CPU is spent in the export thread)"
+    )
     return 0
 
 

@@ -182,6 +182,7 @@ METRIC_NAMES = _declare(
     )
 )
 
+
 def _detector_list(raw: str) -> tuple[str, ...]:
     from opentelemetry_instrumentation_llm.processors.redaction import resolve_detector_names
 
@@ -237,9 +238,11 @@ def _positive_int(default: int) -> Callable[[str], int]:
 
 
 def _redaction_accepts() -> str:
-    return ("all, pii, secrets, or a comma-separated list of detector names: email, phone, credit_card, iban, "
-            "us_ssn, ipv4, ipv6, openai_key, anthropic_key, aws_access_key, aws_secret_key, github_token, "
-            "google_api_key, jwt, bearer_token, private_key")
+    return (
+        "all, pii, secrets, or a comma-separated list of detector names: email, phone, credit_card, iban, "
+        "us_ssn, ipv4, ipv6, openai_key, anthropic_key, aws_access_key, aws_secret_key, github_token, "
+        "google_api_key, jwt, bearer_token, private_key"
+    )
 
 
 REDACT = _declare(

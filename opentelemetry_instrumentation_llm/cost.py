@@ -41,9 +41,19 @@ SOURCE_OVERRIDE = "override"
 # gen_ai.provider.name -> genai-prices provider id. Providers we do not map (ollama, vllm, ...)
 # are self-hosted or unknown: no catalogue cost, only overrides.
 CATALOGUE_PROVIDERS = {
-    "openai": "openai", "azure.ai.openai": "azure", "anthropic": "anthropic", "aws.bedrock": "aws",
-    "gcp.vertex_ai": "google", "gcp.gemini": "google", "gcp.gen_ai": "google", "mistral_ai": "mistral",
-    "cohere": "cohere", "groq": "groq", "deepseek": "deepseek", "x_ai": "x-ai", "perplexity": "perplexity",
+    "openai": "openai",
+    "azure.ai.openai": "azure",
+    "anthropic": "anthropic",
+    "aws.bedrock": "aws",
+    "gcp.vertex_ai": "google",
+    "gcp.gemini": "google",
+    "gcp.gen_ai": "google",
+    "mistral_ai": "mistral",
+    "cohere": "cohere",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "x_ai": "x-ai",
+    "perplexity": "perplexity",
     "moonshot_ai": "moonshotai",
 }
 # An OpenAI/Anthropic-compatible server elsewhere (vLLM, a proxy) is not billed at list price.
@@ -122,8 +132,9 @@ class PriceBook:
             self._overrides.insert(0, override)  # the latest registration wins
             self._cache.clear()
 
-    def cost(self, provider: str, model: str | None, server: str | None, usage: Usage | None
-             ) -> tuple[float, str] | None:
+    def cost(
+        self, provider: str, model: str | None, server: str | None, usage: Usage | None
+    ) -> tuple[float, str] | None:
         """(USD amount, source) for a call, or None when it cannot be priced."""
         if usage is None or not model:
             return None
@@ -181,8 +192,13 @@ def _scaled(prices: Prices, factor: float) -> Prices:
             return None
         return (rate[0] * factor, tuple((start, value * factor) for start, value in rate[1]))
 
-    return Prices(scale(prices.input), scale(prices.output), scale(prices.cache_read),  # type: ignore[arg-type]
-                  scale(prices.cache_write), source=SOURCE_OVERRIDE)
+    return Prices(
+        scale(prices.input),
+        scale(prices.output),
+        scale(prices.cache_read),  # type: ignore[arg-type]
+        scale(prices.cache_write),
+        source=SOURCE_OVERRIDE,
+    )
 
 
 def _from_genai_prices(provider_id: str, model: str) -> Prices | None:
@@ -209,8 +225,13 @@ def _from_genai_prices(provider_id: str, model: str) -> Prices | None:
     input_rate, output_rate = rate(getattr(price, "input_mtok", None)), rate(getattr(price, "output_mtok", None))
     if input_rate is None and output_rate is None:
         return None
-    return Prices(input_rate or (0.0, ()), output_rate or (0.0, ()), rate(getattr(price, "cache_read_mtok", None)),
-                  rate(getattr(price, "cache_write_mtok", None)), source=SOURCE_CATALOGUE)
+    return Prices(
+        input_rate or (0.0, ()),
+        output_rate or (0.0, ()),
+        rate(getattr(price, "cache_read_mtok", None)),
+        rate(getattr(price, "cache_write_mtok", None)),
+        source=SOURCE_CATALOGUE,
+    )
 
 
 # --------------------------------------------------------------------------- overrides: file and code
@@ -219,11 +240,11 @@ def _from_genai_prices(provider_id: str, model: str) -> Prices | None:
 def load_overrides(path: str | Path) -> list[PriceOverride]:
     """Read a prices file. Format (rates in USD per million tokens)::
 
-        {"prices": [
-          {"provider": "openai", "model": "gpt-4o*", "input": 2.0, "output": 8.0, "cache_read": 1.0},
-          {"provider": "anthropic", "model": "*", "scale": 0.8},
-          {"provider": "openai", "model": "*", "server": "vllm.internal", "input": 0.1, "output": 0.1}
-        ]}
+    {"prices": [
+      {"provider": "openai", "model": "gpt-4o*", "input": 2.0, "output": 8.0, "cache_read": 1.0},
+      {"provider": "anthropic", "model": "*", "scale": 0.8},
+      {"provider": "openai", "model": "*", "server": "vllm.internal", "input": 0.1, "output": 0.1}
+    ]}
     """
     data = json.loads(Path(path).read_text())
     entries = data.get("prices") if isinstance(data, dict) else data
@@ -240,11 +261,19 @@ def _override(entry: Mapping[str, Any]) -> PriceOverride:
     if scale is None:
         if "input" not in entry or "output" not in entry:
             raise ValueError(f"a price needs 'input' and 'output' (per million tokens) or 'scale': {entry!r}")
-        prices = Prices(flat(entry["input"]), flat(entry["output"]),
-                        flat(entry["cache_read"]) if entry.get("cache_read") is not None else None,
-                        flat(entry["cache_write"]) if entry.get("cache_write") is not None else None)
-    return PriceOverride(str(entry["provider"]), str(entry["model"]), prices,
-                         float(scale) if scale is not None else None, entry.get("server"))
+        prices = Prices(
+            flat(entry["input"]),
+            flat(entry["output"]),
+            flat(entry["cache_read"]) if entry.get("cache_read") is not None else None,
+            flat(entry["cache_write"]) if entry.get("cache_write") is not None else None,
+        )
+    return PriceOverride(
+        str(entry["provider"]),
+        str(entry["model"]),
+        prices,
+        float(scale) if scale is not None else None,
+        entry.get("server"),
+    )
 
 
 _book: PriceBook | None = None
@@ -264,14 +293,23 @@ def price_book() -> PriceBook:
                         overrides = load_overrides(path)
                     except (OSError, ValueError) as exc:
                         raise config.ConfigurationError(
-                            f"Invalid prices file {path!r} in OTEL_INSTRUMENTATION_LLM_PRICES_FILE: {exc}") from None
+                            f"Invalid prices file {path!r} in OTEL_INSTRUMENTATION_LLM_PRICES_FILE: {exc}"
+                        ) from None
                 _book = PriceBook(overrides)
     return _book
 
 
-def register_prices(provider: str, model: str, *, input: float | None = None, output: float | None = None,
-                    cache_read: float | None = None, cache_write: float | None = None, scale: float | None = None,
-                    server: str | None = None) -> None:
+def register_prices(
+    provider: str,
+    model: str,
+    *,
+    input: float | None = None,
+    output: float | None = None,
+    cache_read: float | None = None,
+    cache_write: float | None = None,
+    scale: float | None = None,
+    server: str | None = None,
+) -> None:
     """Price calls yourself (negotiated or self-hosted): rates in USD per million tokens, or ``scale``
     times the catalogue price. ``provider``/``model``/``server`` accept glob patterns; the latest
     registration wins over earlier ones and over the prices file."""
@@ -279,8 +317,12 @@ def register_prices(provider: str, model: str, *, input: float | None = None, ou
         raise ValueError("register_prices needs input and output rates, or scale")
     prices = None
     if scale is None:
-        prices = Prices(flat(input or 0.0), flat(output or 0.0), flat(cache_read) if cache_read is not None else None,
-                        flat(cache_write) if cache_write is not None else None)
+        prices = Prices(
+            flat(input or 0.0),
+            flat(output or 0.0),
+            flat(cache_read) if cache_read is not None else None,
+            flat(cache_write) if cache_write is not None else None,
+        )
     price_book().add(PriceOverride(provider, model, prices, scale, server))
 
 

@@ -71,8 +71,11 @@ class DemoTelemetry:
 
     @property
     def providers(self) -> dict[str, Any]:
-        return {"tracer_provider": self.tracer_provider, "meter_provider": self.meter_provider,
-                "logger_provider": self.logger_provider}
+        return {
+            "tracer_provider": self.tracer_provider,
+            "meter_provider": self.meter_provider,
+            "logger_provider": self.logger_provider,
+        }
 
     def shutdown(self) -> None:
         self.tracer_provider.shutdown()
@@ -89,21 +92,33 @@ def _openai_calls(server: FakeLLMServer) -> list[tuple[str, Callable[[], Any]]]:
 
     def chat() -> str:
         fake.push(Reply(text="Paris is the capital of France."))
-        r = client.chat.completions.create(model="gpt-4o", messages=[
-            {"role": "system", "content": "Answer in one sentence."},
-            {"role": "user", "content": "What is the capital of France?"}], temperature=0.2)
+        r = client.chat.completions.create(
+            model="gpt-4o",
+            messages=[
+                {"role": "system", "content": "Answer in one sentence."},
+                {"role": "user", "content": "What is the capital of France?"},
+            ],
+            temperature=0.2,
+        )
         return r.choices[0].message.content or ""
 
     def stream() -> str:
         fake.push(Reply(text="Traces, metrics and logs make systems observable.", chunks=12))
-        s = client.chat.completions.create(model="gpt-4o-mini", stream=True, stream_options={"include_usage": True},
-                                           messages=[{"role": "user", "content": "Define observability."}])
+        s = client.chat.completions.create(
+            model="gpt-4o-mini",
+            stream=True,
+            stream_options={"include_usage": True},
+            messages=[{"role": "user", "content": "Define observability."}],
+        )
         return "".join(c.choices[0].delta.content or "" for c in s if c.choices)
 
     def tool_call() -> str:
         fake.push(Reply(tool_calls=[{"id": "call_1", "name": "get_weather", "arguments": '{"city": "Lyon"}'}]))
-        r = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Weather in Lyon?"}],
-                                           tools=[{"type": "function", "function": {"name": "get_weather"}}])
+        r = client.chat.completions.create(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "Weather in Lyon?"}],
+            tools=[{"type": "function", "function": {"name": "get_weather"}}],
+        )
         call = r.choices[0].message.tool_calls[0]  # type: ignore[index]
         return f"tool call {call.function.name}({call.function.arguments})"  # type: ignore[union-attr]
 
@@ -124,32 +139,45 @@ def _openai_calls(server: FakeLLMServer) -> list[tuple[str, Callable[[], Any]]]:
 
     async def async_chat() -> str:
         async with openai.AsyncOpenAI(api_key="sk-demo", base_url=server.openai_base_url, max_retries=0) as ac:
-            r = await ac.chat.completions.create(model="gpt-4o-mini",
-                                                 messages=[{"role": "user", "content": "async hello"}])
+            r = await ac.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "async hello"}]
+            )
             return r.choices[0].message.content or ""
 
-    return [("openai chat", chat), ("openai stream", stream), ("openai tool call", tool_call),
-            ("openai responses", responses), ("openai embeddings", embeddings),
-            ("openai rate limited", rate_limited), ("openai async chat", lambda: asyncio.run(async_chat()))]
+    return [
+        ("openai chat", chat),
+        ("openai stream", stream),
+        ("openai tool call", tool_call),
+        ("openai responses", responses),
+        ("openai embeddings", embeddings),
+        ("openai rate limited", rate_limited),
+        ("openai async chat", lambda: asyncio.run(async_chat())),
+    ]
 
 
 def _anthropic_calls(server: FakeLLMServer) -> list[tuple[str, Callable[[], Any]]]:
     import anthropic
 
-    client = anthropic.Anthropic(api_key="sk-ant-demo-not-a-real-key", base_url=server.anthropic_base_url,
-                                 max_retries=0)
+    client = anthropic.Anthropic(
+        api_key="sk-ant-demo-not-a-real-key", base_url=server.anthropic_base_url, max_retries=0
+    )
     fake = server.fake
 
     def message() -> str:
         fake.push(Reply(text="Hello from a fake Claude."))
-        r = client.messages.create(model="claude-sonnet-4-5", max_tokens=256, system="Be friendly.",
-                                   messages=[{"role": "user", "content": "Say hello"}])
+        r = client.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=256,
+            system="Be friendly.",
+            messages=[{"role": "user", "content": "Say hello"}],
+        )
         return r.content[0].text  # type: ignore[union-attr]
 
     def stream() -> str:
         fake.push(Reply(text="Streaming tokens one at a time.", chunks=6))
-        with client.messages.stream(model="claude-haiku-4-5", max_tokens=128,
-                                    messages=[{"role": "user", "content": "Stream something"}]) as s:
+        with client.messages.stream(
+            model="claude-haiku-4-5", max_tokens=128, messages=[{"role": "user", "content": "Stream something"}]
+        ) as s:
             return "".join(s.text_stream)
 
     return [("anthropic message", message), ("anthropic stream", stream)]
@@ -177,8 +205,10 @@ def _summary(out: TextIO, telemetry: DemoTelemetry) -> None:
         ms = ((span.end_time or 0) - (span.start_time or 0)) / 1e6
         status = a.get("error.type") or span.status.status_code.name
         finish = ",".join(a.get("gen_ai.response.finish_reasons", ()))  # type: ignore[arg-type]
-        out.write(f"  {span.name:34} {ms:7.1f} {a.get('gen_ai.usage.input_tokens', '-')!s:>5} "
-                  f"{a.get('gen_ai.usage.output_tokens', '-')!s:>5}  {finish:14} {status}\n")
+        out.write(
+            f"  {span.name:34} {ms:7.1f} {a.get('gen_ai.usage.input_tokens', '-')!s:>5} "
+            f"{a.get('gen_ai.usage.output_tokens', '-')!s:>5}  {finish:14} {status}\n"
+        )
     if spans:
         out.write("\n  attributes of the first span:\n")
         for key, value in sorted((spans[0].attributes or {}).items()):
@@ -192,19 +222,25 @@ def _summary(out: TextIO, telemetry: DemoTelemetry) -> None:
                 points = list(metric.data.data_points)
                 count = sum(getattr(p, "count", 0) for p in points)
                 total = sum(getattr(p, "sum", 0) for p in points)
-                out.write(f"  {metric.name:46} [{metric.unit}] {len(points)} series, {count} records, sum {total:.4g}"
-                          f"  ({sm.scope.name})\n")
+                out.write(
+                    f"  {metric.name:46} [{metric.unit}] {len(points)} series, {count} records, sum {total:.4g}"
+                    f"  ({sm.scope.name})\n"
+                )
 
     logs = [entry.log_record for entry in telemetry.logs.get_finished_logs()]
     out.write(f"\nEvents ({len(logs)}):\n")
     for record in logs:
         keys = sorted((record.attributes or {}).keys())
         content = [k for k in keys if k in ("gen_ai.input.messages", "gen_ai.output.messages")]
-        out.write(f"  {record.event_name:44} severity={record.severity_number.name if record.severity_number else '-'}"
-                  f" content={'yes' if content else 'no'}\n")
+        out.write(
+            f"  {record.event_name:44} severity={record.severity_number.name if record.severity_number else '-'}"
+            f" content={'yes' if content else 'no'}\n"
+        )
     capture = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "NO_CONTENT")
-    out.write(f"\nContent capture: {capture} (set OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_AND_EVENT "
-              "to record prompts and completions).\n")
+    out.write(
+        f"\nContent capture: {capture} (set OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_AND_EVENT "
+        "to record prompts and completions).\n"
+    )
     if telemetry.otlp:
         out.write(f"Also exported over OTLP to {os.environ['OTEL_EXPORTER_OTLP_ENDPOINT']}.\n")
 

@@ -79,12 +79,17 @@ def apply_processors_to_global_pipeline() -> None:
     try:
         applied = _wrap_global_processors(chain)
     except Exception:
-        _logger.error("Could not apply redaction/sampling to the pipeline another configurator built; set "
-                      "OTEL_PYTHON_CONFIGURATOR=llm to use ours", exc_info=True)
+        _logger.error(
+            "Could not apply redaction/sampling to the pipeline another configurator built; set "
+            "OTEL_PYTHON_CONFIGURATOR=llm to use ours",
+            exc_info=True,
+        )
         return
-    _logger.info("opentelemetry-instrumentation-llm applied %s to %s built by another configurator",
-                 " and ".join(n for n, on in (("redaction", chain.redactor), ("sampling", chain.sampler)) if on),
-                 " and ".join(applied) or "nothing")
+    _logger.info(
+        "opentelemetry-instrumentation-llm applied %s to %s built by another configurator",
+        " and ".join(n for n, on in (("redaction", chain.redactor), ("sampling", chain.sampler)) if on),
+        " and ".join(applied) or "nothing",
+    )
 
 
 def _wrap_global_processors(chain: Any) -> list[str]:
@@ -96,11 +101,13 @@ def _wrap_global_processors(chain: Any) -> list[str]:
     applied = []
     tracer_provider = trace.get_tracer_provider()
     if isinstance(tracer_provider, TracerProvider) and wrap_installed_processors(
-            tracer_provider, SPAN_PROCESSORS, chain.span_processor):
+        tracer_provider, SPAN_PROCESSORS, chain.span_processor
+    ):
         applied.append("spans")
     logger_provider = _logs.get_logger_provider()
     if isinstance(logger_provider, LoggerProvider) and wrap_installed_processors(
-            logger_provider, LOG_RECORD_PROCESSORS, chain.log_processor):
+        logger_provider, LOG_RECORD_PROCESSORS, chain.log_processor
+    ):
         applied.append("logs")
     return applied
 
@@ -123,8 +130,10 @@ def wrap_installed_processors(provider: Any, where: tuple[str, str], wrap: Calla
     holder = getattr(provider, holder_name)
     existing = getattr(holder, tuple_name)
     if not isinstance(existing, tuple):
-        raise TypeError(f"{type(provider).__name__}.{holder_name}.{tuple_name} is a {type(existing).__name__}, "
-                        "not the tuple this package knows how to wrap")
+        raise TypeError(
+            f"{type(provider).__name__}.{holder_name}.{tuple_name} is a {type(existing).__name__}, "
+            "not the tuple this package knows how to wrap"
+        )
     if not existing:
         return False
     setattr(holder, tuple_name, (wrap(list(existing)),))

@@ -59,8 +59,14 @@ class _RecentResponses:
 recent_responses = _RecentResponses()
 
 
-def _evaluation_attributes(name: str, score: float | None, label: str | None, explanation: str | None,
-                           response_id: str | None, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+def _evaluation_attributes(
+    name: str,
+    score: float | None,
+    label: str | None,
+    explanation: str | None,
+    response_id: str | None,
+    attributes: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     event: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: name}
     if score is not None:
         event[sc.GEN_AI_EVALUATION_SCORE_VALUE] = float(score)
@@ -103,8 +109,13 @@ def record_feedback(
     found = span_context is not None and span_context.is_valid
     event = _evaluation_attributes(name, score, label, explanation, response_id, attributes)
     context = trace.set_span_in_context(NonRecordingSpan(span_context)) if found else None  # type: ignore[arg-type]
-    logger = _logs.get_logger("opentelemetry_instrumentation_llm.feedback", __version__,
-                              logger_provider=logger_provider, schema_url=sc.SCHEMA_URL)
-    logger.emit(event_name=sc.EVENT_EVALUATION_RESULT, severity_number=SeverityNumber.INFO, attributes=event,
-                context=context)
+    logger = _logs.get_logger(
+        "opentelemetry_instrumentation_llm.feedback",
+        __version__,
+        logger_provider=logger_provider,
+        schema_url=sc.SCHEMA_URL,
+    )
+    logger.emit(
+        event_name=sc.EVENT_EVALUATION_RESULT, severity_number=SeverityNumber.INFO, attributes=event, context=context
+    )
     return found

@@ -50,10 +50,19 @@ _logger = logging.getLogger(__name__)
 # Names (hw.* from SEMCONV §5; nvml.* is our own namespace for what the conventions lack).
 HW_ID, HW_NAME, HW_PARENT, HW_TYPE = "hw.id", "hw.name", "hw.parent", "hw.type"
 HW_VENDOR, HW_MODEL, HW_DRIVER, HW_FIRMWARE, HW_SERIAL = (
-    "hw.vendor", "hw.model", "hw.driver_version", "hw.firmware_version", "hw.serial_number")
+    "hw.vendor",
+    "hw.model",
+    "hw.driver_version",
+    "hw.firmware_version",
+    "hw.serial_number",
+)
 HW_GPU_TASK, HW_SENSOR_LOCATION, ERROR_TYPE = "hw.gpu.task", "hw.sensor_location", "error.type"
 NVML_INDEX, NVML_CLOCK_TYPE, NETWORK_IO_DIRECTION, PROCESS_PID = (
-    "nvml.gpu.index", "nvml.clock.type", "network.io.direction", "process.pid")
+    "nvml.gpu.index",
+    "nvml.clock.type",
+    "network.io.direction",
+    "process.pid",
+)
 
 _MAX_SNAPSHOT_AGE = 10.0  # seconds; a snapshot older than this is never reused
 
@@ -126,13 +135,21 @@ class NvmlReader:
         uuid = _text(nvml.nvmlDeviceGetUUID(handle))
         model = _text(self._optional(nvml.nvmlDeviceGetName, handle))
         attributes: dict[str, Any] = {HW_ID: uuid, HW_NAME: f"GPU {index}", HW_VENDOR: "NVIDIA", NVML_INDEX: index}
-        for key, value in ((HW_MODEL, model), (HW_DRIVER, driver),
-                           (HW_FIRMWARE, _text(self._optional(nvml.nvmlDeviceGetVbiosVersion, handle))),
-                           (HW_SERIAL, _text(self._optional(nvml.nvmlDeviceGetSerial, handle)))):
+        for key, value in (
+            (HW_MODEL, model),
+            (HW_DRIVER, driver),
+            (HW_FIRMWARE, _text(self._optional(nvml.nvmlDeviceGetVbiosVersion, handle))),
+            (HW_SERIAL, _text(self._optional(nvml.nvmlDeviceGetSerial, handle))),
+        ):
             if value:
                 attributes[key] = value
-        sensor = {HW_ID: f"{uuid}/temperature", HW_NAME: f"GPU {index} temperature", HW_PARENT: uuid,
-                  HW_SENSOR_LOCATION: "gpu", NVML_INDEX: index}
+        sensor = {
+            HW_ID: f"{uuid}/temperature",
+            HW_NAME: f"GPU {index} temperature",
+            HW_PARENT: uuid,
+            HW_SENSOR_LOCATION: "gpu",
+            NVML_INDEX: index,
+        }
         return _Device(index, handle, attributes, sensor)
 
     def read_all(self) -> list[_Reading]:
@@ -170,8 +187,10 @@ class NvmlReader:
         utilization = self._field(device, "utilization", nvml.nvmlDeviceGetUtilizationRates)
         if utilization is not None:
             values["util.general"] = utilization.gpu / 100.0
-        for task, fn in (("encoder", nvml.nvmlDeviceGetEncoderUtilization),
-                         ("decoder", nvml.nvmlDeviceGetDecoderUtilization)):
+        for task, fn in (
+            ("encoder", nvml.nvmlDeviceGetEncoderUtilization),
+            ("decoder", nvml.nvmlDeviceGetDecoderUtilization),
+        ):
             sample = self._field(device, task, fn)
             if sample is not None:
                 values[f"util.{task}"] = sample[0] / 100.0
@@ -187,10 +206,13 @@ class NvmlReader:
         temperature = self._field(device, "temperature", nvml.nvmlDeviceGetTemperature, nvml.NVML_TEMPERATURE_GPU)
         if temperature is not None:
             values["temperature"] = float(temperature)
-        for kind, error_type in (("corrected", nvml.NVML_MEMORY_ERROR_TYPE_CORRECTED),
-                                 ("uncorrected", nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED)):
-            count = self._field(device, f"ecc.{kind}", nvml.nvmlDeviceGetTotalEccErrors, error_type,
-                                nvml.NVML_VOLATILE_ECC)
+        for kind, error_type in (
+            ("corrected", nvml.NVML_MEMORY_ERROR_TYPE_CORRECTED),
+            ("uncorrected", nvml.NVML_MEMORY_ERROR_TYPE_UNCORRECTED),
+        ):
+            count = self._field(
+                device, f"ecc.{kind}", nvml.nvmlDeviceGetTotalEccErrors, error_type, nvml.NVML_VOLATILE_ECC
+            )
             if count is not None:
                 values[f"ecc.{kind}"] = int(count)
         if self.extra_metrics:
@@ -202,13 +224,18 @@ class NvmlReader:
     def _read_extras(self, device: _Device, values: dict[str, Any]) -> None:
         """Clocks and PCIe throughput, which the conventions lack (opt-in)."""
         nvml = self.nvml
-        for kind, clock in (("graphics", nvml.NVML_CLOCK_GRAPHICS), ("sm", nvml.NVML_CLOCK_SM),
-                            ("memory", nvml.NVML_CLOCK_MEM)):
+        for kind, clock in (
+            ("graphics", nvml.NVML_CLOCK_GRAPHICS),
+            ("sm", nvml.NVML_CLOCK_SM),
+            ("memory", nvml.NVML_CLOCK_MEM),
+        ):
             mhz = self._field(device, f"clock.{kind}", nvml.nvmlDeviceGetClockInfo, clock)
             if mhz is not None:
                 values[f"clock.{kind}"] = mhz * 1_000_000.0
-        for direction, counter in (("transmit", nvml.NVML_PCIE_UTIL_TX_BYTES),
-                                   ("receive", nvml.NVML_PCIE_UTIL_RX_BYTES)):
+        for direction, counter in (
+            ("transmit", nvml.NVML_PCIE_UTIL_TX_BYTES),
+            ("receive", nvml.NVML_PCIE_UTIL_RX_BYTES),
+        ):
             kbps = self._field(device, f"pcie.{direction}", nvml.nvmlDeviceGetPcieThroughput, counter)
             if kbps is not None:
                 values[f"pcie.{direction}"] = kbps * 1024.0
@@ -262,9 +289,9 @@ class _Snapshots:
             return self._readings
 
 
-def _observe(snapshots: _Snapshots, name: str,
-             extract: Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]) -> Callable[[CallbackOptions],
-                                                                                               Iterator[Observation]]:
+def _observe(
+    snapshots: _Snapshots, name: str, extract: Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]
+) -> Callable[[CallbackOptions], Iterator[Observation]]:
     def callback(options: CallbackOptions) -> Iterator[Observation]:
         try:
             readings = snapshots.get(name)
@@ -277,8 +304,9 @@ def _observe(snapshots: _Snapshots, name: str,
     return callback
 
 
-def _value(key: str, extra: dict[str, Any] | None = None, sensor: bool = False
-           ) -> Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]:
+def _value(
+    key: str, extra: dict[str, Any] | None = None, sensor: bool = False
+) -> Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]:
     def extract(reading: _Reading) -> Iterable[tuple[float, dict[str, Any]]]:
         value = reading.values.get(key)
         if value is None:
@@ -289,8 +317,9 @@ def _value(key: str, extra: dict[str, Any] | None = None, sensor: bool = False
     return extract
 
 
-def _many(*extractors: Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]
-          ) -> Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]:
+def _many(
+    *extractors: Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]],
+) -> Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]:
     def extract(reading: _Reading) -> Iterable[tuple[float, dict[str, Any]]]:
         for extractor in extractors:
             yield from extractor(reading)
@@ -350,47 +379,120 @@ class GPUInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return
         self._reader = reader
         self._snapshots = _Snapshots(reader)
-        self._register(get_meter("opentelemetry_instrumentation_llm.gpu", __version__, kwargs.get("meter_provider"),
-                                      schema_url=sc.HW_SCHEMA_URL),
-                       reader)
+        self._register(
+            get_meter(
+                "opentelemetry_instrumentation_llm.gpu",
+                __version__,
+                kwargs.get("meter_provider"),
+                schema_url=sc.HW_SCHEMA_URL,
+            ),
+            reader,
+        )
         atexit.register(reader.stop)
         _logger.info("GPU metrics registered for %d GPU(s)", len(reader.devices))
 
     def _register(self, meter: Any, reader: NvmlReader) -> None:
         s = self._snapshots
         gpu = {HW_TYPE: "gpu"}
-        meter.create_observable_gauge("hw.gpu.utilization", [_observe(s, "utilization", _many(
-            _value("util.general", {HW_GPU_TASK: "general"}), _value("util.encoder", {HW_GPU_TASK: "encoder"}),
-            _value("util.decoder", {HW_GPU_TASK: "decoder"})))], unit="1",
-            description="Fraction of time the GPU was busy, by task.")
-        meter.create_observable_up_down_counter("hw.gpu.memory.usage", [_observe(s, "memory.usage", _value(
-            "memory.used"))], unit="By", description="GPU memory used.")
-        meter.create_observable_up_down_counter("hw.gpu.memory.limit", [_observe(s, "memory.limit", _value(
-            "memory.total"))], unit="By", description="GPU memory available.")
-        meter.create_observable_gauge("hw.gpu.memory.utilization", [_observe(s, "memory.utilization",
-                                                                             _memory_utilization)], unit="1",
-                                      description="Fraction of GPU memory used.")
-        meter.create_observable_gauge("hw.power", [_observe(s, "power", _value("power", gpu))], unit="W",
-                                      description="Instantaneous GPU power draw.")
-        meter.create_observable_counter("hw.energy", [_observe(s, "energy", _value("energy", gpu))], unit="J",
-                                        description="Energy consumed by the GPU since the driver was loaded.")
-        meter.create_observable_gauge("hw.temperature", [_observe(s, "temperature", _value(
-            "temperature", sensor=True))], unit="Cel", description="GPU core temperature.")
-        meter.create_observable_counter("hw.errors", [_observe(s, "errors", _many(
-            _value("ecc.corrected", {**gpu, ERROR_TYPE: "corrected"}),
-            _value("ecc.uncorrected", {**gpu, ERROR_TYPE: "uncorrected"})))], unit="{error}",
-            description="ECC memory errors since the driver was loaded.")
+        meter.create_observable_gauge(
+            "hw.gpu.utilization",
+            [
+                _observe(
+                    s,
+                    "utilization",
+                    _many(
+                        _value("util.general", {HW_GPU_TASK: "general"}),
+                        _value("util.encoder", {HW_GPU_TASK: "encoder"}),
+                        _value("util.decoder", {HW_GPU_TASK: "decoder"}),
+                    ),
+                )
+            ],
+            unit="1",
+            description="Fraction of time the GPU was busy, by task.",
+        )
+        meter.create_observable_up_down_counter(
+            "hw.gpu.memory.usage",
+            [_observe(s, "memory.usage", _value("memory.used"))],
+            unit="By",
+            description="GPU memory used.",
+        )
+        meter.create_observable_up_down_counter(
+            "hw.gpu.memory.limit",
+            [_observe(s, "memory.limit", _value("memory.total"))],
+            unit="By",
+            description="GPU memory available.",
+        )
+        meter.create_observable_gauge(
+            "hw.gpu.memory.utilization",
+            [_observe(s, "memory.utilization", _memory_utilization)],
+            unit="1",
+            description="Fraction of GPU memory used.",
+        )
+        meter.create_observable_gauge(
+            "hw.power",
+            [_observe(s, "power", _value("power", gpu))],
+            unit="W",
+            description="Instantaneous GPU power draw.",
+        )
+        meter.create_observable_counter(
+            "hw.energy",
+            [_observe(s, "energy", _value("energy", gpu))],
+            unit="J",
+            description="Energy consumed by the GPU since the driver was loaded.",
+        )
+        meter.create_observable_gauge(
+            "hw.temperature",
+            [_observe(s, "temperature", _value("temperature", sensor=True))],
+            unit="Cel",
+            description="GPU core temperature.",
+        )
+        meter.create_observable_counter(
+            "hw.errors",
+            [
+                _observe(
+                    s,
+                    "errors",
+                    _many(
+                        _value("ecc.corrected", {**gpu, ERROR_TYPE: "corrected"}),
+                        _value("ecc.uncorrected", {**gpu, ERROR_TYPE: "uncorrected"}),
+                    ),
+                )
+            ],
+            unit="{error}",
+            description="ECC memory errors since the driver was loaded.",
+        )
         if reader.extra_metrics:
-            meter.create_observable_gauge("nvml.gpu.clock.frequency", [_observe(s, "clock", _many(
-                *(_value(f"clock.{k}", {NVML_CLOCK_TYPE: k}) for k in ("graphics", "sm", "memory"))))], unit="Hz",
-                description="GPU clock frequency (NVML; not part of the semantic conventions).")
-            meter.create_observable_gauge("nvml.gpu.pcie.throughput", [_observe(s, "pcie", _many(
-                *(_value(f"pcie.{d}", {NETWORK_IO_DIRECTION: d}) for d in ("transmit", "receive"))))],
-                unit="By/s", description="PCIe throughput sampled by NVML (not part of the semantic conventions).")
+            meter.create_observable_gauge(
+                "nvml.gpu.clock.frequency",
+                [
+                    _observe(
+                        s,
+                        "clock",
+                        _many(*(_value(f"clock.{k}", {NVML_CLOCK_TYPE: k}) for k in ("graphics", "sm", "memory"))),
+                    )
+                ],
+                unit="Hz",
+                description="GPU clock frequency (NVML; not part of the semantic conventions).",
+            )
+            meter.create_observable_gauge(
+                "nvml.gpu.pcie.throughput",
+                [
+                    _observe(
+                        s,
+                        "pcie",
+                        _many(*(_value(f"pcie.{d}", {NETWORK_IO_DIRECTION: d}) for d in ("transmit", "receive"))),
+                    )
+                ],
+                unit="By/s",
+                description="PCIe throughput sampled by NVML (not part of the semantic conventions).",
+            )
         if reader.process_memory:
-            meter.create_observable_gauge("nvml.gpu.process.memory.usage", [_observe(
-                s, "process.memory", _value("process.memory", {PROCESS_PID: os.getpid()}))], unit="By",
-                description="GPU memory used by this process (NVML; not part of the semantic conventions).")
+            meter.create_observable_gauge(
+                "nvml.gpu.process.memory.usage",
+                [_observe(s, "process.memory", _value("process.memory", {PROCESS_PID: os.getpid()}))],
+                unit="By",
+                description="GPU memory used by this process (NVML; not part of the semantic conventions).",
+            )
 
     def _uninstrument(self, **kwargs: Any) -> None:
         # Observable instruments cannot be removed from a meter; once NVML is shut down their

@@ -111,7 +111,8 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             # unused SDK (litellm takes seconds to import) costs nothing at startup.
             _logger.debug("%s: %s not imported yet; instrumenting on import", type(self).__name__, sdk_module)
             wrapt.register_post_import_hook(
-                lambda _module: self._patch_guarded(content, metric_names, kwargs), sdk_module)
+                lambda _module: self._patch_guarded(content, metric_names, kwargs), sdk_module
+            )
             return
         self._patch_guarded(content, metric_names, kwargs)
 
@@ -121,12 +122,17 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         try:
             self._patch_all(self._load_spec(), content, metric_names, kwargs)
         except Exception:
-            _logger.warning("%s could not instrument %s; the application runs uninstrumented",
-                            type(self).__name__, self.sdk, exc_info=True)
+            _logger.warning(
+                "%s could not instrument %s; the application runs uninstrumented",
+                type(self).__name__,
+                self.sdk,
+                exc_info=True,
+            )
             self._uninstrument()
 
-    def _patch_all(self, spec: ProviderSpec, content: ContentSettings, metric_names: MetricNames,
-                   kwargs: dict[str, Any]) -> None:
+    def _patch_all(
+        self, spec: ProviderSpec, content: ContentSettings, metric_names: MetricNames, kwargs: dict[str, Any]
+    ) -> None:
         recorder = Recorder(
             spec,
             tracer_provider=kwargs.get("tracer_provider"),

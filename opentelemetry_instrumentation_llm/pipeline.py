@@ -161,33 +161,44 @@ def setup(
         # Redaction wraps the exporters (it then runs in the export threads, off the call path);
         # sampling sits in front of the batch processors.
         with _processor_self_metrics():
-            span_exporting = [BatchSpanProcessor(chain.span_exporter(e), meter_provider=meter_provider)
-                              for e in exporters["traces"]]
-            log_exporting = [BatchLogRecordProcessor(chain.log_exporter(e), meter_provider=meter_provider)
-                             for e in exporters["logs"]]
+            span_exporting = [
+                BatchSpanProcessor(chain.span_exporter(e), meter_provider=meter_provider) for e in exporters["traces"]
+            ]
+            log_exporting = [
+                BatchLogRecordProcessor(chain.log_exporter(e), meter_provider=meter_provider) for e in exporters["logs"]
+            ]
         if span_exporting:
             tracer_provider.add_span_processor(chain.span_processor(span_exporting, redact=False))
         if log_exporting:
             logger_provider.add_log_record_processor(chain.log_processor(log_exporting, redact=False))
-        handle = LLMTelemetry(tracer_provider, meter_provider, logger_provider, exporters=options.chosen,
-                              redaction=chain.redactor is not None, sampling=chain.sampler is not None,
-                              _closers=closers)
+        handle = LLMTelemetry(
+            tracer_provider,
+            meter_provider,
+            logger_provider,
+            exporters=options.chosen,
+            redaction=chain.redactor is not None,
+            sampling=chain.sampler is not None,
+            _closers=closers,
+        )
 
         if set_global:
             _install_globals(handle)
         if instrument:
             from opentelemetry_instrumentation_llm.instrumentor import instrument as instrument_all
 
-            handle.instrumented = instrument_all(tracer_provider=tracer_provider, meter_provider=meter_provider,
-                                                 logger_provider=logger_provider, **instrument_kwargs)
+            handle.instrumented = instrument_all(
+                tracer_provider=tracer_provider,
+                meter_provider=meter_provider,
+                logger_provider=logger_provider,
+                **instrument_kwargs,
+            )
         if gpu if gpu is not None else config.GPU.read() is not False:
             handle.gpu = _start_gpu(meter_provider)
         _current = handle
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
             _atexit_registered = True
-        _logger.debug("setup(): exporters %s, instrumented %s, gpu %s", options.chosen, handle.instrumented,
-                      handle.gpu)
+        _logger.debug("setup(): exporters %s, instrumented %s, gpu %s", options.chosen, handle.instrumented, handle.gpu)
         return handle
 
 
@@ -221,7 +232,6 @@ def _processor_self_metrics() -> Iterator[None]:
         os.environ.pop(_SDK_SELF_METRICS, None)
 
 
-
 @dataclass
 class _ExportOptions:
     endpoint: str | None
@@ -244,13 +254,18 @@ class _ExportOptions:
                 continue
             entry_name = name
             if name == "otlp":
-                protocol = (self.protocol or os.environ.get(_PROTOCOL_ENV[signal])
-                            or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "grpc").strip()
+                protocol = (
+                    self.protocol
+                    or os.environ.get(_PROTOCOL_ENV[signal])
+                    or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+                    or "grpc"
+                ).strip()
                 if protocol not in _OTLP_BY_PROTOCOL:
                     raise config.ConfigurationError(
                         f"Invalid OTLP protocol {protocol!r} (OTEL_EXPORTER_OTLP_PROTOCOL / "
                         f"{_PROTOCOL_ENV[signal]} or setup(protocol=...)): accepted values are "
-                        + ", ".join(_OTLP_BY_PROTOCOL))
+                        + ", ".join(_OTLP_BY_PROTOCOL)
+                    )
                 entry_name = _OTLP_BY_PROTOCOL[protocol]
             found = entry_points(group=_ENTRY_POINT_GROUP[signal], name=entry_name)
             if not found:
@@ -258,7 +273,8 @@ class _ExportOptions:
                 builtin = "otlp, prometheus, none" if signal == "metrics" else "otlp, none"
                 raise config.ConfigurationError(
                     f"Unknown {signal} exporter {name!r} in {_EXPORTER_ENV[signal]}: accepted values are {builtin}, "
-                    f"or an installed exporter ({installed})")
+                    f"or an installed exporter ({installed})"
+                )
             exporter_type = next(iter(found)).load()
             built.append(exporter_type(**self._arguments(signal, entry_name)))
             self.chosen[signal].append(entry_name)
@@ -303,13 +319,15 @@ class PrometheusPull:
         if not raw.isdigit() or not 0 <= int(raw) <= 65535:
             raise config.ConfigurationError(
                 f"Invalid {_PROMETHEUS_PORT_ENV} {raw!r}: accepted values are a port number from 0 to 65535 "
-                "(default 9464)")
+                "(default 9464)"
+            )
         try:
             import opentelemetry.exporter.prometheus  # noqa: F401
         except ImportError as exc:
             raise config.ConfigurationError(
                 "OTEL_METRICS_EXPORTER=prometheus needs opentelemetry-exporter-prometheus: "
-                "pip install 'opentelemetry-instrumentation-llm[prometheus]'") from exc
+                "pip install 'opentelemetry-instrumentation-llm[prometheus]'"
+            ) from exc
         return cls(host, int(raw))
 
     def start(self) -> tuple[MetricReader, Callable[[], None]]:
@@ -324,7 +342,8 @@ class PrometheusPull:
         except OSError as exc:
             raise config.ConfigurationError(
                 f"Cannot serve Prometheus metrics on {self.host}:{self.port} ({_PROMETHEUS_HOST_ENV}, "
-                f"{_PROMETHEUS_PORT_ENV}): {exc}") from exc
+                f"{_PROMETHEUS_PORT_ENV}): {exc}"
+            ) from exc
 
         def close() -> None:
             server.shutdown()
@@ -391,7 +410,10 @@ def _install_globals(handle: LLMTelemetry) -> None:
         ("logger", _logs.get_logger_provider, _logs.set_logger_provider, handle.logger_provider, SdkLoggerProvider),
     ):
         if isinstance(getter(), sdk_type):
-            _logger.warning("A global %s provider is already installed; setup() keeps it global and uses its own "
-                            "provider for LLM instrumentation only", kind)
+            _logger.warning(
+                "A global %s provider is already installed; setup() keeps it global and uses its own "
+                "provider for LLM instrumentation only",
+                kind,
+            )
             continue
         setter(provider)  # type: ignore[operator,arg-type]

@@ -62,13 +62,29 @@ class llm_context(contextlib.ContextDecorator):
     Nested contexts add to (and override keys of) the enclosing one.
     """
 
-    def __init__(self, *, session_id: str | None = None, conversation_id: str | None = None,
-                 user_id: str | None = None, tenant_id: str | None = None, feature: str | None = None,
-                 prompt_name: str | None = None, prompt_version: str | None = None,
-                 propagate: Iterable[str] = DEFAULT_PROPAGATE, **extra: str) -> None:
-        given = {"session_id": session_id, "conversation_id": conversation_id, "user_id": user_id,
-                 "tenant_id": tenant_id, "feature": feature, "prompt_name": prompt_name,
-                 "prompt_version": prompt_version, **extra}
+    def __init__(
+        self,
+        *,
+        session_id: str | None = None,
+        conversation_id: str | None = None,
+        user_id: str | None = None,
+        tenant_id: str | None = None,
+        feature: str | None = None,
+        prompt_name: str | None = None,
+        prompt_version: str | None = None,
+        propagate: Iterable[str] = DEFAULT_PROPAGATE,
+        **extra: str,
+    ) -> None:
+        given = {
+            "session_id": session_id,
+            "conversation_id": conversation_id,
+            "user_id": user_id,
+            "tenant_id": tenant_id,
+            "feature": feature,
+            "prompt_name": prompt_name,
+            "prompt_version": prompt_version,
+            **extra,
+        }
         self.values = {k: str(v) for k, v in given.items() if v is not None}
         self.propagate = frozenset(propagate)
         self._tokens: list[object] = []
@@ -88,6 +104,7 @@ class llm_context(contextlib.ContextDecorator):
 
     def __call__(self, func: F) -> F:  # type: ignore[override]
         if inspect.iscoroutinefunction(func):
+
             @functools.wraps(func)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
                 with self._fresh():
@@ -158,7 +175,8 @@ class MetricContext:
             raise config.ConfigurationError(
                 f"Invalid value for OTEL_INSTRUMENTATION_LLM_METRIC_CONTEXT: {', '.join(sorted(forbidden))} would "
                 "give every user or session its own metric series; accepted values are low-cardinality keys such as "
-                "tenant_id, feature, prompt_name, prompt_version")
+                "tenant_id, feature, prompt_name, prompt_version"
+            )
         self.max_values = max_values
         self._seen: dict[str, set[str]] = {key: set() for key in self.keys}
         self._lock = threading.Lock()
@@ -215,4 +233,3 @@ def configure_metric_context(keys: Iterable[str] = ("tenant_id", "feature"), max
 def reset() -> None:
     global _metric_context
     _metric_context = None
-

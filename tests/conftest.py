@@ -51,8 +51,11 @@ class Telemetry:
 
     @property
     def providers(self) -> dict[str, Any]:
-        return {"tracer_provider": self.tracer_provider, "meter_provider": self.meter_provider,
-                "logger_provider": self.logger_provider}
+        return {
+            "tracer_provider": self.tracer_provider,
+            "meter_provider": self.meter_provider,
+            "logger_provider": self.logger_provider,
+        }
 
     def spans(self) -> list[ReadableSpan]:
         return list(self.span_exporter.get_finished_spans())

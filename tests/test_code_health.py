@@ -28,8 +28,19 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("semconv", "version"),
     ("_core",),
     ("providers", "frameworks", "testing"),
-    ("config", "cost", "request_context", "feedback", "processors", "gpu", "instrumentor", "agents",
-     "integrations", "fingerprint", "spend"),
+    (
+        "config",
+        "cost",
+        "request_context",
+        "feedback",
+        "processors",
+        "gpu",
+        "instrumentor",
+        "agents",
+        "integrations",
+        "fingerprint",
+        "spend",
+    ),
 )
 # Narrower rules inside a layer: these may import only the listed prefixes.
 ONLY: dict[str, tuple[str, ...]] = {
@@ -54,7 +65,8 @@ def _modules(root: Path) -> dict[str, Path]:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _import_nodes(tree: ast.AST) -> Iterator[ast.Import | ast.ImportFrom]:
@@ -83,7 +95,7 @@ def _relative(target: str) -> str | None:
     if target == PACKAGE:
         return ""
     if target.startswith(PACKAGE + "."):
-        return target[len(PACKAGE) + 1:]
+        return target[len(PACKAGE) + 1 :]
     return None
 
 
@@ -129,8 +141,9 @@ def layering_violations(root: Path) -> list[str]:
         for target in sorted(imports_of(name, path, modules)):
             allowed = ONLY.get(_top(name))
             if allowed is not None and _top(target) not in allowed:
-                problems.append(f"{name or PACKAGE} imports {target or PACKAGE}: {_top(name)} may import only "
-                                f"{', '.join(allowed)}")
+                problems.append(
+                    f"{name or PACKAGE} imports {target or PACKAGE}: {_top(name)} may import only {', '.join(allowed)}"
+                )
             elif _layer(target) > _layer(name):
                 problems.append(f"{name or PACKAGE} imports {target or PACKAGE}, a layer above it")
     return problems
@@ -182,7 +195,7 @@ def long_functions(root: Path) -> list[str]:
         for node in ast.walk(ast.parse(source)):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 length = node.end_lineno - node.lineno + 1  # type: ignore[operator]
-                body = lines[node.lineno - 1: node.end_lineno]
+                body = lines[node.lineno - 1 : node.end_lineno]
                 if length > MAX_FUNCTION_LINES and not any("# long:" in line for line in body):
                     found.append(f"{path.relative_to(root.parent)}:{node.lineno} {node.name} ({length} lines)")
     return found
@@ -218,8 +231,10 @@ def _append(path: Path, code: str) -> None:
 
 
 def test_an_upward_import_in_the_core_is_caught(package_copy: Path) -> None:
-    _append(package_copy / "_core" / "recorder.py",
-            "def _later():\n    from opentelemetry_instrumentation_llm import cost\n    return cost\n")
+    _append(
+        package_copy / "_core" / "recorder.py",
+        "def _later():\n    from opentelemetry_instrumentation_llm import cost\n    return cost\n",
+    )
     added = set(layering_violations(package_copy)) - set(layering_violations(ROOT))
     assert added == {"_core.recorder imports cost: _core may import only _core, semconv, version"}
 
@@ -231,16 +246,20 @@ def test_an_adapter_importing_config_is_caught(package_copy: Path) -> None:
 
 
 def test_a_cycle_hidden_in_a_function_is_caught(package_copy: Path) -> None:
-    _append(package_copy / "_core" / "records.py",
-            "def _later():\n    from opentelemetry_instrumentation_llm._core import recorder\n    return recorder\n")
+    _append(
+        package_copy / "_core" / "records.py",
+        "def _later():\n    from opentelemetry_instrumentation_llm._core import recorder\n    return recorder\n",
+    )
     cycles = import_cycles(package_copy)
     assert any({"_core.recorder", "_core.records"} <= set(cycle) for cycle in cycles), cycles
 
 
 def test_an_import_under_type_checking_is_not_an_import(package_copy: Path) -> None:
-    _append(package_copy / "_core" / "records.py",
-            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-            "    from opentelemetry_instrumentation_llm._core.recorder import Recorder  # noqa\n")
+    _append(
+        package_copy / "_core" / "records.py",
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+        "    from opentelemetry_instrumentation_llm._core.recorder import Recorder  # noqa\n",
+    )
     assert import_cycles(package_copy) == import_cycles(ROOT)
 
 

@@ -19,12 +19,21 @@ from opentelemetry_instrumentation_llm.config import (
 )
 
 
-@pytest.mark.parametrize(("raw", "expected"), [
-    (None, ContentCapture.NO_CONTENT), ("", ContentCapture.NO_CONTENT), ("no_content", ContentCapture.NO_CONTENT),
-    ("SPAN_ONLY", ContentCapture.SPAN_ONLY), ("event_only", ContentCapture.EVENT_ONLY),
-    (" Span_And_Event ", ContentCapture.SPAN_AND_EVENT), ("true", ContentCapture.SPAN_AND_EVENT),
-    ("TRUE", ContentCapture.SPAN_AND_EVENT), ("false", ContentCapture.NO_CONTENT), ("1", ContentCapture.SPAN_AND_EVENT),
-])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (None, ContentCapture.NO_CONTENT),
+        ("", ContentCapture.NO_CONTENT),
+        ("no_content", ContentCapture.NO_CONTENT),
+        ("SPAN_ONLY", ContentCapture.SPAN_ONLY),
+        ("event_only", ContentCapture.EVENT_ONLY),
+        (" Span_And_Event ", ContentCapture.SPAN_AND_EVENT),
+        ("true", ContentCapture.SPAN_AND_EVENT),
+        ("TRUE", ContentCapture.SPAN_AND_EVENT),
+        ("false", ContentCapture.NO_CONTENT),
+        ("1", ContentCapture.SPAN_AND_EVENT),
+    ],
+)
 def test_capture_modes(raw, expected):
     env = {} if raw is None else {CAPTURE_MESSAGE_CONTENT.name: raw}
     assert CAPTURE_MESSAGE_CONTENT.read(env) is expected
@@ -33,8 +42,9 @@ def test_capture_modes(raw, expected):
 def test_emit_event_follows_the_mode_unless_set():
     assert ContentSettings.from_env({CAPTURE_MESSAGE_CONTENT.name: "EVENT_ONLY"}).emit_event is True
     assert ContentSettings.from_env({CAPTURE_MESSAGE_CONTENT.name: "SPAN_ONLY"}).emit_event is False
-    settings = ContentSettings.from_env({CAPTURE_MESSAGE_CONTENT.name: "SPAN_AND_EVENT",
-                                         "OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT": "false"})
+    settings = ContentSettings.from_env(
+        {CAPTURE_MESSAGE_CONTENT.name: "SPAN_AND_EVENT", "OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT": "false"}
+    )
     assert (settings.capture, settings.emit_event) == (ContentCapture.SPAN_AND_EVENT, False)
 
 

@@ -17,14 +17,37 @@ from opentelemetry_instrumentation_llm.gpu import GPUInstrumentor
 from tests.fakes import fake_pynvml
 from tests.fakes.fake_pynvml import FakeGPU
 
-H100 = FakeGPU(uuid="GPU-aaaaaaaa-0000-0000-0000-000000000001", name="NVIDIA H100 80GB HBM3", utilization=87,
-               encoder=5, decoder=7, memory_total=80 * 1024**3, memory_used=60 * 1024**3, power_mw=612_345,
-               energy_mj=9_876_543, temperature=71, ecc_corrected=2, ecc_uncorrected=1)
-L4 = FakeGPU(uuid="GPU-bbbbbbbb-0000-0000-0000-000000000002", name="NVIDIA L4", utilization=12,
-             memory_total=24 * 1024**3, memory_used=6 * 1024**3, power_mw=35_500, energy_mj=1_000_000,
-             temperature=44, serial=None,
-             unsupported={"nvmlDeviceGetEncoderUtilization", "nvmlDeviceGetDecoderUtilization",
-                          "nvmlDeviceGetTotalEnergyConsumption", "nvmlDeviceGetTotalEccErrors"})
+H100 = FakeGPU(
+    uuid="GPU-aaaaaaaa-0000-0000-0000-000000000001",
+    name="NVIDIA H100 80GB HBM3",
+    utilization=87,
+    encoder=5,
+    decoder=7,
+    memory_total=80 * 1024**3,
+    memory_used=60 * 1024**3,
+    power_mw=612_345,
+    energy_mj=9_876_543,
+    temperature=71,
+    ecc_corrected=2,
+    ecc_uncorrected=1,
+)
+L4 = FakeGPU(
+    uuid="GPU-bbbbbbbb-0000-0000-0000-000000000002",
+    name="NVIDIA L4",
+    utilization=12,
+    memory_total=24 * 1024**3,
+    memory_used=6 * 1024**3,
+    power_mw=35_500,
+    energy_mj=1_000_000,
+    temperature=44,
+    serial=None,
+    unsupported={
+        "nvmlDeviceGetEncoderUtilization",
+        "nvmlDeviceGetDecoderUtilization",
+        "nvmlDeviceGetTotalEnergyConsumption",
+        "nvmlDeviceGetTotalEccErrors",
+    },
+)
 
 
 def fresh(gpu: FakeGPU) -> FakeGPU:
@@ -59,8 +82,15 @@ def metrics() -> Metrics:
 
 
 def gpu_attrs(gpu: FakeGPU, index: int, **extra: Any) -> dict[str, Any]:
-    attrs = {"hw.id": gpu.uuid, "hw.name": f"GPU {index}", "hw.vendor": "NVIDIA", "hw.model": gpu.name,
-             "hw.driver_version": "550.54.15", "hw.firmware_version": gpu.vbios, "nvml.gpu.index": index}
+    attrs = {
+        "hw.id": gpu.uuid,
+        "hw.name": f"GPU {index}",
+        "hw.vendor": "NVIDIA",
+        "hw.model": gpu.name,
+        "hw.driver_version": "550.54.15",
+        "hw.firmware_version": gpu.vbios,
+        "nvml.gpu.index": index,
+    }
     if gpu.serial:
         attrs["hw.serial_number"] = gpu.serial
     return {**attrs, **extra}
@@ -79,30 +109,57 @@ def test_every_metric_for_two_different_gpus(nvml, metrics):
     found = metrics.collect()
     h, l4 = gpu_attrs(H100, 0), gpu_attrs(L4, 1)
     gib = 1024**3
-    assert set(found) == {"hw.gpu.utilization", "hw.gpu.memory.usage", "hw.gpu.memory.limit",
-                          "hw.gpu.memory.utilization", "hw.power", "hw.energy", "hw.temperature", "hw.errors"}
+    assert set(found) == {
+        "hw.gpu.utilization",
+        "hw.gpu.memory.usage",
+        "hw.gpu.memory.limit",
+        "hw.gpu.memory.utilization",
+        "hw.power",
+        "hw.energy",
+        "hw.temperature",
+        "hw.errors",
+    }
     kinds = {name: (type(m.data).__name__, m.unit, getattr(m.data, "is_monotonic", None)) for name, m in found.items()}
     assert kinds == {
-        "hw.gpu.utilization": ("Gauge", "1", None), "hw.gpu.memory.usage": ("Sum", "By", False),
-        "hw.gpu.memory.limit": ("Sum", "By", False), "hw.gpu.memory.utilization": ("Gauge", "1", None),
-        "hw.power": ("Gauge", "W", None), "hw.energy": ("Sum", "J", True),
-        "hw.temperature": ("Gauge", "Cel", None), "hw.errors": ("Sum", "{error}", True),
+        "hw.gpu.utilization": ("Gauge", "1", None),
+        "hw.gpu.memory.usage": ("Sum", "By", False),
+        "hw.gpu.memory.limit": ("Sum", "By", False),
+        "hw.gpu.memory.utilization": ("Gauge", "1", None),
+        "hw.power": ("Gauge", "W", None),
+        "hw.energy": ("Sum", "J", True),
+        "hw.temperature": ("Gauge", "Cel", None),
+        "hw.errors": ("Sum", "{error}", True),
     }
     assert isinstance(found["hw.power"].data, Gauge) and isinstance(found["hw.energy"].data, Sum)
     assert points(found["hw.gpu.utilization"]) == expect(
-        ({**h, "hw.gpu.task": "general"}, 0.87), ({**h, "hw.gpu.task": "encoder"}, 0.05),
-        ({**h, "hw.gpu.task": "decoder"}, 0.07), ({**l4, "hw.gpu.task": "general"}, 0.12))
+        ({**h, "hw.gpu.task": "general"}, 0.87),
+        ({**h, "hw.gpu.task": "encoder"}, 0.05),
+        ({**h, "hw.gpu.task": "decoder"}, 0.07),
+        ({**l4, "hw.gpu.task": "general"}, 0.12),
+    )
     assert points(found["hw.gpu.memory.usage"]) == expect((h, 60 * gib), (l4, 6 * gib))
     assert points(found["hw.gpu.memory.limit"]) == expect((h, 80 * gib), (l4, 24 * gib))
     assert points(found["hw.gpu.memory.utilization"]) == expect((h, 0.75), (l4, 0.25))
     assert points(found["hw.power"]) == expect(({**h, "hw.type": "gpu"}, 612.345), ({**l4, "hw.type": "gpu"}, 35.5))
     assert points(found["hw.energy"]) == expect(({**h, "hw.type": "gpu"}, 9876.543))  # the L4 cannot report it
-    assert points(found["hw.errors"]) == expect(({**h, "hw.type": "gpu", "error.type": "corrected"}, 2),
-                                                ({**h, "hw.type": "gpu", "error.type": "uncorrected"}, 1))
-    sensor = {"hw.id": f"{H100.uuid}/temperature", "hw.name": "GPU 0 temperature", "hw.parent": H100.uuid,
-              "hw.sensor_location": "gpu", "nvml.gpu.index": 0}
-    sensor_l4 = {"hw.id": f"{L4.uuid}/temperature", "hw.name": "GPU 1 temperature", "hw.parent": L4.uuid,
-                 "hw.sensor_location": "gpu", "nvml.gpu.index": 1}
+    assert points(found["hw.errors"]) == expect(
+        ({**h, "hw.type": "gpu", "error.type": "corrected"}, 2),
+        ({**h, "hw.type": "gpu", "error.type": "uncorrected"}, 1),
+    )
+    sensor = {
+        "hw.id": f"{H100.uuid}/temperature",
+        "hw.name": "GPU 0 temperature",
+        "hw.parent": H100.uuid,
+        "hw.sensor_location": "gpu",
+        "nvml.gpu.index": 0,
+    }
+    sensor_l4 = {
+        "hw.id": f"{L4.uuid}/temperature",
+        "hw.name": "GPU 1 temperature",
+        "hw.parent": L4.uuid,
+        "hw.sensor_location": "gpu",
+        "nvml.gpu.index": 1,
+    }
     assert points(found["hw.temperature"]) == expect((sensor, 71.0), (sensor_l4, 44.0))
 
 
@@ -166,11 +223,14 @@ def test_off_by_default_extras_are_absent(nvml, metrics):
     assert not [name for name in metrics.collect() if name.startswith("nvml.")]
 
 
-@pytest.mark.parametrize(("init_error", "reason"), [
-    (fake_pynvml.NVML_ERROR_LIBRARY_NOT_FOUND, "NVML library was not found"),
-    (fake_pynvml.NVML_ERROR_DRIVER_NOT_LOADED, "driver is not loaded"),
-    (fake_pynvml.NVML_ERROR_UNKNOWN, "NVML could not be initialised"),
-])
+@pytest.mark.parametrize(
+    ("init_error", "reason"),
+    [
+        (fake_pynvml.NVML_ERROR_LIBRARY_NOT_FOUND, "NVML library was not found"),
+        (fake_pynvml.NVML_ERROR_DRIVER_NOT_LOADED, "driver is not loaded"),
+        (fake_pynvml.NVML_ERROR_UNKNOWN, "NVML could not be initialised"),
+    ],
+)
 def test_no_driver_or_library_registers_nothing_and_says_why_once(nvml, metrics, caplog, init_error, reason):
     fake_pynvml.configure([fresh(H100)], init_error=init_error)
     with caplog.at_level(logging.INFO, logger="opentelemetry_instrumentation_llm.gpu"):

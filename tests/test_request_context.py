@@ -51,15 +51,29 @@ def chat(client: openai.OpenAI, text: str = "hi") -> Any:
 
 def test_spans_inside_are_stamped(client, telemetry, instrument):
     instrument()
-    with llm_context(session_id="sess-1", user_id="user-9", tenant_id="acme", feature="search",
-                     prompt_name="summarise", prompt_version="v3", experiment="b"):
+    with llm_context(
+        session_id="sess-1",
+        user_id="user-9",
+        tenant_id="acme",
+        feature="search",
+        prompt_name="summarise",
+        prompt_version="v3",
+        experiment="b",
+    ):
         chat(client)
     chat(client)
     inside, outside = telemetry.spans()
     stamped = {k: v for k, v in inside.attributes.items() if k not in outside.attributes}
-    assert stamped == {"gen_ai.conversation.id": "sess-1", "session.id": "sess-1", "user.id": "user-9",
-                       "llm.tenant.id": "acme", "llm.feature.name": "search", "gen_ai.prompt.name": "summarise",
-                       "gen_ai.prompt.version": "v3", "llm.context.experiment": "b"}
+    assert stamped == {
+        "gen_ai.conversation.id": "sess-1",
+        "session.id": "sess-1",
+        "user.id": "user-9",
+        "llm.tenant.id": "acme",
+        "llm.feature.name": "search",
+        "gen_ai.prompt.name": "summarise",
+        "gen_ai.prompt.version": "v3",
+        "llm.context.experiment": "b",
+    }
     assert not [k for k in outside.attributes if k.startswith(("llm.", "session.", "user."))]
 
 
@@ -67,8 +81,10 @@ def test_nesting_adds_and_overrides(client, telemetry, instrument):
     instrument()
     with llm_context(tenant_id="acme", feature="search"), llm_context(feature="chat"):
         chat(client)
-    assert (telemetry.span().attributes["llm.tenant.id"], telemetry.span().attributes["llm.feature.name"]) == \
-        ("acme", "chat")
+    assert (telemetry.span().attributes["llm.tenant.id"], telemetry.span().attributes["llm.feature.name"]) == (
+        "acme",
+        "chat",
+    )
 
 
 async def test_decorator_and_concurrent_tasks(fake_server, fake, telemetry, instrument):
@@ -177,16 +193,24 @@ def test_high_cardinality_keys_are_refused_on_metrics(monkeypatch):
 def test_feedback_by_response_id_is_parented_to_the_call(client, telemetry, instrument):
     instrument()
     completion = chat(client)
-    assert record_feedback("helpfulness", score=0.8, label="good", explanation="answered the question",
-                           response_id=completion.id, logger_provider=telemetry.logger_provider)
+    assert record_feedback(
+        "helpfulness",
+        score=0.8,
+        label="good",
+        explanation="answered the question",
+        response_id=completion.id,
+        logger_provider=telemetry.logger_provider,
+    )
     (event,) = telemetry.events(sc.EVENT_EVALUATION_RESULT)
     span = telemetry.span()
     assert (event.trace_id, event.span_id) == (span.context.trace_id, span.context.span_id)
-    assert plain(dict(event.attributes)) == {"gen_ai.evaluation.name": "helpfulness",
-                                             "gen_ai.evaluation.score.value": 0.8,
-                                             "gen_ai.evaluation.score.label": "good",
-                                             "gen_ai.evaluation.explanation": "answered the question",
-                                             "gen_ai.response.id": completion.id}
+    assert plain(dict(event.attributes)) == {
+        "gen_ai.evaluation.name": "helpfulness",
+        "gen_ai.evaluation.score.value": 0.8,
+        "gen_ai.evaluation.score.label": "good",
+        "gen_ai.evaluation.explanation": "answered the question",
+        "gen_ai.response.id": completion.id,
+    }
 
 
 def test_feedback_by_span_context(client, telemetry, instrument):
@@ -195,16 +219,16 @@ def test_feedback_by_span_context(client, telemetry, instrument):
     with tracer.start_as_current_span("request") as request_span:
         chat(client)
         span_context = request_span.get_span_context()
-    assert record_feedback("user_rating", score=1, span_context=span_context,
-                           logger_provider=telemetry.logger_provider)
+    assert record_feedback("user_rating", score=1, span_context=span_context, logger_provider=telemetry.logger_provider)
     (event,) = telemetry.events(sc.EVENT_EVALUATION_RESULT)
     assert event.span_id == span_context.span_id
     assert "gen_ai.response.id" not in event.attributes
 
 
 def test_feedback_for_an_unknown_call_still_carries_the_response_id(telemetry):
-    assert not record_feedback("user_rating", label="thumbs_down", response_id="chatcmpl-unknown",
-                               logger_provider=telemetry.logger_provider)
+    assert not record_feedback(
+        "user_rating", label="thumbs_down", response_id="chatcmpl-unknown", logger_provider=telemetry.logger_provider
+    )
     (event,) = telemetry.events(sc.EVENT_EVALUATION_RESULT)
     assert event.trace_id == 0 and event.attributes["gen_ai.response.id"] == "chatcmpl-unknown"
 

@@ -24,14 +24,24 @@ def _client(base_url: str, service: str = "bedrock-runtime") -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.client(service, region_name="us-east-1", endpoint_url=base_url, aws_access_key_id="AKIABENCH",
-                        aws_secret_access_key="bench", config=Config(retries={"total_max_attempts": 1}))
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=base_url,
+        aws_access_key_id="AKIABENCH",
+        aws_secret_access_key="bench",
+        config=Config(retries={"total_max_attempts": 1}),
+    )
 
 
 def scenarios(base_url: str, fake: FakeLLM) -> dict[str, Callable[[], Any]]:
     client = _client(base_url)
-    request = {"modelId": MODEL, "system": SYSTEM, "messages": MESSAGES,
-               "inferenceConfig": {"maxTokens": 256, "temperature": 0.7}}
+    request = {
+        "modelId": MODEL,
+        "system": SYSTEM,
+        "messages": MESSAGES,
+        "inferenceConfig": {"maxTokens": 256, "temperature": 0.7},
+    }
 
     def call() -> Any:
         return client.converse(**request)

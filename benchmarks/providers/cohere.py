@@ -7,8 +7,10 @@ from typing import Any
 
 from opentelemetry_instrumentation_llm.testing import FakeLLM, Reply
 
-MESSAGES = [{"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "Write a haiku about observability and tracing."}]
+MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Write a haiku about observability and tracing."},
+]
 TEXT = " ".join(f"w{i}" for i in range(64))
 
 

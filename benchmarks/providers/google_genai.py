@@ -17,8 +17,9 @@ def scenarios(base_url: str, fake: FakeLLM) -> dict[str, Callable[[], Any]]:
     from google.genai import types
 
     client = genai.Client(api_key="AIza-bench", http_options=types.HttpOptions(base_url=base_url))
-    config = types.GenerateContentConfig(system_instruction="You are a helpful assistant.", temperature=0.7,
-                                         max_output_tokens=256)
+    config = types.GenerateContentConfig(
+        system_instruction="You are a helpful assistant.", temperature=0.7, max_output_tokens=256
+    )
 
     def call() -> Any:
         return client.models.generate_content(model=MODEL, contents=CONTENTS, config=config)

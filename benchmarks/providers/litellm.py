@@ -7,16 +7,24 @@ from typing import Any
 
 from opentelemetry_instrumentation_llm.testing import FakeLLM, Reply
 
-MESSAGES = [{"role": "system", "content": "You are a helpful assistant."},
-            {"role": "user", "content": "Write a haiku about observability and tracing."}]
+MESSAGES = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "Write a haiku about observability and tracing."},
+]
 TEXT = " ".join(f"w{i}" for i in range(64))
 
 
 def scenarios(base_url: str, fake: FakeLLM) -> dict[str, Callable[[], Any]]:
     import litellm
 
-    request = {"model": "openai/gpt-4o", "messages": MESSAGES, "temperature": 0.7, "max_tokens": 256,
-               "api_base": f"{base_url}/v1", "api_key": "sk-bench"}
+    request = {
+        "model": "openai/gpt-4o",
+        "messages": MESSAGES,
+        "temperature": 0.7,
+        "max_tokens": 256,
+        "api_base": f"{base_url}/v1",
+        "api_key": "sk-bench",
+    }
 
     def call() -> Any:
         return litellm.completion(**request)

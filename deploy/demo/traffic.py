@@ -52,8 +52,9 @@ class Traffic:
         self.fake = server.fake
         self.slow_s = slow_s
         self.openai = openai.OpenAI(api_key="sk-demo-not-a-real-key", base_url=server.openai_base_url, max_retries=0)
-        self.anthropic = anthropic.Anthropic(api_key="sk-ant-demo-not-a-real-key",
-                                             base_url=server.anthropic_base_url, max_retries=0)
+        self.anthropic = anthropic.Anthropic(
+            api_key="sk-ant-demo-not-a-real-key", base_url=server.anthropic_base_url, max_retries=0
+        )
         self.calls: list[tuple[str, int, Call]] = [
             ("openai chat", 6, self.openai_chat),
             ("openai stream", 4, self.openai_stream),
@@ -73,30 +74,42 @@ class Traffic:
         self.fake.push(Reply(text=_sentence(self.rng, 5, 60)))
         model = self.rng.choice(("gpt-4o-mini", "gpt-4o"))
         return self.openai.chat.completions.create(
-            model=model, messages=[{"role": "system", "content": "Answer briefly."},
-                                   {"role": "user", "content": _sentence(self.rng, 5, 80)}])
+            model=model,
+            messages=[
+                {"role": "system", "content": "Answer briefly."},
+                {"role": "user", "content": _sentence(self.rng, 5, 80)},
+            ],
+        )
 
     def openai_stream(self) -> object:
         self.fake.push(Reply(text=_sentence(self.rng, 10, 80), chunks=self.rng.randint(4, 16), chunk_delay=0.01))
         stream = self.openai.chat.completions.create(
-            model="gpt-4o-mini", stream=True, stream_options={"include_usage": True},
-            messages=[{"role": "user", "content": _sentence(self.rng, 5, 40)}])
+            model="gpt-4o-mini",
+            stream=True,
+            stream_options={"include_usage": True},
+            messages=[{"role": "user", "content": _sentence(self.rng, 5, 40)}],
+        )
         return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
 
     def anthropic_message(self) -> object:
         self.fake.push(Reply(text=_sentence(self.rng, 5, 60)))
-        return self.anthropic.messages.create(model="claude-sonnet-4-5", max_tokens=512,
-                                              messages=[{"role": "user", "content": _sentence(self.rng, 5, 80)}])
+        return self.anthropic.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=512,
+            messages=[{"role": "user", "content": _sentence(self.rng, 5, 80)}],
+        )
 
     def anthropic_stream(self) -> object:
         self.fake.push(Reply(text=_sentence(self.rng, 10, 60), chunks=self.rng.randint(3, 10), chunk_delay=0.01))
-        with self.anthropic.messages.stream(model="claude-haiku-4-5", max_tokens=256,
-                                            messages=[{"role": "user", "content": _sentence(self.rng, 3, 30)}]) as s:
+        with self.anthropic.messages.stream(
+            model="claude-haiku-4-5", max_tokens=256, messages=[{"role": "user", "content": _sentence(self.rng, 3, 30)}]
+        ) as s:
             return "".join(s.text_stream)
 
     def embeddings(self) -> object:
-        return self.openai.embeddings.create(model="text-embedding-3-small",
-                                             input=[_sentence(self.rng, 2, 12) for _ in range(3)])
+        return self.openai.embeddings.create(
+            model="text-embedding-3-small", input=[_sentence(self.rng, 2, 12) for _ in range(3)]
+        )
 
     def rate_limited(self) -> object:
         self.fake.push(Reply(status=429))
@@ -109,8 +122,9 @@ class Traffic:
     def server_error(self) -> object:
         self.fake.push(Reply(status=500))
         try:
-            self.anthropic.messages.create(model="claude-sonnet-4-5", max_tokens=64,
-                                           messages=[{"role": "user", "content": "fail please"}])
+            self.anthropic.messages.create(
+                model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "fail please"}]
+            )
         except anthropic.InternalServerError as exc:
             return exc.status_code
         return None
@@ -118,7 +132,8 @@ class Traffic:
     def slow_chat(self) -> object:
         self.fake.push(Reply(text=_sentence(self.rng, 20, 80), delay=self.slow_s))
         return self.openai.chat.completions.create(
-            model="gpt-4o", messages=[{"role": "user", "content": _sentence(self.rng, 40, 120)}])
+            model="gpt-4o", messages=[{"role": "user", "content": _sentence(self.rng, 40, 120)}]
+        )
 
     def close(self) -> None:
         self.openai.close()
@@ -148,11 +163,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=2.0, help="seconds between rounds")
     parser.add_argument("--calls-per-tenant", type=int, default=3, help="calls each tenant makes per round")
     parser.add_argument("--slow", type=float, default=6.0, help="seconds a slow call takes")
-    parser.add_argument("--error-weight", type=int, default=1,
-                        help="weight of each failing call in the mix (1: ~7%% of OpenAI, ~14%% of Anthropic calls)")
+    parser.add_argument(
+        "--error-weight",
+        type=int,
+        default=1,
+        help="weight of each failing call in the mix (1: ~7%% of OpenAI, ~14%% of Anthropic calls)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed, for a reproducible mix")
-    parser.add_argument("--every-call-once", action="store_true",
-                        help="start with one call of every kind (so every metric and label exists at once)")
+    parser.add_argument(
+        "--every-call-once",
+        action="store_true",
+        help="start with one call of every kind (so every metric and label exists at once)",
+    )
     args = parser.parse_args(argv)
 
     signal.signal(signal.SIGTERM, _stop)
@@ -166,8 +188,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if args.every_call_once:
                     for index, (_, _, call) in enumerate(traffic.calls):
                         tenant = TENANTS[index % len(TENANTS)]
-                        with llm.llm_context(tenant_id=tenant, feature=FEATURES[index % len(FEATURES)],
-                                             user_id=f"{tenant}-user-0"):
+                        with llm.llm_context(
+                            tenant_id=tenant, feature=FEATURES[index % len(FEATURES)], user_id=f"{tenant}-user-0"
+                        ):
                             call()
                             made += 1
                 rounds = 0

@@ -20,8 +20,9 @@ from opentelemetry_instrumentation_llm._core.records import Usage
 
 
 class Pricing(Protocol):
-    def cost(self, provider: str, model: str | None, server: str | None, usage: Usage | None
-             ) -> tuple[float, str] | None:
+    def cost(
+        self, provider: str, model: str | None, server: str | None, usage: Usage | None
+    ) -> tuple[float, str] | None:
         """(amount in USD, price source) for one call, or None when it cannot be priced."""
         ...
 

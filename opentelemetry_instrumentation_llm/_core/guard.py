@@ -17,8 +17,9 @@ def report(where: str, exc: BaseException) -> None:
         return
     if len(_reported) < _MAX_REMEMBERED:
         _reported.add(key)
-    _logger.debug("opentelemetry-instrumentation-llm: %s failed; telemetry for this call may be incomplete",
-                  where, exc_info=exc)
+    _logger.debug(
+        "opentelemetry-instrumentation-llm: %s failed; telemetry for this call may be incomplete", where, exc_info=exc
+    )
 
 
 _noted: set[str] = set()

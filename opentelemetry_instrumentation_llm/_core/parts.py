@@ -81,8 +81,16 @@ class GenericPart(TypedDict):
 
 
 MessagePart = (
-    TextPart | ReasoningPart | ToolCallPart | ToolCallResponsePart | BlobPart | FilePart | UriPart
-    | ServerToolCallPart | ServerToolCallResponsePart | GenericPart
+    TextPart
+    | ReasoningPart
+    | ToolCallPart
+    | ToolCallResponsePart
+    | BlobPart
+    | FilePart
+    | UriPart
+    | ServerToolCallPart
+    | ServerToolCallResponsePart
+    | GenericPart
 )
 
 

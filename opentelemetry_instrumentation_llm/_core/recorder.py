@@ -61,8 +61,7 @@ _INFERENCE_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_GENE
 
 
 def _histogram(meter: Meter, name: str, unit: str, buckets: Sequence[float], description: str) -> Any:
-    return meter.create_histogram(name, unit=unit, description=description,
-                                  explicit_bucket_boundaries_advisory=buckets)
+    return meter.create_histogram(name, unit=unit, description=description, explicit_bucket_boundaries_advisory=buckets)
 
 
 class _Instruments:
@@ -75,12 +74,19 @@ class _Instruments:
         d, t = sc.DURATION_BUCKETS, sc.TOKEN_BUCKETS
         if names.default_names:
             self.duration = _histogram(meter, sc.METRIC_OPERATION_DURATION, "s", d, "GenAI operation duration.")
-            self.token_usage = _histogram(meter, sc.METRIC_TOKEN_USAGE, "{token}", t,
-                                          "Number of input and output tokens used.")
-            self.ttfc = _histogram(meter, sc.METRIC_TIME_TO_FIRST_CHUNK, "s", d,
-                                   "Time to receive the first chunk of a streamed response.")
-            self.tpoc = _histogram(meter, sc.METRIC_TIME_PER_OUTPUT_CHUNK, "s", d,
-                                   "Time between consecutive output chunks of a streamed response.")
+            self.token_usage = _histogram(
+                meter, sc.METRIC_TOKEN_USAGE, "{token}", t, "Number of input and output tokens used."
+            )
+            self.ttfc = _histogram(
+                meter, sc.METRIC_TIME_TO_FIRST_CHUNK, "s", d, "Time to receive the first chunk of a streamed response."
+            )
+            self.tpoc = _histogram(
+                meter,
+                sc.METRIC_TIME_PER_OUTPUT_CHUNK,
+                "s",
+                d,
+                "Time between consecutive output chunks of a streamed response.",
+            )
         self.latest = _LatestInstruments(meter) if names.latest_names else None
         self._cost: Any = None
 
@@ -88,8 +94,10 @@ class _Instruments:
         """The cost counter, created on first use (only when prices are known)."""
         if self._cost is None:
             self._cost = self.meter.create_counter(
-                sc.METRIC_OPERATION_COST, unit="USD",
-                description="Cost of GenAI operations in USD, from list prices and the user's overrides.")
+                sc.METRIC_OPERATION_COST,
+                unit="USD",
+                description="Cost of GenAI operations in USD, from list prices and the user's overrides.",
+            )
         return self._cost
 
 
@@ -101,8 +109,7 @@ class _Instruments:
 # metric stream per name, whose label set the exporter computes over all its points.
 METER_SCOPE = "opentelemetry_instrumentation_llm"
 _instruments_lock = threading.Lock()
-_instruments_by_meter: weakref.WeakKeyDictionary[Meter, dict[MetricNames, _Instruments]] = (
-    weakref.WeakKeyDictionary())
+_instruments_by_meter: weakref.WeakKeyDictionary[Meter, dict[MetricNames, _Instruments]] = weakref.WeakKeyDictionary()
 
 
 def _shared_instruments(meter: Meter, names: MetricNames) -> _Instruments:
@@ -121,26 +128,46 @@ class _LatestInstruments:
         d, t = sc.DURATION_BUCKETS, sc.TOKEN_BUCKETS
         counter = meter.create_counter
         self.duration = _histogram(meter, sc.METRIC_INFERENCE_DURATION, "s", d, "GenAI inference duration.")
-        self.ttfc = _histogram(meter, sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK, "s", d,
-                               "Time to receive the first chunk of a streamed inference.")
-        self.tpoc = _histogram(meter, sc.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK, "s", d,
-                               "Time between consecutive output chunks of a streamed inference.")
+        self.ttfc = _histogram(
+            meter,
+            sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK,
+            "s",
+            d,
+            "Time to receive the first chunk of a streamed inference.",
+        )
+        self.tpoc = _histogram(
+            meter,
+            sc.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK,
+            "s",
+            d,
+            "Time between consecutive output chunks of a streamed inference.",
+        )
         self.input = counter(sc.METRIC_INFERENCE_INPUT_TOKENS, unit="{token}", description="Input tokens used.")
         self.output = counter(sc.METRIC_INFERENCE_OUTPUT_TOKENS, unit="{token}", description="Output tokens used.")
-        self.cache_read = counter(sc.METRIC_INFERENCE_CACHE_READ_TOKENS, unit="{token}",
-                                  description="Input tokens read from the provider's cache.")
-        self.cache_write = counter(sc.METRIC_INFERENCE_CACHE_WRITE_TOKENS, unit="{token}",
-                                   description="Input tokens written to the provider's cache.")
-        self.reasoning = counter(sc.METRIC_INFERENCE_REASONING_TOKENS, unit="{token}",
-                                 description="Output tokens spent on reasoning.")
-        self.op_input = _histogram(meter, sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, "{token}", t,
-                                   "Input tokens per inference.")
-        self.op_output = _histogram(meter, sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, "{token}", t,
-                                    "Output tokens per inference.")
+        self.cache_read = counter(
+            sc.METRIC_INFERENCE_CACHE_READ_TOKENS,
+            unit="{token}",
+            description="Input tokens read from the provider's cache.",
+        )
+        self.cache_write = counter(
+            sc.METRIC_INFERENCE_CACHE_WRITE_TOKENS,
+            unit="{token}",
+            description="Input tokens written to the provider's cache.",
+        )
+        self.reasoning = counter(
+            sc.METRIC_INFERENCE_REASONING_TOKENS, unit="{token}", description="Output tokens spent on reasoning."
+        )
+        self.op_input = _histogram(
+            meter, sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, "{token}", t, "Input tokens per inference."
+        )
+        self.op_output = _histogram(
+            meter, sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, "{token}", t, "Output tokens per inference."
+        )
         # Operations that are not inference (embeddings) keep the baseline names.
         self.other_duration = _histogram(meter, sc.METRIC_OPERATION_DURATION, "s", d, "GenAI operation duration.")
-        self.other_tokens = _histogram(meter, sc.METRIC_TOKEN_USAGE, "{token}", t,
-                                       "Number of input and output tokens used.")
+        self.other_tokens = _histogram(
+            meter, sc.METRIC_TOKEN_USAGE, "{token}", t, "Number of input and output tokens used."
+        )
 
 
 class Recorder:
@@ -167,8 +194,9 @@ class Recorder:
         self.tracer: Tracer = trace.get_tracer(scope, __version__, tracer_provider, schema_url=sc.SCHEMA_URL)
         meter = get_meter(METER_SCOPE, __version__, meter_provider, schema_url=sc.SCHEMA_URL)
         self.instruments = _shared_instruments(meter, metric_names)
-        self.event_logger = _logs.get_logger(scope, __version__, logger_provider=logger_provider,
-                                             schema_url=sc.SCHEMA_URL)
+        self.event_logger = _logs.get_logger(
+            scope, __version__, logger_provider=logger_provider, schema_url=sc.SCHEMA_URL
+        )
         self.content = content or ContentSettings()
         capture = self.content.capture
         self.capture_any = capture.on_span or capture.on_event
@@ -181,8 +209,9 @@ class Recorder:
         self.responses = helpers.responses
         self.cost_counter = self.instruments.cost_counter() if self.prices is not None else None
 
-    def start(self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any],
-              streaming: bool = False) -> Invocation | None:
+    def start(
+        self, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any], streaming: bool = False
+    ) -> Invocation | None:
         """Open the span for a call. Returns None (call proceeds untraced) if anything goes wrong.
 
         ``streaming`` marks calls that stream whatever their arguments say (stream helpers).
@@ -274,8 +303,19 @@ def _response_attributes(response: ResponseInfo, attrs: dict[str, AttributeValue
 class Invocation:
     """One in-flight LLM call: owns its span and records its metrics and events exactly once."""
 
-    __slots__ = ("_attrs", "_content", "_done", "_metric_attrs", "_start_ns", "_t0", "_token", "context",
-                 "recorder", "request", "span")
+    __slots__ = (
+        "_attrs",
+        "_content",
+        "_done",
+        "_metric_attrs",
+        "_start_ns",
+        "_t0",
+        "_token",
+        "context",
+        "recorder",
+        "request",
+        "span",
+    )
 
     def __init__(self, recorder: Recorder, request: RequestInfo, content: RequestContent | None) -> None:
         self.recorder = recorder
@@ -348,8 +388,14 @@ class Invocation:
         """End the call as failed; the user's exception itself is re-raised by the caller."""
         self.finish(response, error=error, **timing)
 
-    def _finish(self, response: ResponseInfo | None, end: float, first_chunk: float | None,
-                chunk_gaps: Sequence[float] | None, error: BaseException | None) -> None:
+    def _finish(
+        self,
+        response: ResponseInfo | None,
+        end: float,
+        first_chunk: float | None,
+        chunk_gaps: Sequence[float] | None,
+        error: BaseException | None,
+    ) -> None:
         rec = self.recorder
         duration = end - self._t0
         usage = response.usage if response is not None else None
@@ -373,8 +419,9 @@ class Invocation:
             self._emit_exception(error)
         self.span.end(end_time=self._start_ns + int(duration * 1e9))
 
-    def _end_attributes(self, response: ResponseInfo | None,
-                        metric_attrs: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
+    def _end_attributes(
+        self, response: ResponseInfo | None, metric_attrs: dict[str, AttributeValue]
+    ) -> dict[str, AttributeValue]:
         """The response's span attributes; its low-cardinality ones also go into ``metric_attrs``."""
         span_attrs: dict[str, AttributeValue] = {}
         if response is None:
@@ -399,8 +446,9 @@ class Invocation:
             return response.error_type
         return None
 
-    def _price(self, response: ResponseInfo | None, usage: Usage | None,
-               span_attrs: dict[str, AttributeValue]) -> float | None:
+    def _price(
+        self, response: ResponseInfo | None, usage: Usage | None, span_attrs: dict[str, AttributeValue]
+    ) -> float | None:
         """The call's cost in USD (also put on the span), or None when it cannot be priced."""
         prices = self.recorder.prices
         if usage is None or prices is None:
@@ -415,8 +463,9 @@ class Invocation:
         span_attrs[sc.GEN_AI_USAGE_COST_SOURCE] = priced[1]
         return priced[0]
 
-    def _describe_span(self, span_attrs: dict[str, AttributeValue], error: BaseException | None,
-                       error_type: str | None) -> None:
+    def _describe_span(
+        self, span_attrs: dict[str, AttributeValue], error: BaseException | None, error_type: str | None
+    ) -> None:
         span = self.span
         if not span.is_recording():
             return
@@ -428,21 +477,35 @@ class Invocation:
         elif error_type is not None:
             span.set_status(Status(StatusCode.ERROR, error_type))
 
-    def _record_metrics(self, attrs: dict[str, AttributeValue], duration: float, usage: Usage | None,
-                        first_chunk: float | None, chunk_gaps: Sequence[float] | None, error_type: str | None) -> None:
+    def _record_metrics(
+        self,
+        attrs: dict[str, AttributeValue],
+        duration: float,
+        usage: Usage | None,
+        first_chunk: float | None,
+        chunk_gaps: Sequence[float] | None,
+        error_type: str | None,
+    ) -> None:
         """Records every histogram. ``attrs`` never carries error.type, which only duration takes."""
         inst = self.recorder.instruments
         if inst.duration is not None:
-            inst.duration.record(duration, attrs if error_type is None else {**attrs, sc.ERROR_TYPE: error_type},
-                                 self.context)
+            inst.duration.record(
+                duration, attrs if error_type is None else {**attrs, sc.ERROR_TYPE: error_type}, self.context
+            )
             if usage is not None:
                 token_usage = inst.token_usage
                 if usage.input_tokens is not None:
-                    token_usage.record(usage.input_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT},  # type: ignore[union-attr]
-                                       _NO_EXEMPLAR)
+                    token_usage.record(
+                        usage.input_tokens,
+                        {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT},  # type: ignore[union-attr]
+                        _NO_EXEMPLAR,
+                    )
                 if usage.output_tokens is not None:
-                    token_usage.record(usage.output_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_OUTPUT},  # type: ignore[union-attr]
-                                       _NO_EXEMPLAR)
+                    token_usage.record(
+                        usage.output_tokens,
+                        {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_OUTPUT},  # type: ignore[union-attr]
+                        _NO_EXEMPLAR,
+                    )
             if first_chunk is not None:
                 inst.ttfc.record(first_chunk - self._t0, attrs, _NO_EXEMPLAR)  # type: ignore[union-attr]
                 if chunk_gaps:
@@ -451,8 +514,9 @@ class Invocation:
                         record(gap, attrs, _NO_EXEMPLAR)
         if inst.latest is not None:
             ttfc = None if first_chunk is None else first_chunk - self._t0
-            _record_latest(inst.latest, self.request.operation, attrs, duration, usage, ttfc, chunk_gaps, error_type,
-                           self.context)
+            _record_latest(
+                inst.latest, self.request.operation, attrs, duration, usage, ttfc, chunk_gaps, error_type, self.context
+            )
 
     def _emit_details(self, end_attrs: dict[str, AttributeValue], response: ResponseInfo | None) -> None:
         rec = self.recorder
@@ -495,8 +559,7 @@ def _record_latest(
     if operation not in _INFERENCE_OPERATIONS:
         latest.other_duration.record(duration, with_error, span_context)
         if usage is not None and usage.input_tokens is not None:
-            latest.other_tokens.record(usage.input_tokens, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT},
-                                       _NO_EXEMPLAR)
+            latest.other_tokens.record(usage.input_tokens, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT}, _NO_EXEMPLAR)
         return
     latest.duration.record(duration, with_error, span_context)
     u = usage or Usage()

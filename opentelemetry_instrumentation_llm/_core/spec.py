@@ -62,7 +62,6 @@ class Endpoint:
     classify: Callable[[Any], ResultKind] | None = None
 
 
-
 @dataclass(frozen=True)
 class StreamCloseHook:
     """An SDK helper stream (e.g. ``ChatCompletionStream``) that wraps our raw-stream proxy.

@@ -124,8 +124,9 @@ class _StreamState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
 class StreamProxy(_StreamState):
     """Proxy for a synchronous SDK stream (``openai.Stream``, ``anthropic.Stream``, ...)."""
 
-    def __init__(self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator,
-                 next_chunk: Any = None) -> None:
+    def __init__(
+        self, wrapped: Any, invocation: Invocation, accumulator: StreamAccumulator, next_chunk: Any = None
+    ) -> None:
         super().__init__(wrapped)
         self._self_observer = _Observer(invocation, accumulator, next_chunk or wrapped.__next__)
 
@@ -214,8 +215,9 @@ def end_stream(candidate: Any) -> None:
 class _ManagerState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
     """A stream helper's context manager; the call (and our span) starts on ``__enter__``."""
 
-    def __init__(self, wrapped: Any, recorder: Recorder, endpoint: Endpoint, instance: Any,
-                 kwargs: dict[str, Any]) -> None:
+    def __init__(
+        self, wrapped: Any, recorder: Recorder, endpoint: Endpoint, instance: Any, kwargs: dict[str, Any]
+    ) -> None:
         super().__init__(wrapped)
         self._self_recorder = recorder
         self._self_endpoint = endpoint
@@ -227,8 +229,9 @@ class _ManagerState(wrapt.ObjectProxy):  # type: ignore[misc,type-arg]
             return None
         return self._self_recorder.start(self._self_endpoint, self._self_instance, self._self_kwargs, streaming=True)
 
-    def _self_observe(self, helper: Any, invocation: Invocation,
-                      proxy_type: type[StreamProxy] | type[AsyncStreamProxy]) -> None:
+    def _self_observe(
+        self, helper: Any, invocation: Invocation, proxy_type: type[StreamProxy] | type[AsyncStreamProxy]
+    ) -> None:
         """Point the SDK helper's raw stream at our proxy, so every way of reading it passes through us."""
         endpoint = self._self_endpoint
         try:

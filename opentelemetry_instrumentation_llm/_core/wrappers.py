@@ -42,8 +42,9 @@ _RAW_PROXIES = {
 }
 
 
-def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocation, result: Any,
-                   end: float | None = None) -> Any:
+def observe_result(
+    recorder: Recorder, endpoint: Endpoint, invocation: Invocation, result: Any, end: float | None = None
+) -> Any:
     """Finish the invocation from what the SDK returned, or hand back a proxy that will."""
     try:
         kind = (endpoint.classify or recorder.spec.classify)(result)
@@ -60,12 +61,17 @@ def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocatio
             key = recorder.spec.embedded_stream_key(result)  # type: ignore[misc]
             stream = result[key]
             # Iterable-only streams (botocore's EventStream) are read through one iterator.
-            result[key] = StreamProxy(stream, invocation, endpoint.accumulator(recorder.capture_any),  # type: ignore[misc]
-                                      iter(stream).__next__)
+            result[key] = StreamProxy(
+                stream,
+                invocation,
+                endpoint.accumulator(recorder.capture_any),  # type: ignore[misc]
+                iter(stream).__next__,
+            )
             return result
         # Raw HTTP responses (with_raw_response / with_streaming_response): observed when parsed.
-        return _RAW_PROXIES[kind](result, invocation, lambda parsed, when: observe_result(
-            recorder, endpoint, invocation, parsed, when))
+        return _RAW_PROXIES[kind](
+            result, invocation, lambda parsed, when: observe_result(recorder, endpoint, invocation, parsed, when)
+        )
     except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
         report("observing a result", exc)
         invocation.finish(None, end=end)
@@ -75,8 +81,9 @@ def observe_result(recorder: Recorder, endpoint: Endpoint, invocation: Invocatio
 _STREAMS = frozenset({ResultKind.STREAM, ResultKind.ASYNC_STREAM, ResultKind.EMBEDDED_STREAM})
 
 
-def _finish_value(recorder: Recorder, endpoint: Endpoint, invocation: Invocation, result: Any,
-                  end: float | None) -> None:
+def _finish_value(
+    recorder: Recorder, endpoint: Endpoint, invocation: Invocation, result: Any, end: float | None
+) -> None:
     try:
         response = endpoint.parse_response(result, recorder.capture_any)
     except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
@@ -95,6 +102,7 @@ def _bound(bind: ParamsBinder, args: tuple[Any, ...], kwargs: dict[str, Any]) ->
 
 def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
     bind = endpoint.params
+
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if suppressed():
             return wrapped(*args, **kwargs)
@@ -110,8 +118,8 @@ def sync_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
 
 def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
     bind = endpoint.params
-    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
-                      kwargs: dict[str, Any]) -> Any:
+
+    async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if suppressed():
             return await wrapped(*args, **kwargs)
         invocation = recorder.start(endpoint, instance, kwargs if bind is None else _bound(bind, args, kwargs))
@@ -127,8 +135,10 @@ def async_wrapper(recorder: Recorder, endpoint: Endpoint) -> Wrapper:
 def close_hook_wrapper(hook: StreamCloseHook) -> Wrapper:
     attribute = hook.raw_stream_attribute
     if hook.is_async:
-        async def async_close(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...],
-                              kwargs: dict[str, Any]) -> Any:
+
+        async def async_close(
+            wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> Any:
             try:
                 return await wrapped(*args, **kwargs)
             finally:
@@ -178,4 +188,3 @@ def sdk_span_hook_wrapper() -> Wrapper:
         return wrapped(*args, **kwargs)
 
     return wrapper
-

@@ -76,8 +76,13 @@ class ProcessorSettings:
     def redactor(self) -> Redactor | None:
         if not self.redaction_enabled:
             return None
-        return Redactor(self.redact, mode=self.redact_mode, hash_key=self.redact_hash_key,
-                        patterns=self.redact_patterns, custom=self.redact_custom)
+        return Redactor(
+            self.redact,
+            mode=self.redact_mode,
+            hash_key=self.redact_hash_key,
+            patterns=self.redact_patterns,
+            custom=self.redact_custom,
+        )
 
 
 @dataclass
@@ -89,8 +94,9 @@ class Processors:
     sampler: TraceSampler | None
 
     @classmethod
-    def create(cls, settings: ProcessorSettings | None = None,
-               meter_provider: MeterProvider | None = None) -> Processors:
+    def create(
+        cls, settings: ProcessorSettings | None = None, meter_provider: MeterProvider | None = None
+    ) -> Processors:
         settings = settings or ProcessorSettings.from_env()
         sampler = None
         if settings.sampling_enabled:
@@ -114,18 +120,19 @@ class Processors:
     def log_exporter(self, exporter: LogRecordExporter) -> LogRecordExporter:
         return RedactingLogRecordExporter(exporter, self.redactor) if self.redactor is not None else exporter
 
-    def span_processor(self, downstream: SpanProcessor | Sequence[SpanProcessor], *,
-                       redact: bool = True) -> SpanProcessor:
+    def span_processor(
+        self, downstream: SpanProcessor | Sequence[SpanProcessor], *, redact: bool = True
+    ) -> SpanProcessor:
         """Sampling (and, with ``redact``, redaction on the caller's thread) in front of ``downstream``.
 
         Pass ``redact=False`` when the exporters were wrapped with :meth:`span_exporter`.
         """
         return self._chain(_fan_out_spans(downstream), RedactingSpanProcessor, SamplingSpanProcessor, redact)
 
-    def log_processor(self, downstream: LogRecordProcessor | Sequence[LogRecordProcessor], *,
-                      redact: bool = True) -> LogRecordProcessor:
-        return self._chain(_fan_out_logs(downstream), RedactingLogRecordProcessor, SamplingLogRecordProcessor,
-                           redact)
+    def log_processor(
+        self, downstream: LogRecordProcessor | Sequence[LogRecordProcessor], *, redact: bool = True
+    ) -> LogRecordProcessor:
+        return self._chain(_fan_out_logs(downstream), RedactingLogRecordProcessor, SamplingLogRecordProcessor, redact)
 
     def _chain(self, processor: Any, redacting: Any, sampling: Any, redact: bool) -> Any:
         """``processor`` behind redaction (when on and asked for), behind the tail sampler (when on)."""
@@ -145,8 +152,12 @@ def _fan_out_spans(downstream: SpanProcessor | Sequence[SpanProcessor]) -> SpanP
 def _fan_out_logs(downstream: LogRecordProcessor | Sequence[LogRecordProcessor]) -> LogRecordProcessor:
     from opentelemetry.sdk._logs import SynchronousMultiLogRecordProcessor
 
-    return _fan_out(downstream, LogRecordProcessor, SynchronousMultiLogRecordProcessor,  # type: ignore[no-any-return]
-                    "add_log_record_processor")
+    return _fan_out(
+        downstream,
+        LogRecordProcessor,
+        SynchronousMultiLogRecordProcessor,  # type: ignore[no-any-return]
+        "add_log_record_processor",
+    )
 
 
 def _fan_out(downstream: Any, single: type, multi_type: Any, add: str) -> Any:
@@ -176,4 +187,3 @@ __all__ = [
     "ratio_keeps",
     "redacted_span",
 ]
-

@@ -39,8 +39,13 @@ def redacted_span(span: ReadableSpan, redactor: Redactor) -> ReadableSpan:
     name = redactor.redact_text(span.name)
     status = span.status
     description = redactor.redact_text(status.description) if status.description else status.description
-    if (attributes is span.attributes and not events_changed and not links_changed and name is span.name
-            and description is status.description):
+    if (
+        attributes is span.attributes
+        and not events_changed
+        and not links_changed
+        and name is span.name
+        and description is status.description
+    ):
         return span
     return ReadableSpan(
         name=name,
@@ -91,7 +96,6 @@ class RedactingSpanExporter(_Forwarding, SpanExporter):
         return self.exporter.export(redacted)
 
 
-
 class RedactingLogRecordExporter(_Forwarding, LogRecordExporter):
     """Redacts log records on their way out, inside the batch processor's export thread."""
 
@@ -119,7 +123,6 @@ class RedactingLogRecordExporter(_Forwarding, LogRecordExporter):
         return self.exporter.export(redacted)
 
 
-
 class RedactingSpanProcessor(_Forwarding, SpanProcessor):
     """Forwards a redacted copy of every finished span to ``downstream``."""
 
@@ -137,7 +140,6 @@ class RedactingSpanProcessor(_Forwarding, SpanProcessor):
             report("redacting a span", exc)
             return
         self.downstream.on_end(copy)
-
 
 
 class RedactingLogRecordProcessor(_Forwarding, LogRecordProcessor):
@@ -162,7 +164,6 @@ class RedactingLogRecordProcessor(_Forwarding, LogRecordProcessor):
             report("redacting a log record", exc)
             return
         self.downstream.on_emit(log_record)
-
 
 
 class SamplingSpanProcessor(_Forwarding, SpanProcessor):

@@ -130,59 +130,152 @@ def phone_valid(candidate: str) -> bool:
 
 BUILTIN_DETECTORS: tuple[Detector, ...] = (
     # Secrets first: on overlapping matches, the earlier detector in this list wins.
-    Detector("private_key", re.compile(
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----", re.S),
-        triggers=("PRIVATE KEY-----",), group="secrets"),
-    Detector("anthropic_key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}"), triggers=("sk-ant-",), group="secrets",
-             anchor=re.compile("sk-ant-"), window=512),
-    Detector("openai_key", re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
-             triggers=("sk-",), group="secrets", anchor=re.compile("sk-"), window=512),
-    Detector("aws_access_key", re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),
-             triggers=("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"), group="secrets",
-             anchor=re.compile("AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA"), window=24),
-    Detector("aws_secret_key", re.compile(
-        r"(?i)\baws_?secret_?access_?key\b\s*[=:]\s*[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"),
-        triggers=("ecret", "ECRET"), group="secrets", anchor=re.compile("(?i)secret"), window=96),
-    Detector("github_token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
-             triggers=("gh", "github_pat_"), group="secrets", anchor=re.compile("gh[pousr]_|github_pat_"),
-             window=300),
-    Detector("google_api_key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"), triggers=("AIza",),
-             group="secrets", anchor=re.compile("AIza"), window=48),
-    Detector("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),
-             triggers=("eyJ",), group="secrets", anchor=re.compile("eyJ"), window=8192),
-    Detector("bearer_token", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}=*"),
-             triggers=("earer", "EARER"), group="secrets", anchor=re.compile("(?i)bearer"), window=4096),
+    Detector(
+        "private_key",
+        re.compile(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----.*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----", re.S),
+        triggers=("PRIVATE KEY-----",),
+        group="secrets",
+    ),
+    Detector(
+        "anthropic_key",
+        re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
+        triggers=("sk-ant-",),
+        group="secrets",
+        anchor=re.compile("sk-ant-"),
+        window=512,
+    ),
+    Detector(
+        "openai_key",
+        re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+        triggers=("sk-",),
+        group="secrets",
+        anchor=re.compile("sk-"),
+        window=512,
+    ),
+    Detector(
+        "aws_access_key",
+        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),
+        triggers=("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
+        group="secrets",
+        anchor=re.compile("AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA"),
+        window=24,
+    ),
+    Detector(
+        "aws_secret_key",
+        re.compile(r"(?i)\baws_?secret_?access_?key\b\s*[=:]\s*[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"),
+        triggers=("ecret", "ECRET"),
+        group="secrets",
+        anchor=re.compile("(?i)secret"),
+        window=96,
+    ),
+    Detector(
+        "github_token",
+        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+        triggers=("gh", "github_pat_"),
+        group="secrets",
+        anchor=re.compile("gh[pousr]_|github_pat_"),
+        window=300,
+    ),
+    Detector(
+        "google_api_key",
+        re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
+        triggers=("AIza",),
+        group="secrets",
+        anchor=re.compile("AIza"),
+        window=48,
+    ),
+    Detector(
+        "jwt",
+        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),
+        triggers=("eyJ",),
+        group="secrets",
+        anchor=re.compile("eyJ"),
+        window=8192,
+    ),
+    Detector(
+        "bearer_token",
+        re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}=*"),
+        triggers=("earer", "EARER"),
+        group="secrets",
+        anchor=re.compile("(?i)bearer"),
+        window=4096,
+    ),
     # PII.
-    Detector("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
-             triggers=("@",), anchor=re.compile("@"), window=256),
+    Detector(
+        "email",
+        re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+        triggers=("@",),
+        anchor=re.compile("@"),
+        window=256,
+    ),
     # Card numbers as they are written: contiguous, 4-4-4-4(-3) or Amex 4-6-5, with one separator.
-    Detector("credit_card", re.compile(
-        r"[0-9](?<![0-9-][0-9])(?:[0-9]{12,18}|[0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{3})?"
-        r"|[0-9]{3}([ -])[0-9]{6}\2[0-9]{5})(?![0-9-])", _A),
-        needs_digit=True, validate=luhn_valid, anchor=_DIGIT_RUNS, window=24),
-    Detector("iban", re.compile(r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", _A),
-             needs_digit=True, validate=iban_valid, anchor=_DIGIT_RUNS, window=44),
-    Detector("us_ssn", re.compile(r"[0-9](?<![0-9-][0-9])[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9-])", _A),
-             needs_digit=True, validate=ssn_valid, anchor=_DIGIT_RUNS, window=12),
-    Detector("ipv4", re.compile(r"[0-9](?<![0-9.][0-9])[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?![0-9.])", _A),
-             needs_digit=True, validate=lambda v: all(int(o) <= 255 and (o == "0" or not o.startswith("0"))
-                                                      for o in v.split(".")),
-             anchor=_DIGIT_RUNS, window=16),
-    Detector("ipv6", re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
-             triggers=(":",), validate=ipv6_valid, anchor=re.compile(r":[0-9A-Fa-f]{0,4}:"), window=40),
+    Detector(
+        "credit_card",
+        re.compile(
+            r"[0-9](?<![0-9-][0-9])(?:[0-9]{12,18}|[0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{3})?"
+            r"|[0-9]{3}([ -])[0-9]{6}\2[0-9]{5})(?![0-9-])",
+            _A,
+        ),
+        needs_digit=True,
+        validate=luhn_valid,
+        anchor=_DIGIT_RUNS,
+        window=24,
+    ),
+    Detector(
+        "iban",
+        re.compile(r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", _A),
+        needs_digit=True,
+        validate=iban_valid,
+        anchor=_DIGIT_RUNS,
+        window=44,
+    ),
+    Detector(
+        "us_ssn",
+        re.compile(r"[0-9](?<![0-9-][0-9])[0-9]{2}-[0-9]{2}-[0-9]{4}(?![0-9-])", _A),
+        needs_digit=True,
+        validate=ssn_valid,
+        anchor=_DIGIT_RUNS,
+        window=12,
+    ),
+    Detector(
+        "ipv4",
+        re.compile(r"[0-9](?<![0-9.][0-9])[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?![0-9.])", _A),
+        needs_digit=True,
+        validate=lambda v: all(int(o) <= 255 and (o == "0" or not o.startswith("0")) for o in v.split(".")),
+        anchor=_DIGIT_RUNS,
+        window=16,
+    ),
+    Detector(
+        "ipv6",
+        re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
+        triggers=(":",),
+        validate=ipv6_valid,
+        anchor=re.compile(r":[0-9A-Fa-f]{0,4}:"),
+        window=40,
+    ),
     # Phone numbers: international (+CC ...), or North American (555) 123-4567 / 555-123-4567 shapes.
     # Deliberately narrow: dates, versions and plain numbers in ordinary text must not match.
-    Detector("phone", re.compile(
-        r"(?<![\w+])(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){2,4}"
-        r"|\([0-9]{3}\)[ .-]?[0-9]{3}[ .-][0-9]{4}"
-        r"|[0-9]{3}[.-][0-9]{3}[.-][0-9]{4})(?![\w])", _A),
-        needs_digit=True, validate=phone_valid, anchor=_DIGIT_RUNS, window=24),
+    Detector(
+        "phone",
+        re.compile(
+            r"(?<![\w+])(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){2,4}"
+            r"|\([0-9]{3}\)[ .-]?[0-9]{3}[ .-][0-9]{4}"
+            r"|[0-9]{3}[.-][0-9]{3}[.-][0-9]{4})(?![\w])",
+            _A,
+        ),
+        needs_digit=True,
+        validate=phone_valid,
+        anchor=_DIGIT_RUNS,
+        window=24,
+    ),
 )
 
 DETECTOR_NAMES = tuple(d.name for d in BUILTIN_DETECTORS)
-GROUPS = {"all": DETECTOR_NAMES,
-          "secrets": tuple(d.name for d in BUILTIN_DETECTORS if d.group == "secrets"),
-          "pii": tuple(d.name for d in BUILTIN_DETECTORS if d.group == "pii")}
+GROUPS = {
+    "all": DETECTOR_NAMES,
+    "secrets": tuple(d.name for d in BUILTIN_DETECTORS if d.group == "secrets"),
+    "pii": tuple(d.name for d in BUILTIN_DETECTORS if d.group == "pii"),
+}
 
 
 _SHORTEST = 6  # no detectable value is shorter ("a@b.io"); shorter strings are skipped outright
@@ -264,8 +357,9 @@ class Redactor:
             return f"[REDACTED:{kind}:{digest}]"
         return f"[REDACTED:{kind}]"
 
-    def _find(self, detector: Detector, text: str, anchors: dict[int, list[tuple[int, int]]]
-              ) -> list[tuple[int, int, str]]:
+    def _find(
+        self, detector: Detector, text: str, anchors: dict[int, list[tuple[int, int]]]
+    ) -> list[tuple[int, int, str]]:
         """(start, end, value) of every confirmed match of ``detector`` in ``text``."""
         found: list[tuple[int, int, str]] = []
         validate = detector.validate

@@ -80,19 +80,28 @@ class TraceSampler:
         self._span_sink: Callable[[Any], None] | None = None
         self._log_sink: Callable[[Any], None] | None = None
         meter = get_meter("opentelemetry_instrumentation_llm.sampling", __version__, meter_provider=meter_provider)
-        self._traces = meter.create_counter("llm.sampling.traces", unit="{trace}",
-                                            description="Traces decided by the tail sampler, by decision and reason.")
-        self._spans = meter.create_counter("llm.sampling.spans", unit="{span}",
-                                           description="Spans exported or dropped by the tail sampler.")
-        meter.create_observable_gauge("llm.sampling.held_traces", callbacks=[self._observe_held], unit="{trace}",
-                                      description="Traces held awaiting a sampling decision.")
+        self._traces = meter.create_counter(
+            "llm.sampling.traces",
+            unit="{trace}",
+            description="Traces decided by the tail sampler, by decision and reason.",
+        )
+        self._spans = meter.create_counter(
+            "llm.sampling.spans", unit="{span}", description="Spans exported or dropped by the tail sampler."
+        )
+        meter.create_observable_gauge(
+            "llm.sampling.held_traces",
+            callbacks=[self._observe_held],
+            unit="{trace}",
+            description="Traces held awaiting a sampling decision.",
+        )
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
 
     # ------------------------------------------------------------------ wiring
 
-    def connect(self, span_sink: Callable[[Any], None] | None = None,
-                log_sink: Callable[[Any], None] | None = None) -> None:
+    def connect(
+        self, span_sink: Callable[[Any], None] | None = None, log_sink: Callable[[Any], None] | None = None
+    ) -> None:
         if span_sink is not None:
             self._span_sink = span_sink
         if log_sink is not None:

@@ -18,15 +18,19 @@ class ProviderEntry:
 
 PROVIDERS: dict[str, ProviderEntry] = {
     "openai": ProviderEntry("openai", "opentelemetry_instrumentation_llm.providers.openai", "openai >= 3.0, < 4"),
-    "anthropic": ProviderEntry("anthropic", "opentelemetry_instrumentation_llm.providers.anthropic",
-                               "anthropic >= 2.0, < 3"),
-    "google_genai": ProviderEntry("google.genai", "opentelemetry_instrumentation_llm.providers.google_genai",
-                                  "google-genai >= 1.0, < 4"),
-    "bedrock": ProviderEntry("botocore", "opentelemetry_instrumentation_llm.providers.bedrock",
-                             "botocore >= 1.34, < 2"),
+    "anthropic": ProviderEntry(
+        "anthropic", "opentelemetry_instrumentation_llm.providers.anthropic", "anthropic >= 2.0, < 3"
+    ),
+    "google_genai": ProviderEntry(
+        "google.genai", "opentelemetry_instrumentation_llm.providers.google_genai", "google-genai >= 1.0, < 4"
+    ),
+    "bedrock": ProviderEntry(
+        "botocore", "opentelemetry_instrumentation_llm.providers.bedrock", "botocore >= 1.34, < 2"
+    ),
     # mistralai 2.x+ is a namespace package: import hooks fire for mistralai.client, never for mistralai.
-    "mistralai": ProviderEntry("mistralai.client", "opentelemetry_instrumentation_llm.providers.mistralai",
-                               "mistralai >= 2.0, < 4"),
+    "mistralai": ProviderEntry(
+        "mistralai.client", "opentelemetry_instrumentation_llm.providers.mistralai", "mistralai >= 2.0, < 4"
+    ),
     # The v2 raw client, which the adapter wraps, exists since cohere 5.16.
     "cohere": ProviderEntry("cohere", "opentelemetry_instrumentation_llm.providers.cohere", "cohere >= 5.16, < 8"),
     "groq": ProviderEntry("groq", "opentelemetry_instrumentation_llm.providers.groq", "groq >= 0.9, < 2"),

@@ -40,10 +40,16 @@ ANTHROPIC_REQUEST_SERVICE_TIER = "anthropic.request.service_tier"  # the SDK's o
 ANTHROPIC_RESPONSE_SERVICE_TIER = "anthropic.response.service_tier"
 
 _provider_of = ProviderByClass(
-    {"BaseBedrockClient": sc.PROVIDER_AWS_BEDROCK, "BaseMantleClient": sc.PROVIDER_AWS_BEDROCK,
-     "AnthropicBedrock": sc.PROVIDER_AWS_BEDROCK, "AsyncAnthropicBedrock": sc.PROVIDER_AWS_BEDROCK,
-     "BaseVertexClient": sc.PROVIDER_GCP_VERTEX_AI, "AnthropicVertex": sc.PROVIDER_GCP_VERTEX_AI,
-     "AsyncAnthropicVertex": sc.PROVIDER_GCP_VERTEX_AI, "BaseGoogleCloudClient": sc.PROVIDER_GCP_VERTEX_AI},
+    {
+        "BaseBedrockClient": sc.PROVIDER_AWS_BEDROCK,
+        "BaseMantleClient": sc.PROVIDER_AWS_BEDROCK,
+        "AnthropicBedrock": sc.PROVIDER_AWS_BEDROCK,
+        "AsyncAnthropicBedrock": sc.PROVIDER_AWS_BEDROCK,
+        "BaseVertexClient": sc.PROVIDER_GCP_VERTEX_AI,
+        "AnthropicVertex": sc.PROVIDER_GCP_VERTEX_AI,
+        "AsyncAnthropicVertex": sc.PROVIDER_GCP_VERTEX_AI,
+        "BaseGoogleCloudClient": sc.PROVIDER_GCP_VERTEX_AI,
+    },
     sc.PROVIDER_ANTHROPIC,
 )
 
@@ -103,8 +109,9 @@ def parse_messages_request(resource: Any, kwargs: dict[str, Any]) -> RequestInfo
     if conversation:
         attrs[sc.GEN_AI_CONVERSATION_ID] = conversation
     provider = _provider_of(client) if client is not None else sc.PROVIDER_ANTHROPIC
-    return request_info(sc.OP_CHAT, provider, _arg(kwargs, "model"), (address, port), bool(_arg(kwargs, "stream")),
-                        attrs)
+    return request_info(
+        sc.OP_CHAT, provider, _arg(kwargs, "model"), (address, port), bool(_arg(kwargs, "stream")), attrs
+    )
 
 
 # --------------------------------------------------------------------------- content and responses
@@ -148,9 +155,12 @@ _BETA_MESSAGES = "anthropic.resources.beta.messages.messages"
 
 
 def spec() -> ProviderSpec:
-    parsers: dict[str, Any] = {"parse_request": parse_messages_request, "parse_response": parse_messages_response,
-                               "parse_content": parse_messages_content,
-                               "accumulator": AnthropicMessageStreamAccumulator}
+    parsers: dict[str, Any] = {
+        "parse_request": parse_messages_request,
+        "parse_response": parse_messages_response,
+        "parse_content": parse_messages_content,
+        "accumulator": AnthropicMessageStreamAccumulator,
+    }
     endpoints = []
     for module in (_MESSAGES, _BETA_MESSAGES):
         for cls, is_async in (("Messages", False), ("AsyncMessages", True)):

@@ -103,27 +103,29 @@ def bind_params(args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]
 
 
 # stopReason / stop_reason / completionReason values -> the conventions' finish reasons; others pass through.
-finish_reason = FinishReasons({
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "stop": "stop",
-    "FINISH": "stop",
-    "STOP_CRITERIA_MET": "stop",
-    "COMPLETE": "stop",
-    "max_tokens": "length",
-    "length": "length",
-    "model_length": "length",
-    "model_context_window_exceeded": "length",
-    "LENGTH": "length",
-    "MAX_TOKENS": "length",
-    "tool_use": "tool_call",
-    "tool_calls": "tool_call",
-    "guardrail_intervened": "content_filter",
-    "content_filtered": "content_filter",
-    "refusal": "content_filter",
-    "CONTENT_FILTERED": "content_filter",
-    "ERROR_TOXIC": "content_filter",
-})
+finish_reason = FinishReasons(
+    {
+        "end_turn": "stop",
+        "stop_sequence": "stop",
+        "stop": "stop",
+        "FINISH": "stop",
+        "STOP_CRITERIA_MET": "stop",
+        "COMPLETE": "stop",
+        "max_tokens": "length",
+        "length": "length",
+        "model_length": "length",
+        "model_context_window_exceeded": "length",
+        "LENGTH": "length",
+        "MAX_TOKENS": "length",
+        "tool_use": "tool_call",
+        "tool_calls": "tool_call",
+        "guardrail_intervened": "content_filter",
+        "content_filtered": "content_filter",
+        "refusal": "content_filter",
+        "CONTENT_FILTERED": "content_filter",
+        "ERROR_TOXIC": "content_filter",
+    }
+)
 
 
 # --------------------------------------------------------------------------- small readers
@@ -162,11 +164,13 @@ def _first(mapping: dict[str, Any], *keys: str) -> Any:
 
 
 def _sampling(attrs: Attributes, max_tokens: Any, temperature: Any, top_p: Any, top_k: Any, stop: Any) -> None:
-    for attribute, value in ((sc.GEN_AI_REQUEST_MAX_TOKENS, _integer(max_tokens)),
-                             (sc.GEN_AI_REQUEST_TEMPERATURE, _number(temperature)),
-                             (sc.GEN_AI_REQUEST_TOP_P, _number(top_p)),
-                             (sc.GEN_AI_REQUEST_TOP_K, _integer(top_k)),
-                             (sc.GEN_AI_REQUEST_STOP_SEQUENCES, _strings(stop))):
+    for attribute, value in (
+        (sc.GEN_AI_REQUEST_MAX_TOKENS, _integer(max_tokens)),
+        (sc.GEN_AI_REQUEST_TEMPERATURE, _number(temperature)),
+        (sc.GEN_AI_REQUEST_TOP_P, _number(top_p)),
+        (sc.GEN_AI_REQUEST_TOP_K, _integer(top_k)),
+        (sc.GEN_AI_REQUEST_STOP_SEQUENCES, _strings(stop)),
+    ):
         if value is not None:
             attrs[attribute] = value
 
@@ -216,8 +220,9 @@ def parse_request(client: Any, params: dict[str, Any]) -> RequestInfo | None:
         _converse_attributes(params, attrs)
     else:
         op = _invoke_request(params, model, attrs)
-    return request_info(op, sc.PROVIDER_AWS_BEDROCK, model, server_of(meta.endpoint_url), operation in _STREAMING,
-                        attrs)
+    return request_info(
+        op, sc.PROVIDER_AWS_BEDROCK, model, server_of(meta.endpoint_url), operation in _STREAMING, attrs
+    )
 
 
 def _invoke_request(params: dict[str, Any], model: str | None, attrs: Attributes) -> str:
@@ -239,8 +244,14 @@ def _converse_attributes(params: dict[str, Any], attrs: Attributes) -> None:
     top_k = _first(extra, "top_k", "topK")
     if top_k is None:  # Amazon Nova: {"inferenceConfig": {"topK": ...}} inside the additional fields
         top_k = _first(_dict(extra.get("inferenceConfig")), "topK", "top_k")
-    _sampling(attrs, config.get("maxTokens"), config.get("temperature"), config.get("topP"), top_k,
-              config.get("stopSequences"))
+    _sampling(
+        attrs,
+        config.get("maxTokens"),
+        config.get("temperature"),
+        config.get("topP"),
+        top_k,
+        config.get("stopSequences"),
+    )
     _output_config(params.get("outputConfig"), "textFormat", attrs)
     guardrail = _dict(params.get("guardrailConfig")).get("guardrailIdentifier")
     if guardrail:
@@ -287,21 +298,39 @@ def _invoke_attributes(body: dict[str, Any], operation: str, attrs: Attributes) 
         return
     titan = body.get("textGenerationConfig")
     if isinstance(titan, dict):  # Amazon Titan text
-        _sampling(attrs, titan.get("maxTokenCount"), titan.get("temperature"), titan.get("topP"), None,
-                  titan.get("stopSequences"))
+        _sampling(
+            attrs,
+            titan.get("maxTokenCount"),
+            titan.get("temperature"),
+            titan.get("topP"),
+            None,
+            titan.get("stopSequences"),
+        )
         return
     nova = body.get("inferenceConfig")
     if isinstance(nova, dict):  # Amazon Nova
-        _sampling(attrs, _first(nova, "max_new_tokens", "maxTokens"), nova.get("temperature"),
-                  _first(nova, "top_p", "topP"), _first(nova, "top_k", "topK"), nova.get("stopSequences"))
+        _sampling(
+            attrs,
+            _first(nova, "max_new_tokens", "maxTokens"),
+            nova.get("temperature"),
+            _first(nova, "top_p", "topP"),
+            _first(nova, "top_k", "topK"),
+            nova.get("stopSequences"),
+        )
         return
     if _is_chat_completions(body):
         attrs.update(_chat_completions.chat_attributes(body))
         return
     # Anthropic Messages, Meta Llama (max_gen_len), Mistral, Cohere Command (p, k).
     _output_config(body.get("output_config"), "format", attrs)
-    _sampling(attrs, _first(body, "max_tokens", "max_gen_len", "max_completion_tokens"), body.get("temperature"),
-              _first(body, "top_p", "p"), _first(body, "top_k", "k"), _first(body, "stop_sequences", "stop"))
+    _sampling(
+        attrs,
+        _first(body, "max_tokens", "max_gen_len", "max_completion_tokens"),
+        body.get("temperature"),
+        _first(body, "top_p", "p"),
+        _first(body, "top_k", "k"),
+        _first(body, "stop_sequences", "stop"),
+    )
 
 
 # --------------------------------------------------------------------------- content (Converse shapes)
@@ -336,12 +365,19 @@ def _tool_result(content: Any) -> Any:
 def _converse_tool_part(block: dict[str, Any]) -> MessagePart | None:
     if "toolUse" in block:
         use = _dict(block["toolUse"])
-        return {"type": "tool_call", "id": use.get("toolUseId"), "name": field(use, "name"),
-                "arguments": use.get("input")}
+        return {
+            "type": "tool_call",
+            "id": use.get("toolUseId"),
+            "name": field(use, "name"),
+            "arguments": use.get("input"),
+        }
     if "toolResult" in block:
         result = _dict(block["toolResult"])
-        return {"type": "tool_call_response", "id": result.get("toolUseId"),
-                "response": _tool_result(result.get("content"))}
+        return {
+            "type": "tool_call_response",
+            "id": result.get("toolUseId"),
+            "response": _tool_result(result.get("content")),
+        }
     return None
 
 
@@ -399,10 +435,14 @@ def _converse_content(system: Any, messages: Any, tool_config: Any) -> RequestCo
     """Converse's ``system``, ``messages`` and ``toolConfig`` (Nova's InvokeModel bodies use the same)."""
     instructions = [p for p in content_parts(system) if p["type"] == "text"]
     tools = [d for d in map(_converse_tool, _dict(tool_config).get("tools") or ()) if d]
-    input_messages: list[ChatMessage] = [{"role": m.get("role") or "user", "parts": content_parts(m.get("content"))}
-                                         for m in messages or () if isinstance(m, dict)]
-    return RequestContent(system_instructions=instructions or None, input_messages=input_messages,
-                          tool_definitions=tools or None)
+    input_messages: list[ChatMessage] = [
+        {"role": m.get("role") or "user", "parts": content_parts(m.get("content"))}
+        for m in messages or ()
+        if isinstance(m, dict)
+    ]
+    return RequestContent(
+        system_instructions=instructions or None, input_messages=input_messages, tool_definitions=tools or None
+    )
 
 
 def parse_content(params: dict[str, Any]) -> RequestContent:
@@ -427,9 +467,12 @@ def parse_content(params: dict[str, Any]) -> RequestContent:
 
 # Converse's usage names -> the Messages API's: the same counts (``inputTokens`` also excludes cache reads
 # and writes; AWS prompt-caching guide: total input = inputTokens + cacheReadInputTokens + cacheWriteInputTokens).
-_CONVERSE_USAGE_NAMES = (("inputTokens", "input_tokens"), ("outputTokens", "output_tokens"),
-                         ("cacheReadInputTokens", "cache_read_input_tokens"),
-                         ("cacheWriteInputTokens", "cache_creation_input_tokens"))
+_CONVERSE_USAGE_NAMES = (
+    ("inputTokens", "input_tokens"),
+    ("outputTokens", "output_tokens"),
+    ("cacheReadInputTokens", "cache_read_input_tokens"),
+    ("cacheWriteInputTokens", "cache_creation_input_tokens"),
+)
 
 
 def converse_usage(usage: Any) -> Usage | None:
@@ -459,8 +502,9 @@ def _header_usage(result: dict[str, Any]) -> Usage | None:
 PartsReader = Callable[[], list[MessagePart]]
 
 
-def _response(reason_raw: Any, usage: Usage | None, capture: bool, parts: PartsReader, response_id: Any = None,
-              model: Any = None) -> ResponseInfo:
+def _response(
+    reason_raw: Any, usage: Usage | None, capture: bool, parts: PartsReader, response_id: Any = None, model: Any = None
+) -> ResponseInfo:
     reason = finish_reason(reason_raw)
     info = ResponseInfo(
         response_id=response_id if isinstance(response_id, str) and response_id else None,
@@ -475,8 +519,12 @@ def _response(reason_raw: Any, usage: Usage | None, capture: bool, parts: PartsR
 
 def parse_converse_response(result: dict[str, Any], capture: bool) -> ResponseInfo:
     message = _dict(_dict(result.get("output")).get("message"))
-    return _response(result.get("stopReason"), converse_usage(result.get("usage")), capture,
-                     lambda: content_parts(message.get("content")))
+    return _response(
+        result.get("stopReason"),
+        converse_usage(result.get("usage")),
+        capture,
+        lambda: content_parts(message.get("content")),
+    )
 
 
 class _ReplayedFailure(io.RawIOBase):
@@ -620,8 +668,14 @@ class _ConverseBlock:
         use = _dict(self.start.get("toolUse"))
         if use:
             raw = "".join(self.json)
-            parts.append({"type": "tool_call", "id": use.get("toolUseId"), "name": field(use, "name"),
-                          "arguments": maybe_json(raw) if raw else {}})
+            parts.append(
+                {
+                    "type": "tool_call",
+                    "id": use.get("toolUseId"),
+                    "name": field(use, "name"),
+                    "arguments": maybe_json(raw) if raw else {},
+                }
+            )
         elif self.text:
             parts.append(text_part("".join(self.text)))
         return parts
@@ -696,11 +750,19 @@ class CompletionStreamAccumulator:
 
     def add(self, data: dict[str, Any]) -> bool:
         if "generation" in data:  # Llama
-            return self._piece(data["generation"], data.get("prompt_token_count"),
-                               data.get("generation_token_count"), data.get("stop_reason"))
+            return self._piece(
+                data["generation"],
+                data.get("prompt_token_count"),
+                data.get("generation_token_count"),
+                data.get("stop_reason"),
+            )
         if "outputText" in data:  # Titan
-            return self._piece(data["outputText"], data.get("inputTextTokenCount"),
-                               data.get("totalOutputTextTokenCount"), data.get("completionReason"))
+            return self._piece(
+                data["outputText"],
+                data.get("inputTextTokenCount"),
+                data.get("totalOutputTextTokenCount"),
+                data.get("completionReason"),
+            )
         if "outputs" in data:  # Mistral
             first = _first_of(data, "outputs")
             return self._piece(first.get("text"), None, None, first.get("stop_reason"))
@@ -738,8 +800,14 @@ class _ChatChunksAccumulator(ChatCompletionsStreamAccumulator):
         return bool(super().add(chunk))
 
 
-_CONVERSE_EVENTS = ("messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop",
-                    "metadata")
+_CONVERSE_EVENTS = (
+    "messageStart",
+    "contentBlockStart",
+    "contentBlockDelta",
+    "contentBlockStop",
+    "messageStop",
+    "metadata",
+)
 
 
 def _invoke_stream_accumulator(data: dict[str, Any], capture: bool) -> tuple[Any, bool]:
@@ -818,7 +886,8 @@ class BedrockStreamAccumulator:
         elif isinstance(delegate, CompletionStreamAccumulator):
             info.usage = Usage(
                 input_tokens=metrics.input_tokens if metrics.input_tokens is not None else body.input_tokens,
-                output_tokens=metrics.output_tokens if metrics.output_tokens is not None else body.output_tokens)
+                output_tokens=metrics.output_tokens if metrics.output_tokens is not None else body.output_tokens,
+            )
         return info
 
 
@@ -838,8 +907,9 @@ def error_type(exc: BaseException) -> str:
 
 
 def classify(result: Any) -> ResultKind:
-    if type(result) is dict and (isinstance(result.get("stream"), EventStream)
-                                 or isinstance(result.get("body"), EventStream)):
+    if type(result) is dict and (
+        isinstance(result.get("stream"), EventStream) or isinstance(result.get("body"), EventStream)
+    ):
         return ResultKind.EMBEDDED_STREAM
     return ResultKind.VALUE
 
@@ -855,9 +925,16 @@ def spec() -> ProviderSpec:
     return ProviderSpec(
         sdk="bedrock",
         endpoints=(
-            Endpoint("botocore.client", "BaseClient._make_api_call", False, parse_request=parse_request,
-                     parse_response=parse_response, parse_content=parse_content,
-                     accumulator=BedrockStreamAccumulator, params=bind_params),
+            Endpoint(
+                "botocore.client",
+                "BaseClient._make_api_call",
+                False,
+                parse_request=parse_request,
+                parse_response=parse_response,
+                parse_content=parse_content,
+                accumulator=BedrockStreamAccumulator,
+                params=bind_params,
+            ),
         ),
         classify=classify,
         error_type=error_type,

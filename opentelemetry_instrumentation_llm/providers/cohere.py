@@ -55,8 +55,17 @@ from opentelemetry_instrumentation_llm.providers._common import (
 from opentelemetry_instrumentation_llm.providers._openai_compat import tool_call_part, tool_definitions
 
 # finish_reason -> the conventions' finish reasons (the API's values are upper case).
-finish_reason = FinishReasons({"COMPLETE": "stop", "STOP_SEQUENCE": "stop", "MAX_TOKENS": "length",
-                               "TOOL_CALL": "tool_call", "ERROR": "error", "TIMEOUT": "timeout"}, coerce=True)
+finish_reason = FinishReasons(
+    {
+        "COMPLETE": "stop",
+        "STOP_SEQUENCE": "stop",
+        "MAX_TOKENS": "length",
+        "TOOL_CALL": "tool_call",
+        "ERROR": "error",
+        "TIMEOUT": "timeout",
+    },
+    coerce=True,
+)
 # Finish reasons that mean the generation failed although the call returned normally.
 _FAILED = frozenset({"error", "timeout"})
 
@@ -75,8 +84,9 @@ def aws_hook_settings(hook: Any) -> dict[str, Any]:
     """
     code, cells = getattr(hook, "__code__", None), getattr(hook, "__closure__", None) or ()
     try:
-        return dict(zip(code.co_freevars if code is not None else (), (cell.cell_contents for cell in cells),
-                        strict=False))
+        return dict(
+            zip(code.co_freevars if code is not None else (), (cell.cell_contents for cell in cells), strict=False)
+        )
     except ValueError:  # an empty closure cell
         return {}
 
@@ -127,10 +137,14 @@ def client_facts(raw_client: Any) -> tuple[str, str | None, int | None]:
 # --------------------------------------------------------------------------- requests
 
 # keyword -> attribute, recorded as given; Cohere's p and k are top_p and top_k.
-_CHAT_PARAMS = {"temperature": sc.GEN_AI_REQUEST_TEMPERATURE, "p": sc.GEN_AI_REQUEST_TOP_P,
-                "max_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS, "seed": sc.GEN_AI_REQUEST_SEED,
-                "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
-                "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY}
+_CHAT_PARAMS = {
+    "temperature": sc.GEN_AI_REQUEST_TEMPERATURE,
+    "p": sc.GEN_AI_REQUEST_TOP_P,
+    "max_tokens": sc.GEN_AI_REQUEST_MAX_TOKENS,
+    "seed": sc.GEN_AI_REQUEST_SEED,
+    "frequency_penalty": sc.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": sc.GEN_AI_REQUEST_PRESENCE_PENALTY,
+}
 _OUTPUT_TYPES = {"json_object": "json", "json_schema": "json", "text": "text"}
 
 
@@ -168,8 +182,9 @@ def _request(client: Any, operation: str, kwargs: dict[str, Any], stream: bool, 
     return request_info(operation, provider, _arg(kwargs, "model"), (address, port), stream, attrs)
 
 
-def _request_parser(operation: str, stream: bool,
-                    attributes: Callable[[dict[str, Any]], Attributes]) -> Callable[[Any, dict[str, Any]], RequestInfo]:
+def _request_parser(
+    operation: str, stream: bool, attributes: Callable[[dict[str, Any]], Attributes]
+) -> Callable[[Any, dict[str, Any]], RequestInfo]:
     def parse(client: Any, kwargs: dict[str, Any]) -> RequestInfo:
         return _request(client, operation, kwargs, stream, attributes(kwargs))
 
@@ -208,8 +223,10 @@ def content_parts(content: Any) -> list[MessagePart]:
 
 def tool_call_parts(tool_calls: Any) -> list[MessagePart]:
     """v2 tool calls are Chat Completions' function calls."""
-    return [tool_call_part(field(call, "id"), field(function, "name"), field(function, "arguments"))
-            for call, function in ((call, field(call, "function")) for call in tool_calls or ())]
+    return [
+        tool_call_part(field(call, "id"), field(function, "name"), field(function, "arguments"))
+        for call, function in ((call, field(call, "function")) for call in tool_calls or ())
+    ]
 
 
 def _tool_result(content: Any) -> Any:
@@ -237,8 +254,13 @@ def _assistant_parts(message: Any) -> list[MessagePart]:
 
 def _message_parts(message: Any, role: str) -> list[MessagePart]:
     if role == "tool":
-        return [{"type": "tool_call_response", "id": field(message, "tool_call_id"),
-                 "response": _tool_result(field(message, "content"))}]
+        return [
+            {
+                "type": "tool_call_response",
+                "id": field(message, "tool_call_id"),
+                "response": _tool_result(field(message, "content")),
+            }
+        ]
     if role == "assistant":
         return _assistant_parts(message)
     return content_parts(field(message, "content"))
@@ -254,8 +276,10 @@ def input_messages(messages: Any) -> list[ChatMessage]:
 
 def parse_chat_content(kwargs: dict[str, Any]) -> RequestContent:
     # v2 tools are Chat Completions' function tools.
-    return RequestContent(input_messages=input_messages(_arg(kwargs, "messages")),
-                          tool_definitions=tool_definitions(_arg(kwargs, "tools")))
+    return RequestContent(
+        input_messages=input_messages(_arg(kwargs, "messages")),
+        tool_definitions=tool_definitions(_arg(kwargs, "tools")),
+    )
 
 
 # --------------------------------------------------------------------------- responses
@@ -285,11 +309,11 @@ def cohere_usage(usage: Any) -> Usage | None:
     return Usage(input_tokens=input_tokens, output_tokens=output_tokens, cache_read_tokens=cached)
 
 
-def _chat_info(response_id: Any, reason: str | None, usage: Any, capture: bool,
-               parts: list[MessagePart] | None) -> ResponseInfo:
+def _chat_info(
+    response_id: Any, reason: str | None, usage: Any, capture: bool, parts: list[MessagePart] | None
+) -> ResponseInfo:
     """A chat reply: a finish reason of ``error`` or ``timeout`` records the call as failed."""
-    info = ResponseInfo(response_id=response_id, finish_reasons=[reason] if reason else None,
-                        usage=cohere_usage(usage))
+    info = ResponseInfo(response_id=response_id, finish_reasons=[reason] if reason else None, usage=cohere_usage(usage))
     if reason in _FAILED:
         info.error_type = reason
     if capture and parts is not None:
@@ -306,14 +330,18 @@ def _data(result: Any) -> Any:
 def parse_chat_response(result: Any, capture: bool) -> ResponseInfo:
     response = _data(result)
     parts = _assistant_parts(getattr(response, "message", None)) if capture else None
-    return _chat_info(getattr(response, "id", None), finish_reason(getattr(response, "finish_reason", None)),
-                      getattr(response, "usage", None), capture, parts)
+    return _chat_info(
+        getattr(response, "id", None),
+        finish_reason(getattr(response, "finish_reason", None)),
+        getattr(response, "usage", None),
+        capture,
+        parts,
+    )
 
 
 def parse_embed_response(result: Any, capture: bool) -> ResponseInfo:
     response = _data(result)
-    info = ResponseInfo(response_id=getattr(response, "id", None),
-                        usage=cohere_usage(getattr(response, "meta", None)))
+    info = ResponseInfo(response_id=getattr(response, "id", None), usage=cohere_usage(getattr(response, "meta", None)))
     embeddings = getattr(response, "embeddings", None)
     vectors: Any = None
     if isinstance(embeddings, list):  # the "embeddings_floats" shape
@@ -426,8 +454,9 @@ class CohereChatStreamAccumulator:
 
     def result(self) -> ResponseInfo:
         capture = self._capture and self._id is not None
-        return _chat_info(self._id, finish_reason(self._finish), self._usage, capture,
-                          self._parts() if capture else None)
+        return _chat_info(
+            self._id, finish_reason(self._finish), self._usage, capture, self._parts() if capture else None
+        )
 
 
 # --------------------------------------------------------------------------- errors and result kinds
@@ -448,14 +477,23 @@ _RAW = "cohere.v2.raw_client"
 
 
 def spec() -> ProviderSpec:
-    chat: dict[str, Any] = {"parse_request": parse_chat_request, "parse_response": parse_chat_response,
-                            "parse_content": parse_chat_content}
+    chat: dict[str, Any] = {
+        "parse_request": parse_chat_request,
+        "parse_response": parse_chat_response,
+        "parse_content": parse_chat_content,
+    }
     # chat_stream: a context manager that sends the request on enter and holds the event iterator in ``_data``.
-    stream: dict[str, Any] = {**chat, "parse_request": parse_chat_stream_request,
-                              "accumulator": CohereChatStreamAccumulator, "stream_manager": True,
-                              "raw_stream_attribute": "_data"}
+    stream: dict[str, Any] = {
+        **chat,
+        "parse_request": parse_chat_stream_request,
+        "accumulator": CohereChatStreamAccumulator,
+        "stream_manager": True,
+        "raw_stream_attribute": "_data",
+    }
     embed: dict[str, Any] = {"parse_request": parse_embed_request, "parse_response": parse_embed_response}
-    endpoints = [Endpoint(_RAW, f"{cls}.{method}", is_async, **parsers)
-                 for cls, is_async in (("RawV2Client", False), ("AsyncRawV2Client", True))
-                 for method, parsers in (("chat", chat), ("chat_stream", stream), ("embed", embed))]
+    endpoints = [
+        Endpoint(_RAW, f"{cls}.{method}", is_async, **parsers)
+        for cls, is_async in (("RawV2Client", False), ("AsyncRawV2Client", True))
+        for method, parsers in (("chat", chat), ("chat_stream", stream), ("embed", embed))
+    ]
     return ProviderSpec(sdk="cohere", endpoints=tuple(endpoints), classify=classify, error_type=error_type)

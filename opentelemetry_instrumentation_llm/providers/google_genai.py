@@ -53,13 +53,28 @@ from opentelemetry_instrumentation_llm.providers._common import (
 # --------------------------------------------------------------------------- values
 
 # FinishReason -> the conventions' finish reasons; the SDK's other values are reported lowercased.
-_finish_reasons = FinishReasons({
-    **{member.value: member.value.lower() for member in FinishReason},
-    "STOP": "stop",
-    "MAX_TOKENS": "length",
-    **dict.fromkeys(("SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY",
-                     "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "MODEL_ARMOR"), "content_filter"),
-}, coerce=True)
+_finish_reasons = FinishReasons(
+    {
+        **{member.value: member.value.lower() for member in FinishReason},
+        "STOP": "stop",
+        "MAX_TOKENS": "length",
+        **dict.fromkeys(
+            (
+                "SAFETY",
+                "RECITATION",
+                "BLOCKLIST",
+                "PROHIBITED_CONTENT",
+                "SPII",
+                "IMAGE_SAFETY",
+                "IMAGE_PROHIBITED_CONTENT",
+                "IMAGE_RECITATION",
+                "MODEL_ARMOR",
+            ),
+            "content_filter",
+        ),
+    },
+    coerce=True,
+)
 
 
 def _name(value: Any) -> str | None:
@@ -106,8 +121,11 @@ def _backend(resource: Any, config: Any) -> tuple[str, str | None, int | None]:
 
 def _output_type(config: Any) -> str | None:
     mime = _get(config, "response_mime_type", "responseMimeType")
-    if mime == "application/json" or _get(config, "response_schema", "responseSchema") is not None \
-            or _get(config, "response_json_schema", "responseJsonSchema") is not None:
+    if (
+        mime == "application/json"
+        or _get(config, "response_schema", "responseSchema") is not None
+        or _get(config, "response_json_schema", "responseJsonSchema") is not None
+    ):
         return "json"
     if mime == "text/plain":
         return "text"
@@ -152,8 +170,10 @@ def _generation_attributes(config: Any) -> Attributes:
     count = _get(config, "candidate_count", "candidateCount")
     if count is not None and count != 1:
         attrs[sc.GEN_AI_REQUEST_CHOICE_COUNT] = count
-    for attribute, value in ((sc.GEN_AI_OUTPUT_TYPE, _output_type(config)),
-                             (sc.GEN_AI_REQUEST_REASONING_LEVEL, _reasoning_level(config))):
+    for attribute, value in (
+        (sc.GEN_AI_OUTPUT_TYPE, _output_type(config)),
+        (sc.GEN_AI_REQUEST_REASONING_LEVEL, _reasoning_level(config)),
+    ):
         if value is not None:
             attrs[attribute] = value
     return attrs
@@ -224,13 +244,26 @@ def _media_part(part: Any) -> MessagePart | None:
 def _code_part(part: Any) -> MessagePart | None:
     code = _get(part, "executable_code", "executableCode")
     if code is not None:
-        call: ServerToolCallPart = {"type": "server_tool_call", "name": "code_execution", "server_tool_call": {
-            "type": "code_execution", "code": _get(code, "code"), "language": _name(_get(code, "language"))}}
+        call: ServerToolCallPart = {
+            "type": "server_tool_call",
+            "name": "code_execution",
+            "server_tool_call": {
+                "type": "code_execution",
+                "code": _get(code, "code"),
+                "language": _name(_get(code, "language")),
+            },
+        }
         return _with_id(call, code)
     result = _get(part, "code_execution_result", "codeExecutionResult")
     if result is not None:
-        outcome: ServerToolCallResponsePart = {"type": "server_tool_call_response", "server_tool_call_response": {
-            "type": "code_execution", "outcome": _name(_get(result, "outcome")), "output": _get(result, "output")}}
+        outcome: ServerToolCallResponsePart = {
+            "type": "server_tool_call_response",
+            "server_tool_call_response": {
+                "type": "code_execution",
+                "outcome": _name(_get(result, "outcome")),
+                "output": _get(result, "output"),
+            },
+        }
         return _with_id(outcome, result)
     return None
 
@@ -288,8 +321,11 @@ def _system_instructions(value: Any) -> list[MessagePart] | None:
         return None
     if isinstance(value, str):
         return [text_part(value)]
-    parts = _get(value, "parts") if not isinstance(value, list) else [
-        {"text": item} if isinstance(item, str) else item for item in value]
+    parts = (
+        _get(value, "parts")
+        if not isinstance(value, list)
+        else [{"text": item} if isinstance(item, str) else item for item in value]
+    )
     if parts is None:  # a single Part
         parts = [value]
     return [part for part in _parts(parts) if part["type"] == "text"] or None
@@ -353,8 +389,12 @@ def genai_usage(usage: Any) -> Usage | None:
     candidates = getattr(usage, "candidates_token_count", None)
     thoughts = getattr(usage, "thoughts_token_count", None)
     output = None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
-    return Usage(input_tokens=getattr(usage, "prompt_token_count", None), output_tokens=output,
-                 cache_read_tokens=getattr(usage, "cached_content_token_count", None), reasoning_tokens=thoughts)
+    return Usage(
+        input_tokens=getattr(usage, "prompt_token_count", None),
+        output_tokens=output,
+        cache_read_tokens=getattr(usage, "cached_content_token_count", None),
+        reasoning_tokens=thoughts,
+    )
 
 
 def _blocked(response: Any) -> bool:
@@ -371,9 +411,11 @@ def _outcomes(outcomes: list[Outcome], blocked: bool, capture: bool) -> tuple[li
     reasons = [reason for reason, _ in outcomes if reason is not None]
     if not outcomes and blocked:
         reasons.append("content_filter")
-    messages: list[OutputMessage] = [
-        {"role": "assistant", "parts": parts(), "finish_reason": reason or "error"} for reason, parts in outcomes
-    ] if capture else []
+    messages: list[OutputMessage] = (
+        [{"role": "assistant", "parts": parts(), "finish_reason": reason or "error"} for reason, parts in outcomes]
+        if capture
+        else []
+    )
     return reasons or None, messages
 
 
@@ -501,11 +543,11 @@ class GenerateContentStreamAccumulator:
         return output
 
     def result(self) -> ResponseInfo:
-        outcomes: list[Outcome] = [(state.reason, state.message_parts)
-                                   for _, state in sorted(self._candidates.items())]
+        outcomes: list[Outcome] = [(state.reason, state.message_parts) for _, state in sorted(self._candidates.items())]
         reasons, messages = _outcomes(outcomes, self._blocked, self._capture)
-        info = ResponseInfo(response_id=self._id, response_model=self._model, finish_reasons=reasons,
-                            usage=genai_usage(self._usage))
+        info = ResponseInfo(
+            response_id=self._id, response_model=self._model, finish_reasons=reasons, usage=genai_usage(self._usage)
+        )
         if messages:
             info.output_messages = messages
         return info
@@ -538,11 +580,17 @@ _MODELS = "google.genai.models"
 
 
 def spec() -> ProviderSpec:
-    generate: dict[str, Any] = {"parse_request": parse_generate_request, "parse_response": parse_generate_response,
-                                "parse_content": parse_generate_content}
-    stream: dict[str, Any] = {"parse_request": parse_stream_request, "parse_response": parse_generate_response,
-                              "parse_content": parse_generate_content,
-                              "accumulator": GenerateContentStreamAccumulator}
+    generate: dict[str, Any] = {
+        "parse_request": parse_generate_request,
+        "parse_response": parse_generate_response,
+        "parse_content": parse_generate_content,
+    }
+    stream: dict[str, Any] = {
+        "parse_request": parse_stream_request,
+        "parse_response": parse_generate_response,
+        "parse_content": parse_generate_content,
+        "accumulator": GenerateContentStreamAccumulator,
+    }
     embed: dict[str, Any] = {"parse_request": parse_embed_request, "parse_response": parse_embed_response}
     endpoints = []
     for cls, is_async in (("Models", False), ("AsyncModels", True)):

@@ -61,8 +61,9 @@ class FakeLLM:
 
     # ------------------------------------------------------------------ dispatch
 
-    def handle(self, method: str, path: str, headers: dict[str, str], raw_body: bytes
-               ) -> tuple[int, dict[str, str], Iterator[bytes] | bytes]:
+    def handle(
+        self, method: str, path: str, headers: dict[str, str], raw_body: bytes
+    ) -> tuple[int, dict[str, str], Iterator[bytes] | bytes]:
         """Answer one request: (status, headers, body bytes or an iterator of SSE event bytes).
 
         An iterator may yield the ``CUT`` marker to ask the server to drop the connection.
@@ -116,8 +117,9 @@ class FakeLLM:
         import httpx2
 
         def respond(request: Any) -> Any:
-            status, headers, payload = self.handle(request.method, request.url.path, dict(request.headers),
-                                                   request.read())
+            status, headers, payload = self.handle(
+                request.method, request.url.path, dict(request.headers), request.read()
+            )
             if isinstance(payload, bytes):
                 return httpx2.Response(status, headers=headers, content=payload)
             body = bytearray()
@@ -128,6 +130,7 @@ class FakeLLM:
             return httpx2.Response(status, headers=headers, content=bytes(body))
 
         if asynchronous:
+
             async def respond_async(request: Any) -> Any:
                 await request.aread()
                 return respond(request)

@@ -30,8 +30,15 @@ def client(fake_server: FakeLLMServer, fake: Any) -> Iterator[openai.OpenAI]:
 
 
 def test_integral_floats_become_ints_and_fractions_are_dropped() -> None:
-    usage = integral_usage(Usage(input_tokens=28.0, output_tokens=3.5, cache_read_tokens=4,  # type: ignore[arg-type]
-                                 cache_write_tokens=True, reasoning_tokens="7"))  # type: ignore[arg-type]
+    usage = integral_usage(
+        Usage(
+            input_tokens=28.0,
+            output_tokens=3.5,
+            cache_read_tokens=4,  # type: ignore[arg-type]
+            cache_write_tokens=True,
+            reasoning_tokens="7",
+        )
+    )  # type: ignore[arg-type]
     assert (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens) == (28, None, 4)
     assert type(usage.input_tokens) is int
     assert usage.cache_write_tokens is None and usage.reasoning_tokens is None

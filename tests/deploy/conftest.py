@@ -77,8 +77,10 @@ class ExportedMetric:
 
 # Attributes that the catalogue run cannot show because they appear only when something fails:
 # the SDK's processor counters carry error.type=queue_full on dropped items (docs/configuration.md).
-FAILURE_ONLY_ATTRIBUTES = {"otel.sdk.processor.span.processed": {"error.type"},
-                           "otel.sdk.processor.log.processed": {"error.type"}}
+FAILURE_ONLY_ATTRIBUTES = {
+    "otel.sdk.processor.span.processed": {"error.type"},
+    "otel.sdk.processor.log.processed": {"error.type"},
+}
 
 
 @dataclass
@@ -90,8 +92,13 @@ class Catalog:
     def add(self, metric: ExportedMetric) -> None:
         known = self.metrics.get(metric.name)
         if known is not None:
-            metric = ExportedMetric(metric.name, metric.unit, metric.kind, known.attributes | metric.attributes,
-                                    known.resource | metric.resource)
+            metric = ExportedMetric(
+                metric.name,
+                metric.unit,
+                metric.kind,
+                known.attributes | metric.attributes,
+                known.resource | metric.resource,
+            )
         self.metrics[metric.name] = metric
 
     def series(self) -> dict[str, set[str]]:
@@ -155,13 +162,33 @@ def demo_run(compose: dict[str, Any]) -> Iterator[DemoRun]:
         base = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, str(DEPLOY / "demo" / "traffic.py"), "--iterations", "1", "--interval", "0",
-             "--calls-per-tenant", "2", "--slow", "0.05", "--seed", "7", "--every-call-once"],
-            env={**base, **env}, capture_output=True, text=True, timeout=180, cwd=REPO, check=False)
+            [
+                sys.executable,
+                str(DEPLOY / "demo" / "traffic.py"),
+                "--iterations",
+                "1",
+                "--interval",
+                "0",
+                "--calls-per-tenant",
+                "2",
+                "--slow",
+                "0.05",
+                "--seed",
+                "7",
+                "--every-call-once",
+            ],
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=REPO,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr[-4000:]
         # shutdown() flushed before the process exited; the sink may still be handling the last request
-        wait_until(lambda: "gen_ai.client.operation.cost" in sink.metrics() and bool(sink.logs()), 10,
-                   "the demo's export")
+        wait_until(
+            lambda: "gen_ai.client.operation.cost" in sink.metrics() and bool(sink.logs()), 10, "the demo's export"
+        )
         assert time.monotonic() - started < 120
         yield DemoRun(env, done.stdout, sink.spans(), sink.logs(), sink.metrics())
     finally:
@@ -175,9 +202,20 @@ def gpu_metrics() -> list[ExportedMetric]:
     from tests.fakes import fake_pynvml
     from tests.fakes.fake_pynvml import FakeGPU
 
-    gpu = FakeGPU(uuid="GPU-deploy-0000-0000-0000-000000000001", name="NVIDIA H100 80GB HBM3", utilization=50,
-                  encoder=3, decoder=4, memory_total=80 * 1024**3, memory_used=40 * 1024**3, power_mw=300_000,
-                  energy_mj=1_000_000, temperature=60, ecc_corrected=1, ecc_uncorrected=0)
+    gpu = FakeGPU(
+        uuid="GPU-deploy-0000-0000-0000-000000000001",
+        name="NVIDIA H100 80GB HBM3",
+        utilization=50,
+        encoder=3,
+        decoder=4,
+        memory_total=80 * 1024**3,
+        memory_used=40 * 1024**3,
+        power_mw=300_000,
+        energy_mj=1_000_000,
+        temperature=60,
+        ecc_corrected=1,
+        ecc_uncorrected=0,
+    )
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     instrumentor = GPUInstrumentor()
@@ -196,8 +234,15 @@ def gpu_metrics() -> list[ExportedMetric]:
             for m in sm.metrics:
                 attributes = frozenset(k for p in m.data.data_points for k in (p.attributes or {}))
                 # As exported by a service: service.name and service.instance.id become job and instance.
-                found.append(ExportedMetric(m.name, m.unit or "", _kind_of_sdk(m.data), attributes,
-                                            frozenset({"service.name", "service.instance.id"})))
+                found.append(
+                    ExportedMetric(
+                        m.name,
+                        m.unit or "",
+                        _kind_of_sdk(m.data),
+                        attributes,
+                        frozenset({"service.name", "service.instance.id"}),
+                    )
+                )
     assert {m.name for m in found} >= {"hw.gpu.utilization", "hw.temperature", "hw.gpu.memory.usage"}, found
     return found
 

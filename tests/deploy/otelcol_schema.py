@@ -39,40 +39,124 @@ Schema = Mapping[str, Any]  # key -> nested Schema, or None for a value not chec
 ANY = None
 
 # ----------------------------------------------------------------------------------- shared schemas
-TLS_CLIENT: Schema = dict.fromkeys((
-    "insecure", "insecure_skip_verify", "ca_file", "ca_pem", "cert_file", "cert_pem", "key_file", "key_pem",
-    "server_name_override", "min_version", "max_version", "reload_interval", "include_system_ca_certs_pool",
-    "cipher_suites", "curve_preferences"), ANY)
-TLS_SERVER: Schema = dict.fromkeys((
-    "ca_file", "ca_pem", "cert_file", "cert_pem", "key_file", "key_pem", "client_ca_file",
-    "client_ca_file_reload", "min_version", "max_version", "reload_interval", "include_system_ca_certs_pool",
-    "cipher_suites", "curve_preferences"), ANY)
-RETRY: Schema = dict.fromkeys(("enabled", "initial_interval", "max_interval", "max_elapsed_time", "multiplier",
-                               "randomization_factor"), ANY)
-QUEUE: Schema = dict.fromkeys(("enabled", "num_consumers", "queue_size", "storage", "sizer", "block_on_overflow",
-                               "wait_for_result", "batch"), ANY)
+TLS_CLIENT: Schema = dict.fromkeys(
+    (
+        "insecure",
+        "insecure_skip_verify",
+        "ca_file",
+        "ca_pem",
+        "cert_file",
+        "cert_pem",
+        "key_file",
+        "key_pem",
+        "server_name_override",
+        "min_version",
+        "max_version",
+        "reload_interval",
+        "include_system_ca_certs_pool",
+        "cipher_suites",
+        "curve_preferences",
+    ),
+    ANY,
+)
+TLS_SERVER: Schema = dict.fromkeys(
+    (
+        "ca_file",
+        "ca_pem",
+        "cert_file",
+        "cert_pem",
+        "key_file",
+        "key_pem",
+        "client_ca_file",
+        "client_ca_file_reload",
+        "min_version",
+        "max_version",
+        "reload_interval",
+        "include_system_ca_certs_pool",
+        "cipher_suites",
+        "curve_preferences",
+    ),
+    ANY,
+)
+RETRY: Schema = dict.fromkeys(
+    ("enabled", "initial_interval", "max_interval", "max_elapsed_time", "multiplier", "randomization_factor"), ANY
+)
+QUEUE: Schema = dict.fromkeys(
+    ("enabled", "num_consumers", "queue_size", "storage", "sizer", "block_on_overflow", "wait_for_result", "batch"), ANY
+)
 AUTH: Schema = {"authenticator": ANY}
 GRPC_CLIENT: Schema = {
-    "endpoint": ANY, "tls": TLS_CLIENT, "compression": ANY, "headers": ANY, "timeout": ANY, "sending_queue": QUEUE,
-    "retry_on_failure": RETRY, "balancer_name": ANY, "auth": AUTH, "keepalive": ANY, "write_buffer_size": ANY,
-    "read_buffer_size": ANY, "wait_for_ready": ANY, "authority": ANY, "compression_params": ANY,
+    "endpoint": ANY,
+    "tls": TLS_CLIENT,
+    "compression": ANY,
+    "headers": ANY,
+    "timeout": ANY,
+    "sending_queue": QUEUE,
+    "retry_on_failure": RETRY,
+    "balancer_name": ANY,
+    "auth": AUTH,
+    "keepalive": ANY,
+    "write_buffer_size": ANY,
+    "read_buffer_size": ANY,
+    "wait_for_ready": ANY,
+    "authority": ANY,
+    "compression_params": ANY,
 }
 HTTP_CLIENT: Schema = {
-    "endpoint": ANY, "traces_endpoint": ANY, "metrics_endpoint": ANY, "logs_endpoint": ANY,
-    "profiles_endpoint": ANY, "tls": TLS_CLIENT, "headers": ANY, "compression": ANY, "compression_params": ANY,
-    "timeout": ANY, "encoding": ANY, "sending_queue": QUEUE, "retry_on_failure": RETRY, "auth": AUTH,
-    "read_buffer_size": ANY, "write_buffer_size": ANY, "max_idle_conns": ANY, "max_idle_conns_per_host": ANY,
-    "max_conns_per_host": ANY, "idle_conn_timeout": ANY, "disable_keep_alives": ANY, "proxy_url": ANY,
-    "http2_read_idle_timeout": ANY, "http2_ping_timeout": ANY, "cookies": ANY,
+    "endpoint": ANY,
+    "traces_endpoint": ANY,
+    "metrics_endpoint": ANY,
+    "logs_endpoint": ANY,
+    "profiles_endpoint": ANY,
+    "tls": TLS_CLIENT,
+    "headers": ANY,
+    "compression": ANY,
+    "compression_params": ANY,
+    "timeout": ANY,
+    "encoding": ANY,
+    "sending_queue": QUEUE,
+    "retry_on_failure": RETRY,
+    "auth": AUTH,
+    "read_buffer_size": ANY,
+    "write_buffer_size": ANY,
+    "max_idle_conns": ANY,
+    "max_idle_conns_per_host": ANY,
+    "max_conns_per_host": ANY,
+    "idle_conn_timeout": ANY,
+    "disable_keep_alives": ANY,
+    "proxy_url": ANY,
+    "http2_read_idle_timeout": ANY,
+    "http2_ping_timeout": ANY,
+    "cookies": ANY,
 }
-OTLP_RECEIVER: Schema = {"protocols": {
-    "grpc": {"endpoint": ANY, "transport": ANY, "tls": TLS_SERVER, "max_recv_msg_size_mib": ANY,
-             "max_concurrent_streams": ANY, "read_buffer_size": ANY, "write_buffer_size": ANY, "keepalive": ANY,
-             "auth": AUTH, "include_metadata": ANY},
-    "http": {"endpoint": ANY, "tls": TLS_SERVER, "cors": ANY, "auth": AUTH, "include_metadata": ANY,
-             "max_request_body_size": ANY, "traces_url_path": ANY, "metrics_url_path": ANY, "logs_url_path": ANY,
-             "response_headers": ANY},
-}}
+OTLP_RECEIVER: Schema = {
+    "protocols": {
+        "grpc": {
+            "endpoint": ANY,
+            "transport": ANY,
+            "tls": TLS_SERVER,
+            "max_recv_msg_size_mib": ANY,
+            "max_concurrent_streams": ANY,
+            "read_buffer_size": ANY,
+            "write_buffer_size": ANY,
+            "keepalive": ANY,
+            "auth": AUTH,
+            "include_metadata": ANY,
+        },
+        "http": {
+            "endpoint": ANY,
+            "tls": TLS_SERVER,
+            "cors": ANY,
+            "auth": AUTH,
+            "include_metadata": ANY,
+            "max_request_body_size": ANY,
+            "traces_url_path": ANY,
+            "metrics_url_path": ANY,
+            "logs_url_path": ANY,
+            "response_headers": ANY,
+        },
+    }
+}
 
 
 @dataclass(frozen=True)
@@ -117,8 +201,13 @@ POLICY_SETTINGS: dict[str, Schema | None] = {
     "numeric_attribute": {"key": ANY, "min_value": ANY, "max_value": ANY, "invert_match": ANY},
     "probabilistic": {"hash_salt": ANY, "sampling_percentage": ANY},
     "status_code": {"status_codes": ANY},
-    "string_attribute": {"key": ANY, "values": ANY, "enabled_regex_matching": ANY, "cache_max_size": ANY,
-                         "invert_match": ANY},
+    "string_attribute": {
+        "key": ANY,
+        "values": ANY,
+        "enabled_regex_matching": ANY,
+        "cache_max_size": ANY,
+        "invert_match": ANY,
+    },
     "rate_limiting": {"spans_per_second": ANY},
     "bytes_limiting": {"bytes_per_second": ANY, "burst_capacity": ANY},
     "span_count": {"min_spans": ANY, "max_spans": ANY},
@@ -126,19 +215,43 @@ POLICY_SETTINGS: dict[str, Schema | None] = {
     "trace_state": {"key": ANY, "values": ANY},
     "ottl_condition": {"error_mode": ANY, "span": ANY, "spanevent": ANY},
     "and": {"and_sub_policy": ANY},
-    "composite": {"max_total_spans_per_second": ANY, "policy_order": ANY, "composite_sub_policy": ANY,
-                  "rate_allocation": ANY},
+    "composite": {
+        "max_total_spans_per_second": ANY,
+        "policy_order": ANY,
+        "composite_sub_policy": ANY,
+        "rate_allocation": ANY,
+    },
     "not": {"not_sub_policy": ANY},
     "drop": {"drop_sub_policy": ANY},
 }
-OTTL_SPAN_PATHS = frozenset({
-    "attributes", "resource.attributes", "instrumentation_scope.name", "instrumentation_scope.version", "name",
-    "kind", "status.code", "status.message", "start_time_unix_nano", "end_time_unix_nano", "start_time",
-    "end_time", "trace_id", "span_id", "parent_span_id", "trace_state", "dropped_attributes_count",
-    "events", "links", "trace_id.string", "span_id.string",
-})
+OTTL_SPAN_PATHS = frozenset(
+    {
+        "attributes",
+        "resource.attributes",
+        "instrumentation_scope.name",
+        "instrumentation_scope.version",
+        "name",
+        "kind",
+        "status.code",
+        "status.message",
+        "start_time_unix_nano",
+        "end_time_unix_nano",
+        "start_time",
+        "end_time",
+        "trace_id",
+        "span_id",
+        "parent_span_id",
+        "trace_state",
+        "dropped_attributes_count",
+        "events",
+        "links",
+        "trace_id.string",
+        "span_id.string",
+    }
+)
 OTTL_LITERALS = frozenset({"nil", "true", "false", "and", "or", "not"})
-_OTTL_TOKEN = re.compile(r"""
+_OTTL_TOKEN = re.compile(
+    r"""
     (?P<string>"(?:[^"\\]|\\.)*")
   | (?P<number>-?\d+(?:\.\d+)?)
   | (?P<path>[a-z_][a-z0-9_]*(?:\.[a-z_][a-z0-9_]*)*)
@@ -146,7 +259,9 @@ _OTTL_TOKEN = re.compile(r"""
   | (?P<function>[A-Z][A-Za-z0-9]*)
   | (?P<op>==|!=|>=|<=|[<>+\-*/\[\](),])
   | (?P<space>\s+)
-    """, re.VERBOSE)
+    """,
+    re.VERBOSE,
+)
 
 
 def check_ottl_condition(statement: str, paths: frozenset[str] = OTTL_SPAN_PATHS) -> Problems:
@@ -155,7 +270,7 @@ def check_ottl_condition(statement: str, paths: frozenset[str] = OTTL_SPAN_PATHS
     while pos < len(statement):
         match = _OTTL_TOKEN.match(statement, pos)
         if match is None:
-            return [f"OTTL {statement!r}: cannot read {statement[pos:pos + 15]!r}"]
+            return [f"OTTL {statement!r}: cannot read {statement[pos : pos + 15]!r}"]
         kind, text = match.lastgroup, match.group()
         if kind == "op" and text in "([":
             depth += 1
@@ -233,8 +348,7 @@ def _check_tail_sampling(cid: str, cfg: Mapping[str, Any]) -> Problems:
 
 def _check_load_balancing(cid: str, cfg: Mapping[str, Any]) -> Problems:
     problems = []
-    if cfg.get("routing_key", "traceID") not in ("traceID", "service", "resource", "metric", "streamID",
-                                                 "attributes"):
+    if cfg.get("routing_key", "traceID") not in ("traceID", "service", "resource", "metric", "streamID", "attributes"):
         problems.append(f"{cid}: unknown routing_key {cfg.get('routing_key')!r}")
     resolvers = [k for k in ("static", "dns", "k8s", "aws_cloud_map") if k in (cfg.get("resolver") or {})]
     if len(resolvers) != 1:
@@ -251,9 +365,11 @@ def _check_load_balancing(cid: str, cfg: Mapping[str, Any]) -> Problems:
 def _check_otlp_http(cid: str, cfg: Mapping[str, Any]) -> Problems:
     if not any(cfg.get(k) for k in ("endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint")):
         return [f"{cid}: endpoint (or a per-signal endpoint) is required"]
-    return [f"{cid}: {k} must be an http(s) URL" for k in ("endpoint", "traces_endpoint", "metrics_endpoint",
-                                                          "logs_endpoint")
-            if k in cfg and urlsplit(resolve_env(str(cfg[k]))).scheme not in ("http", "https")]
+    return [
+        f"{cid}: {k} must be an http(s) URL"
+        for k in ("endpoint", "traces_endpoint", "metrics_endpoint", "logs_endpoint")
+        if k in cfg and urlsplit(resolve_env(str(cfg[k]))).scheme not in ("http", "https")
+    ]
 
 
 # ----------------------------------------------------------------------------------- the catalogue
@@ -261,66 +377,164 @@ COMPONENTS: dict[str, Component] = {
     # receivers
     "otlp": Component("receiver", ALL, OTLP_RECEIVER, ("protocols",)),
     # processors
-    "memory_limiter": Component("processor", ALL, dict.fromkeys(
-        ("check_interval", "limit_mib", "spike_limit_mib", "limit_percentage", "spike_limit_percentage",
-         "min_gc_interval_when_soft_limited", "min_gc_interval_when_hard_limited"), ANY),
-        check=_check_memory_limiter),
-    "batch": Component("processor", ALL, dict.fromkeys(
-        ("timeout", "send_batch_size", "send_batch_max_size", "metadata_keys", "metadata_cardinality_limit"), ANY),
-        check=_check_batch),
-    "tail_sampling": Component("processor", frozenset({"traces"}), {
-        "decision_wait": ANY, "num_traces": ANY, "expected_new_traces_per_sec": ANY, "policies": ANY,
-        "decision_cache": {"sampled_cache_size": ANY, "non_sampled_cache_size": ANY},
-        "sample_on_first_match": ANY, "drop_pending_traces_on_shutdown": ANY,
-    }, ("policies",), check=_check_tail_sampling),
+    "memory_limiter": Component(
+        "processor",
+        ALL,
+        dict.fromkeys(
+            (
+                "check_interval",
+                "limit_mib",
+                "spike_limit_mib",
+                "limit_percentage",
+                "spike_limit_percentage",
+                "min_gc_interval_when_soft_limited",
+                "min_gc_interval_when_hard_limited",
+            ),
+            ANY,
+        ),
+        check=_check_memory_limiter,
+    ),
+    "batch": Component(
+        "processor",
+        ALL,
+        dict.fromkeys(
+            ("timeout", "send_batch_size", "send_batch_max_size", "metadata_keys", "metadata_cardinality_limit"), ANY
+        ),
+        check=_check_batch,
+    ),
+    "tail_sampling": Component(
+        "processor",
+        frozenset({"traces"}),
+        {
+            "decision_wait": ANY,
+            "num_traces": ANY,
+            "expected_new_traces_per_sec": ANY,
+            "policies": ANY,
+            "decision_cache": {"sampled_cache_size": ANY, "non_sampled_cache_size": ANY},
+            "sample_on_first_match": ANY,
+            "drop_pending_traces_on_shutdown": ANY,
+        },
+        ("policies",),
+        check=_check_tail_sampling,
+    ),
     "resource": Component("processor", ALL, {"attributes": ANY}, ("attributes",)),
     "attributes": Component("processor", ALL, {"actions": ANY, "include": ANY, "exclude": ANY}, ("actions",)),
     # exporters
     "otlp_grpc": Component("exporter", ALL, GRPC_CLIENT, ("endpoint",)),
     "otlp_http": Component("exporter", ALL, HTTP_CLIENT, check=_check_otlp_http),
-    "debug": Component("exporter", ALL, dict.fromkeys(
-        ("verbosity", "sampling_initial", "sampling_thereafter", "use_internal_logger"), ANY)),
-    "prometheus_remote_write": Component("exporter", frozenset({"metrics"}), {
-        **{k: v for k, v in HTTP_CLIENT.items() if not k.endswith("_endpoint") and k not in ("sending_queue",
-                                                                                              "encoding")},
-        "namespace": ANY, "external_labels": ANY, "resource_to_telemetry_conversion": {"enabled": ANY},
-        "target_info": {"enabled": ANY}, "remote_write_queue": {"enabled": ANY, "queue_size": ANY,
-                                                                "num_consumers": ANY},
-        "wal": {"directory": ANY, "buffer_size": ANY, "truncate_frequency": ANY, "lag_record_frequency": ANY},
-        "add_metric_suffixes": ANY, "send_metadata": ANY, "max_batch_size_bytes": ANY,
-        "max_batch_request_parallelism": ANY, "protobuf_message": ANY, "export_created_metric": {"enabled": ANY},
-    }, ("endpoint",)),
-    "prometheus": Component("exporter", frozenset({"metrics"}), {
-        "endpoint": ANY, "tls": TLS_SERVER, "namespace": ANY, "const_labels": ANY, "send_timestamps": ANY,
-        "metric_expiration": ANY, "resource_to_telemetry_conversion": {"enabled": ANY}, "enable_open_metrics": ANY,
-        "add_metric_suffixes": ANY, "translation_strategy": ANY,
-    }, ("endpoint",)),
-    "load_balancing": Component("exporter", ALL, {
-        "protocol": {"otlp": {k: v for k, v in GRPC_CLIENT.items() if k != "endpoint"}},
-        "resolver": {"static": {"hostnames": ANY},
-                     "dns": {"hostname": ANY, "port": ANY, "interval": ANY, "timeout": ANY, "quarantine": ANY},
-                     "k8s": {"service": ANY, "ports": ANY, "timeout": ANY, "return_hostnames": ANY},
-                     "aws_cloud_map": ANY},
-        "routing_key": ANY, "routing_attributes": ANY, "timeout": ANY, "sending_queue": QUEUE,
-        "retry_on_failure": RETRY,
-    }, ("protocol", "resolver"), check=_check_load_balancing),
+    "debug": Component(
+        "exporter",
+        ALL,
+        dict.fromkeys(("verbosity", "sampling_initial", "sampling_thereafter", "use_internal_logger"), ANY),
+    ),
+    "prometheus_remote_write": Component(
+        "exporter",
+        frozenset({"metrics"}),
+        {
+            **{
+                k: v
+                for k, v in HTTP_CLIENT.items()
+                if not k.endswith("_endpoint") and k not in ("sending_queue", "encoding")
+            },
+            "namespace": ANY,
+            "external_labels": ANY,
+            "resource_to_telemetry_conversion": {"enabled": ANY},
+            "target_info": {"enabled": ANY},
+            "remote_write_queue": {"enabled": ANY, "queue_size": ANY, "num_consumers": ANY},
+            "wal": {"directory": ANY, "buffer_size": ANY, "truncate_frequency": ANY, "lag_record_frequency": ANY},
+            "add_metric_suffixes": ANY,
+            "send_metadata": ANY,
+            "max_batch_size_bytes": ANY,
+            "max_batch_request_parallelism": ANY,
+            "protobuf_message": ANY,
+            "export_created_metric": {"enabled": ANY},
+        },
+        ("endpoint",),
+    ),
+    "prometheus": Component(
+        "exporter",
+        frozenset({"metrics"}),
+        {
+            "endpoint": ANY,
+            "tls": TLS_SERVER,
+            "namespace": ANY,
+            "const_labels": ANY,
+            "send_timestamps": ANY,
+            "metric_expiration": ANY,
+            "resource_to_telemetry_conversion": {"enabled": ANY},
+            "enable_open_metrics": ANY,
+            "add_metric_suffixes": ANY,
+            "translation_strategy": ANY,
+        },
+        ("endpoint",),
+    ),
+    "load_balancing": Component(
+        "exporter",
+        ALL,
+        {
+            "protocol": {"otlp": {k: v for k, v in GRPC_CLIENT.items() if k != "endpoint"}},
+            "resolver": {
+                "static": {"hostnames": ANY},
+                "dns": {"hostname": ANY, "port": ANY, "interval": ANY, "timeout": ANY, "quarantine": ANY},
+                "k8s": {"service": ANY, "ports": ANY, "timeout": ANY, "return_hostnames": ANY},
+                "aws_cloud_map": ANY,
+            },
+            "routing_key": ANY,
+            "routing_attributes": ANY,
+            "timeout": ANY,
+            "sending_queue": QUEUE,
+            "retry_on_failure": RETRY,
+        },
+        ("protocol", "resolver"),
+        check=_check_load_balancing,
+    ),
     # extensions
-    "health_check": Component("extension", frozenset(), {
-        "endpoint": ANY, "path": ANY, "tls": TLS_SERVER, "response_body": ANY, "check_collector_pipeline": ANY,
-        "cors": ANY, "auth": AUTH,
-    }),
+    "health_check": Component(
+        "extension",
+        frozenset(),
+        {
+            "endpoint": ANY,
+            "path": ANY,
+            "tls": TLS_SERVER,
+            "response_body": ANY,
+            "check_collector_pipeline": ANY,
+            "cors": ANY,
+            "auth": AUTH,
+        },
+    ),
     "zpages": Component("extension", frozenset(), {"endpoint": ANY}),
-    "pprof": Component("extension", frozenset(), {"endpoint": ANY, "block_profile_fraction": ANY,
-                                                  "mutex_profile_fraction": ANY, "save_to_file": ANY}),
+    "pprof": Component(
+        "extension",
+        frozenset(),
+        {"endpoint": ANY, "block_profile_fraction": ANY, "mutex_profile_fraction": ANY, "save_to_file": ANY},
+    ),
 }
-DEPRECATED_ALIASES = {"otlp": "otlp_grpc", "otlphttp": "otlp_http", "prometheusremotewrite": "prometheus_remote_write",
-                      "loadbalancing": "load_balancing"}  # exporters renamed in 0.144-0.153, aliases kept
-SECTIONS = {"receivers": "receiver", "processors": "processor", "exporters": "exporter", "extensions": "extension",
-            "connectors": "connector"}
+DEPRECATED_ALIASES = {
+    "otlp": "otlp_grpc",
+    "otlphttp": "otlp_http",
+    "prometheusremotewrite": "prometheus_remote_write",
+    "loadbalancing": "load_balancing",
+}  # exporters renamed in 0.144-0.153, aliases kept
+SECTIONS = {
+    "receivers": "receiver",
+    "processors": "processor",
+    "exporters": "exporter",
+    "extensions": "extension",
+    "connectors": "connector",
+}
 TELEMETRY: Schema = {
-    "logs": {"level": ANY, "encoding": ANY, "development": ANY, "disable_caller": ANY, "disable_stacktrace": ANY,
-             "sampling": ANY, "output_paths": ANY, "error_output_paths": ANY, "initial_fields": ANY,
-             "processors": ANY},
+    "logs": {
+        "level": ANY,
+        "encoding": ANY,
+        "development": ANY,
+        "disable_caller": ANY,
+        "disable_stacktrace": ANY,
+        "sampling": ANY,
+        "output_paths": ANY,
+        "error_output_paths": ANY,
+        "initial_fields": ANY,
+        "processors": ANY,
+    },
     "metrics": {"level": ANY, "readers": ANY, "views": ANY},
     "traces": {"level": ANY, "processors": ANY, "propagators": ANY},
     "resource": ANY,
@@ -382,20 +596,25 @@ def validate(config: Mapping[str, Any]) -> Problems:
             if not re.fullmatch(r"[a-z][a-z0-9_]*(/[A-Za-z0-9_.\-]+)?", cid):
                 problems.append(f"{section}.{cid}: not a valid component id (type[/name])")
             if ctype in DEPRECATED_ALIASES and kind == "exporter":
-                problems.append(f"{section}.{cid}: {ctype!r} is a deprecated alias in otelcol-contrib "
-                                f"{CONTRIB_VERSION}; use {DEPRECATED_ALIASES[ctype]!r}")
+                problems.append(
+                    f"{section}.{cid}: {ctype!r} is a deprecated alias in otelcol-contrib "
+                    f"{CONTRIB_VERSION}; use {DEPRECATED_ALIASES[ctype]!r}"
+                )
                 defined[f"{section}:{cid}"] = (section, None)
                 continue
             component = COMPONENTS.get(ctype)
             if component is None or component.kind != kind:
-                problems.append(f"{section}.{cid}: no {kind} of type {ctype!r} in this catalogue of "
-                                f"otelcol-contrib {CONTRIB_VERSION} components")
+                problems.append(
+                    f"{section}.{cid}: no {kind} of type {ctype!r} in this catalogue of "
+                    f"otelcol-contrib {CONTRIB_VERSION} components"
+                )
                 defined[f"{section}:{cid}"] = (section, None)
                 continue
             defined[f"{section}:{cid}"] = (section, component)
             problems += _keys(f"{section}.{cid}", cfg or {}, component.schema)
-            problems += [f"{section}.{cid}: {key} is required" for key in component.required
-                         if not (cfg or {}).get(key)]
+            problems += [
+                f"{section}.{cid}: {key} is required" for key in component.required if not (cfg or {}).get(key)
+            ]
             if component.check is not None:
                 problems += component.check(f"{section}.{cid}", cfg or {})
             endpoint = (cfg or {}).get("endpoint") if ctype in ("otlp_grpc", "prometheus_remote_write") else None
@@ -425,8 +644,7 @@ def _validate_service(config: Mapping[str, Any], defined: Mapping[str, tuple[str
         if signal not in SIGNALS:
             problems.append(f"service.pipelines.{pid}: unknown signal {signal!r}")
             continue
-        problems += _keys(f"service.pipelines.{pid}", pipeline, {"receivers": ANY, "processors": ANY,
-                                                                  "exporters": ANY})
+        problems += _keys(f"service.pipelines.{pid}", pipeline, {"receivers": ANY, "processors": ANY, "exporters": ANY})
         for role in ("receivers", "processors", "exporters"):
             ids = list((pipeline or {}).get(role) or [])
             if role != "processors" and not ids:
@@ -445,17 +663,23 @@ def _validate_service(config: Mapping[str, Any], defined: Mapping[str, tuple[str
         processors = [p.split("/", 1)[0] for p in (pipeline or {}).get("processors") or []]
         if "memory_limiter" in processors and processors[0] != "memory_limiter":
             problems.append(f"service.pipelines.{pid}: memory_limiter must be the first processor")
-        if "tail_sampling" in processors and "batch" in processors and \
-                processors.index("batch") < processors.index("tail_sampling"):
-            problems.append(f"service.pipelines.{pid}: batch before tail_sampling batches spans that are then "
-                            "dropped, and splits traces: put batch after it")
+        if (
+            "tail_sampling" in processors
+            and "batch" in processors
+            and processors.index("batch") < processors.index("tail_sampling")
+        ):
+            problems.append(
+                f"service.pipelines.{pid}: batch before tail_sampling batches spans that are then "
+                "dropped, and splits traces: put batch after it"
+            )
     problems += [f"{key.replace(':', '.', 1)}: defined but not used" for key in defined if key not in used]
     readers = (((service.get("telemetry") or {}).get("metrics") or {}).get("readers")) or []
     for reader in readers:
         prometheus = ((reader or {}).get("pull") or {}).get("exporter", {}).get("prometheus")
         if not isinstance(prometheus, Mapping) or not {"host", "port"} <= set(prometheus):
-            problems.append(f"service.telemetry.metrics.readers: expected pull.exporter.prometheus with host and "
-                            f"port: {reader!r}")
+            problems.append(
+                f"service.telemetry.metrics.readers: expected pull.exporter.prometheus with host and port: {reader!r}"
+            )
     return problems
 
 
@@ -492,4 +716,3 @@ def _validate_ports(config: Mapping[str, Any]) -> Problems:
             problems.append(f"{where}: port {port} is already used by {seen[port]}")
         seen[port] = where
     return problems
-

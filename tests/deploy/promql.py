@@ -10,18 +10,37 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-AGGREGATIONS = frozenset({"sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
-                          "bottomk", "topk", "quantile", "limitk", "limit_ratio"})
+AGGREGATIONS = frozenset(
+    {
+        "sum",
+        "min",
+        "max",
+        "avg",
+        "group",
+        "stddev",
+        "stdvar",
+        "count",
+        "count_values",
+        "bottomk",
+        "topk",
+        "quantile",
+        "limitk",
+        "limit_ratio",
+    }
+)
 GROUPING = frozenset({"by", "without", "on", "ignoring", "group_left", "group_right"})
 KEYWORDS = frozenset({"bool", "and", "or", "unless", "offset", "atan2", "inf", "nan"}) | GROUPING
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
   | (?P<number>(?:0x[0-9a-fA-F]+|\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+)(?:(?:ms|[smhdwy])(?:\d+(?:ms|[smhdwy]))*)?)
   | (?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
   | (?P<op>=~|!~|!=|==|<=|>=|[-+*/%^<>=(){}\[\],@])
   | (?P<space>\s+)
-    """, re.VERBOSE)
+    """,
+    re.VERBOSE,
+)
 
 
 @dataclass
@@ -37,7 +56,7 @@ def tokens(expr: str) -> list[tuple[str, str]]:
     while pos < len(expr):
         match = _TOKEN.match(expr, pos)
         if match is None:
-            raise ValueError(f"cannot tokenize PromQL at {expr[pos:pos + 20]!r} in {expr!r}")
+            raise ValueError(f"cannot tokenize PromQL at {expr[pos : pos + 20]!r} in {expr!r}")
         kind = match.lastgroup or ""
         if kind != "space":
             found.append((kind, match.group()))
@@ -92,8 +111,14 @@ def _selector(toks: list[tuple[str, str]], start: int) -> tuple[int, set[str]]:
 
 
 # --------------------------------------------------------------------------------------- Grafana
-GRAFANA_INTERVALS = {"__rate_interval": "5m", "__interval": "1m", "__range": "1h", "__range_s": "3600",
-                     "__interval_ms": "60000", "__range_ms": "3600000"}
+GRAFANA_INTERVALS = {
+    "__rate_interval": "5m",
+    "__interval": "1m",
+    "__range": "1h",
+    "__range_s": "3600",
+    "__interval_ms": "60000",
+    "__range_ms": "3600000",
+}
 _VARIABLE = re.compile(r"\$(?:\{(?P<braced>[a-zA-Z0-9_]+)(?::[a-z]+)?\}|(?P<plain>[a-zA-Z0-9_]+))")
 
 

@@ -17,12 +17,19 @@ from tests.deploy.conftest import DEPLOY, REPO, Catalog, load_yaml
 PROMETHEUS = DEPLOY / "prometheus"
 RULES = PROMETHEUS / "alerts.yaml"
 UNIT_TESTS = [PROMETHEUS / "alerts.test.yaml", PROMETHEUS / "alerts-usage.test.yaml"]
-RUNBOOK_BASE = ("https://github.com/opentelemetry-instrumentation-llm/opentelemetry-instrumentation-llm/blob/main/"
-                "docs/operations.md#")
+RUNBOOK_BASE = (
+    "https://github.com/opentelemetry-instrumentation-llm/opentelemetry-instrumentation-llm/blob/main/"
+    "docs/operations.md#"
+)
 
 ALERTS = {
-    "GenAILatencyP99AboveSLO", "GenAIErrorRateHigh", "GenAITokensPerRequestAboveWeeklyAverage",
-    "GenAIDailyTokensAboveYesterday", "GenAICostAboveDailyBudget", "GPUTemperatureHigh", "GPUMemoryNearLimit",
+    "GenAILatencyP99AboveSLO",
+    "GenAIErrorRateHigh",
+    "GenAITokensPerRequestAboveWeeklyAverage",
+    "GenAIDailyTokensAboveYesterday",
+    "GenAICostAboveDailyBudget",
+    "GPUTemperatureHigh",
+    "GPUMemoryNearLimit",
 }
 # How each alert's threshold is loosened to "always true": its unit tests must then fail.
 LOOSENED = {
@@ -80,8 +87,10 @@ def test_every_alert_has_cases_that_must_fire_and_cases_that_must_not():
 
 
 def test_alerts_carry_a_severity_a_summary_and_a_runbook_in_the_docs():
-    headings = {re.sub(r"[^a-z0-9 -]", "", m.group(1).lower()).replace(" ", "-")
-                for m in re.finditer(r"^#+ (.+)$", (REPO / "docs" / "operations.md").read_text(), re.M)}
+    headings = {
+        re.sub(r"[^a-z0-9 -]", "", m.group(1).lower()).replace(" ", "-")
+        for m in re.finditer(r"^#+ (.+)$", (REPO / "docs" / "operations.md").read_text(), re.M)
+    }
     for rule in rules():
         if "alert" not in rule:
             continue
@@ -125,7 +134,8 @@ def test_rules_use_only_exported_metrics_and_labels(catalog: Catalog):
         assert check_references(rule["expr"], series) == [], rule.get("alert") or rule.get("record")
         for label in re.findall(r"\$labels\.([a-zA-Z0-9_]+)", str(rule.get("annotations", ""))):
             assert label in promql.references(rule["expr"]).grouping or any(
-                label in series.get(m, set()) for m in promql.references(rule["expr"]).metrics), (rule, label)
+                label in series.get(m, set()) for m in promql.references(rule["expr"]).metrics
+            ), (rule, label)
 
 
 def test_unit_test_series_are_shaped_like_the_exported_ones(catalog: Catalog):
@@ -134,13 +144,14 @@ def test_unit_test_series_are_shaped_like_the_exported_ones(catalog: Catalog):
         for test in tests:
             for item in test["input_series"]:
                 refs = promql.references(item["series"])
-                (metric, labels), = refs.selectors
+                ((metric, labels),) = refs.selectors
                 assert metric in series, (path.name, metric)
                 assert labels <= series[metric], (path.name, metric, labels - series[metric])
 
 
-def _mutated_run(promtool: Path, tmp_path: Path, alert: str,
-                 change: Callable[[dict[str, Any]], None]) -> subprocess.CompletedProcess[str]:
+def _mutated_run(
+    promtool: Path, tmp_path: Path, alert: str, change: Callable[[dict[str, Any]], None]
+) -> subprocess.CompletedProcess[str]:
     """Run the unit tests that exercise ``alert`` against alerts.yaml with ``change`` made to its rule."""
     document = load_yaml(RULES)
     (rule,) = [r for group in document["groups"] for r in group["rules"] if r.get("alert") == alert]
@@ -187,8 +198,12 @@ def test_unit_tests_fail_when_the_alert_is_broken(promtool, tmp_path, alert, mut
 @pytest.mark.parametrize("config", ["prometheus.yaml", "prometheus-scrape.yaml", "prometheus-app-scrape.yaml"])
 def test_prometheus_configurations_are_valid(promtool, tmp_path, compose, config):
     """promtool check config, with the rule files where compose mounts them taken from the repository."""
-    mounts = {target: source for source, target, *_ in
-              (v.split(":") for v in compose["services"]["prometheus"]["volumes"] if v.startswith("./"))}
+    mounts = {
+        target: source
+        for source, target, *_ in (
+            v.split(":") for v in compose["services"]["prometheus"]["volumes"] if v.startswith("./")
+        )
+    }
     text = (PROMETHEUS / config).read_text()
     for rule_file in load_yaml(PROMETHEUS / config)["rule_files"]:
         assert rule_file in mounts, f"{config}: {rule_file} is not mounted by compose.yaml"

@@ -24,8 +24,16 @@ def config(name: str) -> dict[str, Any]:
 
 
 def test_every_route_of_the_docs_has_a_configuration():
-    expected = {"local", "traces-jaeger", "traces-tempo", "metrics-prometheus-remote-write",
-                "metrics-prometheus-scrape", "logs-loki", "gateway", "agent-load-balancing"}
+    expected = {
+        "local",
+        "traces-jaeger",
+        "traces-tempo",
+        "metrics-prometheus-remote-write",
+        "metrics-prometheus-scrape",
+        "logs-loki",
+        "gateway",
+        "agent-load-balancing",
+    }
     assert expected == ROUTES
 
 
@@ -44,8 +52,9 @@ def otelcol() -> Path:
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.stem)
 def test_real_collector_validates(otelcol: Path, path: Path):
-    done = subprocess.run([str(otelcol), "validate", f"--config={path}"], capture_output=True, text=True,
-                          timeout=60, check=False)
+    done = subprocess.run(
+        [str(otelcol), "validate", f"--config={path}"], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
 
 
@@ -57,50 +66,95 @@ def _mutate(base: dict[str, Any], change: Any) -> dict[str, Any]:
 
 
 MISTAKES = [
-    ("tail_sampling in a metrics pipeline",
-     lambda c: c["service"]["pipelines"]["metrics"]["processors"].insert(1, "tail_sampling"),
-     "'tail_sampling' does not support metrics"),
-    ("an exporter that is not defined",
-     lambda c: c["service"]["pipelines"]["traces"]["exporters"].append("otlp_grpc/nowhere"),
-     "'otlp_grpc/nowhere' is not defined under exporters"),
+    (
+        "tail_sampling in a metrics pipeline",
+        lambda c: c["service"]["pipelines"]["metrics"]["processors"].insert(1, "tail_sampling"),
+        "'tail_sampling' does not support metrics",
+    ),
+    (
+        "an exporter that is not defined",
+        lambda c: c["service"]["pipelines"]["traces"]["exporters"].append("otlp_grpc/nowhere"),
+        "'otlp_grpc/nowhere' is not defined under exporters",
+    ),
     ("an unknown key", lambda c: c["processors"]["batch"].update(send_batch_sise=10), "unknown key 'send_batch_sise'"),
-    ("a deprecated exporter alias", lambda c: c["exporters"].update({"otlp/x": c["exporters"].pop("otlp_grpc/traces")}),
-     "'otlp' is a deprecated alias"),
+    (
+        "a deprecated exporter alias",
+        lambda c: c["exporters"].update({"otlp/x": c["exporters"].pop("otlp_grpc/traces")}),
+        "'otlp' is a deprecated alias",
+    ),
     ("a component that contrib lacks", lambda c: c["processors"].update(genai_magic={}), "no processor of type"),
-    ("an exporter without its endpoint", lambda c: c["exporters"]["otlp_grpc/traces"].pop("endpoint"),
-     "endpoint is required"),
-    ("a policy without its settings", lambda c: c["processors"]["tail_sampling"]["policies"][0].pop("status_code"),
-     "needs its settings under status_code"),
-    ("an impossible status code",
-     lambda c: c["processors"]["tail_sampling"]["policies"][0]["status_code"].update(status_codes=["FAILED"]),
-     "status_codes must be"),
-    ("a sampling percentage above 100",
-     lambda c: c["processors"]["tail_sampling"]["policies"][-1]["probabilistic"].update(sampling_percentage=150),
-     "sampling_percentage must be in (0, 100]"),
-    ("an OTTL condition on an unknown path",
-     lambda c: c["processors"]["tail_sampling"]["policies"][2]["ottl_condition"].update(span=["durration > 5"]),
-     "unknown span path 'durration'"),
-    ("an unbalanced OTTL condition",
-     lambda c: c["processors"]["tail_sampling"]["policies"][1]["ottl_condition"].update(span=['attributes["x" != nil']),
-     "unbalanced"),
-    ("memory_limiter not first",
-     lambda c: c["service"]["pipelines"]["traces"].update(processors=["tail_sampling", "memory_limiter", "batch"]),
-     "memory_limiter must be the first processor"),
-    ("batch before tail_sampling",
-     lambda c: c["service"]["pipelines"]["traces"].update(processors=["memory_limiter", "batch", "tail_sampling"]),
-     "put batch after it"),
-    ("two memory limits", lambda c: c["processors"]["memory_limiter"].update(limit_mib=512),
-     "exactly one of limit_mib and limit_percentage"),
-    ("a pipeline without exporters", lambda c: c["service"]["pipelines"]["logs"].update(exporters=[]),
-     "needs at least one of exporters"),
-    ("an unknown signal", lambda c: c["service"]["pipelines"].update(profile={"receivers": ["otlp"]}),
-     "unknown signal 'profile'"),
-    ("a shell-style variable", lambda c: c["exporters"]["otlp_grpc/traces"].update(endpoint="${TEMPO}:4317"),
-     "use ${env:NAME}"),
-    ("a defined but unused exporter", lambda c: c["exporters"].update({"debug": {"verbosity": "basic"}}),
-     "exporters.debug: defined but not used"),
-    ("two components on one port",
-     lambda c: c["extensions"]["health_check"].update(endpoint="0.0.0.0:4317"), "port 4317 is already used"),
+    (
+        "an exporter without its endpoint",
+        lambda c: c["exporters"]["otlp_grpc/traces"].pop("endpoint"),
+        "endpoint is required",
+    ),
+    (
+        "a policy without its settings",
+        lambda c: c["processors"]["tail_sampling"]["policies"][0].pop("status_code"),
+        "needs its settings under status_code",
+    ),
+    (
+        "an impossible status code",
+        lambda c: c["processors"]["tail_sampling"]["policies"][0]["status_code"].update(status_codes=["FAILED"]),
+        "status_codes must be",
+    ),
+    (
+        "a sampling percentage above 100",
+        lambda c: c["processors"]["tail_sampling"]["policies"][-1]["probabilistic"].update(sampling_percentage=150),
+        "sampling_percentage must be in (0, 100]",
+    ),
+    (
+        "an OTTL condition on an unknown path",
+        lambda c: c["processors"]["tail_sampling"]["policies"][2]["ottl_condition"].update(span=["durration > 5"]),
+        "unknown span path 'durration'",
+    ),
+    (
+        "an unbalanced OTTL condition",
+        lambda c: c["processors"]["tail_sampling"]["policies"][1]["ottl_condition"].update(
+            span=['attributes["x" != nil']
+        ),
+        "unbalanced",
+    ),
+    (
+        "memory_limiter not first",
+        lambda c: c["service"]["pipelines"]["traces"].update(processors=["tail_sampling", "memory_limiter", "batch"]),
+        "memory_limiter must be the first processor",
+    ),
+    (
+        "batch before tail_sampling",
+        lambda c: c["service"]["pipelines"]["traces"].update(processors=["memory_limiter", "batch", "tail_sampling"]),
+        "put batch after it",
+    ),
+    (
+        "two memory limits",
+        lambda c: c["processors"]["memory_limiter"].update(limit_mib=512),
+        "exactly one of limit_mib and limit_percentage",
+    ),
+    (
+        "a pipeline without exporters",
+        lambda c: c["service"]["pipelines"]["logs"].update(exporters=[]),
+        "needs at least one of exporters",
+    ),
+    (
+        "an unknown signal",
+        lambda c: c["service"]["pipelines"].update(profile={"receivers": ["otlp"]}),
+        "unknown signal 'profile'",
+    ),
+    (
+        "a shell-style variable",
+        lambda c: c["exporters"]["otlp_grpc/traces"].update(endpoint="${TEMPO}:4317"),
+        "use ${env:NAME}",
+    ),
+    (
+        "a defined but unused exporter",
+        lambda c: c["exporters"].update({"debug": {"verbosity": "basic"}}),
+        "exporters.debug: defined but not used",
+    ),
+    (
+        "two components on one port",
+        lambda c: c["extensions"]["health_check"].update(endpoint="0.0.0.0:4317"),
+        "port 4317 is already used",
+    ),
     ("an undefined extension", lambda c: c["service"]["extensions"].append("pprof"), "'pprof' is not defined"),
 ]
 
@@ -139,22 +193,28 @@ def test_apps_reach_every_configuration_on_the_sdk_default_ports(path: Path):
     assert ports["receivers.otlp.http"] == 4318
 
 
-@pytest.mark.parametrize(("route", "signal", "expected"), [
-    ("traces-jaeger", "traces", [("otlp_grpc", "jaeger:4317")]),
-    ("traces-tempo", "traces", [("otlp_grpc", "tempo:4317")]),
-    ("metrics-prometheus-remote-write", "metrics",
-     [("prometheus_remote_write", "http://prometheus:9090/api/v1/write")]),
-    ("metrics-prometheus-scrape", "metrics", [("prometheus", "0.0.0.0:8889")]),
-    ("logs-loki", "logs", [("otlp_http", "http://loki:3100/otlp")]),
-    ("gateway", "traces", [("otlp_grpc", "tempo:4317")]),
-    ("gateway", "metrics", [("prometheus_remote_write", "http://prometheus:9090/api/v1/write")]),
-    ("gateway", "logs", [("otlp_http", "http://loki:3100/otlp")]),
-    ("local", "traces", [("otlp_grpc", "tempo:4317")]),
-    ("local", "metrics", [("prometheus_remote_write", "http://prometheus:9090/api/v1/write")]),
-    ("local", "logs", [("otlp_http", "http://loki:3100/otlp")]),
-    ("agent-load-balancing", "metrics", [("otlp_grpc", "otel-gateway:4317")]),
-    ("agent-load-balancing", "logs", [("otlp_grpc", "otel-gateway:4317")]),
-])
+@pytest.mark.parametrize(
+    ("route", "signal", "expected"),
+    [
+        ("traces-jaeger", "traces", [("otlp_grpc", "jaeger:4317")]),
+        ("traces-tempo", "traces", [("otlp_grpc", "tempo:4317")]),
+        (
+            "metrics-prometheus-remote-write",
+            "metrics",
+            [("prometheus_remote_write", "http://prometheus:9090/api/v1/write")],
+        ),
+        ("metrics-prometheus-scrape", "metrics", [("prometheus", "0.0.0.0:8889")]),
+        ("logs-loki", "logs", [("otlp_http", "http://loki:3100/otlp")]),
+        ("gateway", "traces", [("otlp_grpc", "tempo:4317")]),
+        ("gateway", "metrics", [("prometheus_remote_write", "http://prometheus:9090/api/v1/write")]),
+        ("gateway", "logs", [("otlp_http", "http://loki:3100/otlp")]),
+        ("local", "traces", [("otlp_grpc", "tempo:4317")]),
+        ("local", "metrics", [("prometheus_remote_write", "http://prometheus:9090/api/v1/write")]),
+        ("local", "logs", [("otlp_http", "http://loki:3100/otlp")]),
+        ("agent-load-balancing", "metrics", [("otlp_grpc", "otel-gateway:4317")]),
+        ("agent-load-balancing", "logs", [("otlp_grpc", "otel-gateway:4317")]),
+    ],
+)
 def test_each_route_sends_its_signal_to_its_backend(route, signal, expected):
     assert exporter_targets(config(route), signal) == expected
 

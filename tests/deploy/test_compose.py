@@ -33,7 +33,7 @@ def mounted(compose: dict[str, Any], service: str, container_path: str) -> Path:
         if container_path == target:
             return source
         if container_path.startswith(target.rstrip("/") + "/"):
-            return source / container_path[len(target.rstrip("/")) + 1:]
+            return source / container_path[len(target.rstrip("/")) + 1 :]
     raise AssertionError(f"{service}: nothing mounted at {container_path}")
 
 
@@ -86,10 +86,12 @@ def test_host_ports_are_unique(compose):
 
 
 def test_each_service_reads_the_configuration_compose_mounts(compose):
-    expected = {("otel-collector", "--config"): DEPLOY / "collector" / "local.yaml",
-                ("tempo", "-config.file"): DEPLOY / "tempo" / "tempo.yaml",
-                ("loki", "-config.file"): DEPLOY / "loki" / "loki.yaml",
-                ("prometheus", "--config.file"): DEPLOY / "prometheus" / "prometheus.yaml"}
+    expected = {
+        ("otel-collector", "--config"): DEPLOY / "collector" / "local.yaml",
+        ("tempo", "-config.file"): DEPLOY / "tempo" / "tempo.yaml",
+        ("loki", "-config.file"): DEPLOY / "loki" / "loki.yaml",
+        ("prometheus", "--config.file"): DEPLOY / "prometheus" / "prometheus.yaml",
+    }
     for (service, name), path in expected.items():
         assert mounted(compose, service, flag(compose, service, name)) == path
 
@@ -97,8 +99,11 @@ def test_each_service_reads_the_configuration_compose_mounts(compose):
 def test_the_collector_configuration_is_valid_and_its_ports_are_published(compose, collector):
     assert validate(collector) == []
     ports = listening_ports(collector)
-    assert set(published(compose, "otel-collector")) == {ports["receivers.otlp.grpc"], ports["receivers.otlp.http"],
-                                                          ports["extensions.health_check"]}
+    assert set(published(compose, "otel-collector")) == {
+        ports["receivers.otlp.grpc"],
+        ports["receivers.otlp.http"],
+        ports["extensions.health_check"],
+    }
 
 
 def test_the_app_sends_to_the_collector_where_it_listens(compose, collector):
@@ -162,13 +167,19 @@ def test_the_scrape_route_prometheus_matches_its_collector():
 
 
 def test_grafana_datasources_point_at_the_services(compose):
-    datasources = {d["uid"]: d for d in load_yaml(mounted(
-        compose, "grafana", "/etc/grafana/provisioning/datasources/datasources.yaml"))["datasources"]}
+    datasources = {
+        d["uid"]: d
+        for d in load_yaml(mounted(compose, "grafana", "/etc/grafana/provisioning/datasources/datasources.yaml"))[
+            "datasources"
+        ]
+    }
     tempo = load_yaml(DEPLOY / "tempo" / "tempo.yaml")
     loki = load_yaml(DEPLOY / "loki" / "loki.yaml")
-    expected = {"prometheus": ("prometheus", "prometheus", 9090),
-                "tempo": ("tempo", "tempo", tempo["server"]["http_listen_port"]),
-                "loki": ("loki", "loki", loki["server"]["http_listen_port"])}
+    expected = {
+        "prometheus": ("prometheus", "prometheus", 9090),
+        "tempo": ("tempo", "tempo", tempo["server"]["http_listen_port"]),
+        "loki": ("loki", "loki", loki["server"]["http_listen_port"]),
+    }
     for uid, (kind, host, port) in expected.items():
         url = urlsplit(datasources[uid]["url"])
         assert (datasources[uid]["type"], url.hostname, url.port) == (kind, host, port)
@@ -208,8 +219,11 @@ def test_the_demo_build_ignores_everything_it_does_not_copy(compose):
     """BuildKit reads <Dockerfile>.dockerignore: the context is the whole checkout (.venv, .git...)."""
     build = compose["services"]["llm-demo"]["build"]
     dockerfile = (DEPLOY / build["context"]).resolve() / build["dockerfile"]
-    rules = [line for line in Path(f"{dockerfile}.dockerignore").read_text().splitlines()
-             if line and not line.startswith("#")]
+    rules = [
+        line
+        for line in Path(f"{dockerfile}.dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
     assert rules[0] == "*"
     allowed = {rule.removeprefix("!").rstrip("/") for rule in rules if rule.startswith("!")}
     for line in dockerfile.read_text().splitlines():

@@ -116,8 +116,9 @@ def test_every_promql_expression_parses(promtool, tmp_path):
     assert len(rules) > 40
     path = tmp_path / "dashboard-rules.yaml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
-    done = subprocess.run([str(promtool), "check", "rules", str(path)], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [str(promtool), "check", "rules", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
     failing = [names[n] for n in re.findall(r"dashboard:check:\d+", done.stdout + done.stderr)]
     assert done.returncode == 0, (failing, done.stdout + done.stderr)
     assert f"SUCCESS: {len(rules)} rules found" in done.stdout
@@ -126,10 +127,26 @@ def test_every_promql_expression_parses(promtool, tmp_path):
 def test_promtool_rejects_a_broken_panel_query(promtool, tmp_path):
     """The check above can fail: a typo in a panel query is refused."""
     path = tmp_path / "broken.yaml"
-    path.write_text(yaml.safe_dump({"groups": [{"name": "d", "rules": [
-        {"record": "dashboard:check:0", "expr": "sum by (le (rate(gen_ai_client_token_usage_sum[5m]))"}]}]}))
-    done = subprocess.run([str(promtool), "check", "rules", str(path)], capture_output=True, text=True, timeout=60,
-                          check=False)
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "groups": [
+                    {
+                        "name": "d",
+                        "rules": [
+                            {
+                                "record": "dashboard:check:0",
+                                "expr": "sum by (le (rate(gen_ai_client_token_usage_sum[5m]))",
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    done = subprocess.run(
+        [str(promtool), "check", "rules", str(path)], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode != 0
 
 
@@ -141,7 +158,7 @@ def test_queries_name_only_exported_metrics_and_labels(catalog: Catalog, name):
     for where, _, target in prometheus_queries(board):
         assert check_references(promql.substitute_grafana(target["expr"], variables), series) == [], where
     for var, selector, label in variable_queries(board):
-        (metric, labels), = promql.references(promql.substitute_grafana(selector, variables)).selectors
+        ((metric, labels),) = promql.references(promql.substitute_grafana(selector, variables)).selectors
         assert metric in series and labels <= series[metric] and label in series[metric], (var, selector, label)
 
 
@@ -159,7 +176,7 @@ def test_legends_name_labels_the_query_returns(catalog: Catalog, name):
 def test_referencing_a_metric_the_package_does_not_export_is_caught(catalog: Catalog):
     series = catalog.series()
     assert check_references("rate(gen_ai_client_operation_duration_bucket[5m])", series)  # no _seconds
-    assert check_references('sum by (user_id) (rate(gen_ai_client_token_usage_sum[5m]))', series)
+    assert check_references("sum by (user_id) (rate(gen_ai_client_token_usage_sum[5m]))", series)
     assert check_references('gen_ai_client_token_usage_sum{gen_ai_token_typ="input"}', series)
 
 
@@ -190,8 +207,12 @@ def test_llm_overview_has_the_panels_the_issue_asks_for():
 def test_gpu_dashboard_has_the_panels_the_issue_asks_for():
     board = dashboard("gpu")
     assert find(board, r"^hw_gpu_utilization_ratio\{")
-    memory = [p for p in panels(board) if {t["expr"].split("{")[0] for t in p.get("targets", [])}
-              == {"hw_gpu_memory_usage_bytes", "hw_gpu_memory_limit_bytes"}]
+    memory = [
+        p
+        for p in panels(board)
+        if {t["expr"].split("{")[0] for t in p.get("targets", [])}
+        == {"hw_gpu_memory_usage_bytes", "hw_gpu_memory_limit_bytes"}
+    ]
     assert memory, "a panel with memory used vs limit"
     assert find(board, r"^hw_power_watts\{")
     assert find(board, r"^hw_temperature_celsius\{")
@@ -200,16 +221,23 @@ def test_gpu_dashboard_has_the_panels_the_issue_asks_for():
 
 
 def test_alert_thresholds_are_drawn_on_the_matching_panels():
-    rules = {r["alert"]: r for g in load_yaml(DEPLOY / "prometheus" / "alerts.yaml")["groups"] for r in g["rules"]
-             if "alert" in r}
-    thresholds = {p["title"]: [s["value"] for s in p["fieldConfig"]["defaults"].get("thresholds", {}).get("steps", [])]
-                  for p in panels(dashboard("gpu")) if p["type"] == "timeseries"}
+    rules = {
+        r["alert"]: r
+        for g in load_yaml(DEPLOY / "prometheus" / "alerts.yaml")["groups"]
+        for r in g["rules"]
+        if "alert" in r
+    }
+    thresholds = {
+        p["title"]: [s["value"] for s in p["fieldConfig"]["defaults"].get("thresholds", {}).get("steps", [])]
+        for p in panels(dashboard("gpu"))
+        if p["type"] == "timeseries"
+    }
     assert 85 in thresholds["Temperature per GPU"] and "> 85" in rules["GPUTemperatureHigh"]["expr"]
     assert 0.95 in thresholds["Memory used / limit"] and "> 0.95" in rules["GPUMemoryNearLimit"]["expr"]
 
 
 def test_provisioning_loads_the_dashboards_from_where_compose_mounts_them(compose):
-    provider, = load_yaml(DEPLOY / "grafana" / "provisioning" / "dashboards" / "dashboards.yaml")["providers"]
+    (provider,) = load_yaml(DEPLOY / "grafana" / "provisioning" / "dashboards" / "dashboards.yaml")["providers"]
     mounts = dict(reversed(v.split(":")[:2]) for v in compose["services"]["grafana"]["volumes"])
     source = DEPLOY / mounts[provider["options"]["path"]]
     assert {p.name for p in source.glob("*.json")} == {p.name for p in FILES.values()}

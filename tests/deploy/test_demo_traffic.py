@@ -66,8 +66,12 @@ def test_streams_fill_the_streaming_histograms(demo_run: DemoRun):
 
 
 def test_failed_calls_are_in_the_duration_histogram_with_their_error_type(demo_run: DemoRun):
-    failed = Counter(str(attributes(p)[sc.ERROR_TYPE]) for p in points(demo_run, sc.METRIC_OPERATION_DURATION)
-                     if sc.ERROR_TYPE in attributes(p) for _ in range(p.count))
+    failed = Counter(
+        str(attributes(p)[sc.ERROR_TYPE])
+        for p in points(demo_run, sc.METRIC_OPERATION_DURATION)
+        if sc.ERROR_TYPE in attributes(p)
+        for _ in range(p.count)
+    )
     traced = Counter(str(s.attributes[sc.ERROR_TYPE]) for s in llm_spans(demo_run) if sc.ERROR_TYPE in s.attributes)
     assert failed == traced
 

@@ -14,8 +14,10 @@ DOCS.append(DEPLOY / "README.md")
 
 
 def anchors(path: Path) -> set[str]:
-    return {re.sub(r"[^a-z0-9 _-]", "", m.group(1).strip().lower()).replace(" ", "-")
-            for m in re.finditer(r"^#+ (.+)$", path.read_text(), re.M)}
+    return {
+        re.sub(r"[^a-z0-9 _-]", "", m.group(1).strip().lower()).replace(" ", "-")
+        for m in re.finditer(r"^#+ (.+)$", path.read_text(), re.M)
+    }
 
 
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)

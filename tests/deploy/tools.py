@@ -91,8 +91,9 @@ def debian_binary(package: str, name: str, variable: str, upstream_name: str | N
         return binary
     for tool in ("apt-get", "dpkg"):
         if shutil.which(tool) is None:
-            raise Unavailable(f"{name} not found: no {variable}, no {name} on PATH, and no {tool} to fetch "
-                              f"Debian's {package} package")
+            raise Unavailable(
+                f"{name} not found: no {variable}, no {name} on PATH, and no {tool} to fetch Debian's {package} package"
+            )
     deb = _download(package)
     if root.exists():
         shutil.rmtree(root)
@@ -116,15 +117,15 @@ def _download(package: str) -> Path:
         lists = CACHE / "apt" / "lists"
         (lists / "partial").mkdir(parents=True, exist_ok=True)
         (CACHE / "apt" / "archives" / "partial").mkdir(parents=True, exist_ok=True)
-        private = ["-o", f"Dir::State::Lists={lists}", "-o", f"Dir::Cache={CACHE / 'apt'}",
-                   "-o", "Debug::NoLocking=1"]
+        private = ["-o", f"Dir::State::Lists={lists}", "-o", f"Dir::Cache={CACHE / 'apt'}", "-o", "Debug::NoLocking=1"]
         if not any(lists.glob("*Packages*")):
             attempts.append(_run(["apt-get", *private, "update"], cwd=downloads))
         attempts.append(_run(["apt-get", *private, "download", package], cwd=downloads))
     debs = sorted(downloads.glob(pattern))
     if not debs:
-        detail = " | ".join((a.stderr or a.stdout).strip().splitlines()[-1] for a in attempts
-                            if (a.stderr or a.stdout).strip())
+        detail = " | ".join(
+            (a.stderr or a.stdout).strip().splitlines()[-1] for a in attempts if (a.stderr or a.stdout).strip()
+        )
         raise Unavailable(f"could not fetch Debian's {package} package with apt-get download: {detail}")
     return debs[-1]
 
@@ -133,7 +134,9 @@ def otelcol_contrib() -> Path:
     for candidate in (os.environ.get("OTELCOL_CONTRIB"), shutil.which("otelcol-contrib")):
         if candidate and _works(candidate):
             return Path(candidate)
-    raise Unavailable("no otelcol-contrib binary: none is installable from the registries this project uses "
-                      "(Debian has no otelcol package, npm none, and PyPI only a five-component custom build), so "
-                      "the configurations are checked structurally (tests/deploy/otelcol_schema.py). Set "
-                      "OTELCOL_CONTRIB=/path/to/otelcol-contrib to also run `otelcol-contrib validate` on each")
+    raise Unavailable(
+        "no otelcol-contrib binary: none is installable from the registries this project uses "
+        "(Debian has no otelcol package, npm none, and PyPI only a five-component custom build), so "
+        "the configurations are checked structurally (tests/deploy/otelcol_schema.py). Set "
+        "OTELCOL_CONTRIB=/path/to/otelcol-contrib to also run `otelcol-contrib validate` on each"
+    )

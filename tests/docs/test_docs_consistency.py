@@ -50,8 +50,11 @@ def test_the_provider_table_is_the_one_registry():
         assert pinned, f"{distribution} is in no extra of pyproject.toml"
         if key != "litellm":  # litellm speaks the other providers' APIs, and the fake answers it with theirs
             assert hasattr(dialects, key), f"no fake dialect for {key}"
-    entry_points = {ep.name for ep in importlib.metadata.entry_points(group="opentelemetry_instrumentor")
-                    if ep.value.startswith("opentelemetry_instrumentation_llm.instrumentor:")}
+    entry_points = {
+        ep.name
+        for ep in importlib.metadata.entry_points(group="opentelemetry_instrumentor")
+        if ep.value.startswith("opentelemetry_instrumentation_llm.instrumentor:")
+    }
     assert entry_points == {f"llm_{key}" for key in PROVIDERS}
 
 

@@ -136,8 +136,17 @@ class OTLPSink:
                 resource = attributes(rs.resource.attributes)
                 for ss in rs.scope_spans:
                     for span in ss.spans:
-                        found.append(ReceivedSpan(resource, ss.scope.name, span.name, attributes(span.attributes),
-                                                  span.trace_id, span.span_id, span.status.code))
+                        found.append(
+                            ReceivedSpan(
+                                resource,
+                                ss.scope.name,
+                                span.name,
+                                attributes(span.attributes),
+                                span.trace_id,
+                                span.span_id,
+                                span.status.code,
+                            )
+                        )
         return found
 
     def logs(self) -> list[ReceivedLog]:
@@ -149,8 +158,16 @@ class OTLPSink:
                 resource = attributes(rl.resource.attributes)
                 for sl in rl.scope_logs:
                     for record in sl.log_records:
-                        found.append(ReceivedLog(resource, record.event_name, attributes(record.attributes),
-                                                 record.trace_id, record.span_id, record.severity_number))
+                        found.append(
+                            ReceivedLog(
+                                resource,
+                                record.event_name,
+                                attributes(record.attributes),
+                                record.trace_id,
+                                record.span_id,
+                                record.severity_number,
+                            )
+                        )
         return found
 
     def metrics(self) -> dict[str, list[tuple[dict[str, Any], Any]]]:
@@ -189,12 +206,24 @@ class Rotel:
 
     def start(self) -> Rotel:
         self.process = subprocess.Popen(
-            [self.binary, "start",
-             "--otlp-grpc-endpoint", f"127.0.0.1:{self.grpc_port}",
-             "--otlp-http-endpoint", f"127.0.0.1:{self.http_port}",
-             "--exporter", "otlp", "--otlp-exporter-endpoint", f"http://127.0.0.1:{self.sink.port}",
-             "--otlp-exporter-protocol", "grpc", "--batch-timeout", "50ms"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                self.binary,
+                "start",
+                "--otlp-grpc-endpoint",
+                f"127.0.0.1:{self.grpc_port}",
+                "--otlp-http-endpoint",
+                f"127.0.0.1:{self.http_port}",
+                "--exporter",
+                "otlp",
+                "--otlp-exporter-endpoint",
+                f"http://127.0.0.1:{self.sink.port}",
+                "--otlp-exporter-protocol",
+                "grpc",
+                "--batch-timeout",
+                "50ms",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         wait_until(lambda: port_open(self.grpc_port) and port_open(self.http_port), 15, "rotel to listen")
         return self

@@ -17,7 +17,7 @@ import pytest
 from opentelemetry_instrumentation_llm import semconv as sc
 from tests.e2e.collector import OTLPSink, Rotel, wait_until
 
-APP = '''
+APP = """
 import os, anthropic, openai
 base = os.environ["FAKE_LLM_URL"]
 with openai.OpenAI(api_key="sk-zero-code-secret", base_url=base + "/v1", max_retries=0) as client:
@@ -28,7 +28,7 @@ with anthropic.Anthropic(api_key="sk-ant-zero-code-secret", base_url=base, max_r
     message = client.messages.create(model="claude-opus-4-6", max_tokens=16,
                                      messages=[{"role": "user", "content": "zero code"}])
     print("anthropic:", message.content[0].text)
-'''
+"""
 
 LAUNCHER = Path(sys.executable).parent / "opentelemetry-instrument"
 
@@ -37,10 +37,18 @@ def run_app(tmp_path: Path, fake_server, **env: str) -> subprocess.CompletedProc
     app = tmp_path / "app.py"
     app.write_text(APP)
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ANTHROPIC_", "OPENAI_"))}
-    clean.update({"FAKE_LLM_URL": fake_server.url, "OTEL_SERVICE_NAME": "zero-code-app",
-                  "OTEL_METRIC_EXPORT_INTERVAL": "500", "OTEL_BSP_SCHEDULE_DELAY": "100", **env})
-    result = subprocess.run([str(LAUNCHER), sys.executable, str(app)], env=clean, capture_output=True, text=True,
-                            timeout=120, cwd=tmp_path)
+    clean.update(
+        {
+            "FAKE_LLM_URL": fake_server.url,
+            "OTEL_SERVICE_NAME": "zero-code-app",
+            "OTEL_METRIC_EXPORT_INTERVAL": "500",
+            "OTEL_BSP_SCHEDULE_DELAY": "100",
+            **env,
+        }
+    )
+    result = subprocess.run(
+        [str(LAUNCHER), sys.executable, str(app)], env=clean, capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "openai: echo: " in result.stdout and "anthropic: echo: zero code" in result.stdout
     return result
@@ -51,14 +59,27 @@ def ours(sink: OTLPSink) -> list:
 
 
 @pytest.mark.parametrize(("protocol", "endpoint_of"), [("grpc", "grpc_endpoint"), ("http/protobuf", "http_endpoint")])
-def test_zero_code_exports_through_our_configurator(tmp_path, fake_server, fake, collector: Rotel, sink: OTLPSink,
-                                                    protocol, endpoint_of):
-    run_app(tmp_path, fake_server, OTEL_PYTHON_DISTRO="llm", OTEL_PYTHON_CONFIGURATOR="llm",
-            OTEL_EXPORTER_OTLP_ENDPOINT=getattr(collector, endpoint_of), OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
-            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="SPAN_AND_EVENT")
-    wait_until(lambda: len(ours(sink)) >= 2 and sc.METRIC_TOKEN_USAGE in sink.metrics()
-               and len([r for r in sink.logs() if r.event_name == sc.EVENT_INFERENCE_DETAILS]) >= 2,
-               30, "spans, metrics and events from the app")
+def test_zero_code_exports_through_our_configurator(
+    tmp_path, fake_server, fake, collector: Rotel, sink: OTLPSink, protocol, endpoint_of
+):
+    run_app(
+        tmp_path,
+        fake_server,
+        OTEL_PYTHON_DISTRO="llm",
+        OTEL_PYTHON_CONFIGURATOR="llm",
+        OTEL_EXPORTER_OTLP_ENDPOINT=getattr(collector, endpoint_of),
+        OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="SPAN_AND_EVENT",
+    )
+    wait_until(
+        lambda: (
+            len(ours(sink)) >= 2
+            and sc.METRIC_TOKEN_USAGE in sink.metrics()
+            and len([r for r in sink.logs() if r.event_name == sc.EVENT_INFERENCE_DETAILS]) >= 2
+        ),
+        30,
+        "spans, metrics and events from the app",
+    )
     spans = {s.name: s for s in ours(sink)}
     assert set(spans) == {"chat gpt-4o", "chat claude-opus-4-6"}
     assert spans["chat gpt-4o"].attributes["gen_ai.provider.name"] == "openai"
@@ -71,8 +92,15 @@ def test_zero_code_exports_through_our_configurator(tmp_path, fake_server, fake,
 
 
 def test_console_exporter(tmp_path, fake_server, fake):
-    result = run_app(tmp_path, fake_server, OTEL_PYTHON_DISTRO="llm", OTEL_PYTHON_CONFIGURATOR="llm",
-                     OTEL_TRACES_EXPORTER="console", OTEL_METRICS_EXPORTER="none", OTEL_LOGS_EXPORTER="none")
+    result = run_app(
+        tmp_path,
+        fake_server,
+        OTEL_PYTHON_DISTRO="llm",
+        OTEL_PYTHON_CONFIGURATOR="llm",
+        OTEL_TRACES_EXPORTER="console",
+        OTEL_METRICS_EXPORTER="none",
+        OTEL_LOGS_EXPORTER="none",
+    )
     decoder = json.JSONDecoder()
     text, names = result.stdout, []
     index = text.find("{")
@@ -89,38 +117,61 @@ def test_console_exporter(tmp_path, fake_server, fake):
 
 
 def test_disabling_one_of_our_instrumentors_by_name(tmp_path, fake_server, fake, collector: Rotel, sink: OTLPSink):
-    run_app(tmp_path, fake_server, OTEL_PYTHON_DISTRO="llm", OTEL_PYTHON_CONFIGURATOR="llm",
-            OTEL_EXPORTER_OTLP_ENDPOINT=collector.grpc_endpoint,
-            OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="llm_anthropic")
-    wait_until(lambda: len(ours(sink)) >= 1 and any(s.scope == "com.anthropic.sdk.python" for s in sink.spans()),
-               30, "the openai span and the anthropic SDK's own span")
+    run_app(
+        tmp_path,
+        fake_server,
+        OTEL_PYTHON_DISTRO="llm",
+        OTEL_PYTHON_CONFIGURATOR="llm",
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.grpc_endpoint,
+        OTEL_PYTHON_DISABLED_INSTRUMENTATIONS="llm_anthropic",
+    )
+    wait_until(
+        lambda: len(ours(sink)) >= 1 and any(s.scope == "com.anthropic.sdk.python" for s in sink.spans()),
+        30,
+        "the openai span and the anthropic SDK's own span",
+    )
     assert [s.name for s in ours(sink)] == ["chat gpt-4o"]
 
 
-def test_works_under_the_official_distro_and_configurator(tmp_path, fake_server, fake, collector: Rotel,
-                                                          sink: OTLPSink):
-    run_app(tmp_path, fake_server, OTEL_PYTHON_DISTRO="distro", OTEL_PYTHON_CONFIGURATOR="configurator",
-            OTEL_EXPORTER_OTLP_ENDPOINT=collector.grpc_endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="grpc")
+def test_works_under_the_official_distro_and_configurator(
+    tmp_path, fake_server, fake, collector: Rotel, sink: OTLPSink
+):
+    run_app(
+        tmp_path,
+        fake_server,
+        OTEL_PYTHON_DISTRO="distro",
+        OTEL_PYTHON_CONFIGURATOR="configurator",
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.grpc_endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+    )
     wait_until(lambda: len(ours(sink)) >= 2, 30, "our spans through the official pipeline")
     assert {s.name for s in ours(sink)} == {"chat gpt-4o", "chat claude-opus-4-6"}
 
 
 @pytest.mark.parametrize(("distro", "configurator"), [("llm", "llm"), ("distro", "configurator")])
-def test_redaction_from_the_environment_under_either_configurator(tmp_path, fake_server, fake, collector: Rotel,
-                                                                   sink: OTLPSink, distro, configurator):
+def test_redaction_from_the_environment_under_either_configurator(
+    tmp_path, fake_server, fake, collector: Rotel, sink: OTLPSink, distro, configurator
+):
     """OTEL_INSTRUMENTATION_LLM_REDACT=all with content capture on is enough, with our configurator
     or with opentelemetry-distro's (our post-instrument hook then wraps the processors it built)."""
-    run_app(tmp_path, fake_server, OTEL_PYTHON_DISTRO=distro, OTEL_PYTHON_CONFIGURATOR=configurator,
-            OTEL_EXPORTER_OTLP_ENDPOINT=collector.grpc_endpoint, OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
-            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="SPAN_AND_EVENT",
-            OTEL_INSTRUMENTATION_LLM_REDACT="all", APP_PROMPT="mail me at jane.doe@example.com")
+    run_app(
+        tmp_path,
+        fake_server,
+        OTEL_PYTHON_DISTRO=distro,
+        OTEL_PYTHON_CONFIGURATOR=configurator,
+        OTEL_EXPORTER_OTLP_ENDPOINT=collector.grpc_endpoint,
+        OTEL_EXPORTER_OTLP_PROTOCOL="grpc",
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT="SPAN_AND_EVENT",
+        OTEL_INSTRUMENTATION_LLM_REDACT="all",
+        APP_PROMPT="mail me at jane.doe@example.com",
+    )
     wait_until(lambda: len(ours(sink)) >= 2 and len(sink.logs()) >= 2, 30, "spans and events")
     everything = repr(sink.trace_requests) + repr(sink.log_requests)
     assert "jane.doe@example.com" not in everything
     assert "[REDACTED:email]" in everything
 
 
-MORE_SDKS_APP = '''
+MORE_SDKS_APP = """
 import os
 import boto3, cohere, groq, ollama
 from botocore.config import Config
@@ -142,7 +193,7 @@ Mistral(api_key="zero-code-secret", server_url=base + "/mistral").chat.complete(
     model="mistral-small-latest", messages=messages)
 cohere.ClientV2(api_key="zero-code-secret", base_url=base).chat(model="command-a", messages=messages)
 print("all calls answered")
-'''
+"""
 
 
 def test_zero_code_instruments_every_sdk_the_app_imports(tmp_path, fake_server, fake):
@@ -151,11 +202,20 @@ def test_zero_code_instruments_every_sdk_the_app_imports(tmp_path, fake_server, 
     app = tmp_path / "app.py"
     app.write_text(MORE_SDKS_APP)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ANTHROPIC_", "OPENAI_", "AWS_"))}
-    env.update({"FAKE_LLM_URL": fake_server.url, "OTEL_SERVICE_NAME": "zero-code-app", "OTEL_PYTHON_DISTRO": "llm",
-                "OTEL_PYTHON_CONFIGURATOR": "llm", "OTEL_TRACES_EXPORTER": "console",
-                "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"})
-    result = subprocess.run([str(LAUNCHER), sys.executable, str(app)], env=env, capture_output=True, text=True,
-                            timeout=180, cwd=tmp_path)
+    env.update(
+        {
+            "FAKE_LLM_URL": fake_server.url,
+            "OTEL_SERVICE_NAME": "zero-code-app",
+            "OTEL_PYTHON_DISTRO": "llm",
+            "OTEL_PYTHON_CONFIGURATOR": "llm",
+            "OTEL_TRACES_EXPORTER": "console",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        }
+    )
+    result = subprocess.run(
+        [str(LAUNCHER), sys.executable, str(app)], env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert "all calls answered" in result.stdout
     decoder = json.JSONDecoder()
@@ -171,8 +231,11 @@ def test_zero_code_instruments_every_sdk_the_app_imports(tmp_path, fake_server, 
             found.add((obj["name"], obj["attributes"]["gen_ai.provider.name"]))
         index = text.find("{", end)
     assert found == {
-        ("chat llama3.2", "ollama"), ("chat llama-3.3-70b-versatile", "groq"),
-        ("generate_content gemini-test-flash", "gcp.gemini"), ("chat anthropic.claude-test-v1:0", "aws.bedrock"),
-        ("chat mistral-small-latest", "mistral_ai"), ("chat command-a", "cohere"),
+        ("chat llama3.2", "ollama"),
+        ("chat llama-3.3-70b-versatile", "groq"),
+        ("generate_content gemini-test-flash", "gcp.gemini"),
+        ("chat anthropic.claude-test-v1:0", "aws.bedrock"),
+        ("chat mistral-small-latest", "mistral_ai"),
+        ("chat command-a", "cohere"),
     }
     assert "zero-code-secret" not in result.stdout

@@ -70,9 +70,13 @@ NVMLError_FunctionNotFound = _error_class("NVMLError_FunctionNotFound", NVML_ERR
 NVMLError_GpuIsLost = _error_class("NVMLError_GpuIsLost", NVML_ERROR_GPU_IS_LOST)
 NVMLError_Unknown = _error_class("NVMLError_Unknown", NVML_ERROR_UNKNOWN)
 
-_ERROR_STRINGS = {NVML_ERROR_NOT_SUPPORTED: "Not Supported", NVML_ERROR_GPU_IS_LOST: "GPU is lost",
-                  NVML_ERROR_LIBRARY_NOT_FOUND: "NVML Shared Library Not Found",
-                  NVML_ERROR_DRIVER_NOT_LOADED: "Driver Not Loaded", NVML_ERROR_UNINITIALIZED: "Uninitialized"}
+_ERROR_STRINGS = {
+    NVML_ERROR_NOT_SUPPORTED: "Not Supported",
+    NVML_ERROR_GPU_IS_LOST: "GPU is lost",
+    NVML_ERROR_LIBRARY_NOT_FOUND: "NVML Shared Library Not Found",
+    NVML_ERROR_DRIVER_NOT_LOADED: "Driver Not Loaded",
+    NVML_ERROR_UNINITIALIZED: "Uninitialized",
+}
 
 
 # ----------------------------------------------------------------------------- simulated hardware

@@ -43,33 +43,46 @@ def _luhn_complete(body: str) -> str:
 
 
 cards = st.builds(
-    lambda digits, sep: sep.join(_luhn_complete("4" + digits)[i:i + 4] for i in range(0, 16, 4)),
-    st.text("0123456789", min_size=14, max_size=14), st.sampled_from(["", " ", "-"]))
+    lambda digits, sep: sep.join(_luhn_complete("4" + digits)[i : i + 4] for i in range(0, 16, 4)),
+    st.text("0123456789", min_size=14, max_size=14),
+    st.sampled_from(["", " ", "-"]),
+)
 emails = st.from_regex(r"[a-z][a-z0-9._]{0,12}@[a-z][a-z0-9-]{1,12}\.(com|org|net|io|fr)", fullmatch=True)
-ssns = st.builds(lambda a, g, s: f"{a:03d}-{g:02d}-{s:04d}",
-                 st.integers(1, 899).filter(lambda a: a != 666), st.integers(1, 99), st.integers(1, 9999))
+ssns = st.builds(
+    lambda a, g, s: f"{a:03d}-{g:02d}-{s:04d}",
+    st.integers(1, 899).filter(lambda a: a != 666),
+    st.integers(1, 99),
+    st.integers(1, 9999),
+)
 phones = st.one_of(
     st.builds(lambda a, b, c: f"+1 {a} {b} {c}", st.integers(200, 999), st.integers(200, 999), st.integers(1000, 9999)),
     st.builds(lambda a, b, c: f"({a}) {b}-{c}", st.integers(200, 999), st.integers(200, 999), st.integers(1000, 9999)),
     st.builds(lambda a, b, c: f"{a}-{b}-{c}", st.integers(200, 999), st.integers(200, 999), st.integers(1000, 9999)),
-    st.builds(lambda cc, n: f"+{cc} {n[:2]} {n[2:5]} {n[5:]}", st.integers(30, 49), st.text("0123456789", min_size=9,
-                                                                                           max_size=9)),
+    st.builds(
+        lambda cc, n: f"+{cc} {n[:2]} {n[2:5]} {n[5:]}",
+        st.integers(30, 49),
+        st.text("0123456789", min_size=9, max_size=9),
+    ),
 )
 ipv4s = st.builds(lambda a, b, c, d: f"{a}.{b}.{c}.{d}", *[st.integers(1, 255)] * 4)
-ipv6s = st.integers(1 << 100, (1 << 128) - 1).map(lambda n: str(ipaddress.IPv6Address(n))).filter(
-    lambda a: sum(1 for g in a.split(":") if g) >= 3)
+ipv6s = (
+    st.integers(1 << 100, (1 << 128) - 1)
+    .map(lambda n: str(ipaddress.IPv6Address(n)))
+    .filter(lambda a: sum(1 for g in a.split(":") if g) >= 3)
+)
 
 
 def _iban(bank: str, account: str) -> str:
     for check in range(100):
         candidate = f"GB{check:02d}{bank}{account}"
         if iban_valid(candidate):
-            return " ".join(candidate[i:i + 4] for i in range(0, len(candidate), 4))
+            return " ".join(candidate[i : i + 4] for i in range(0, len(candidate), 4))
     raise AssertionError("unreachable")
 
 
-ibans = st.builds(_iban, st.text(string.ascii_uppercase, min_size=4, max_size=4),
-                  st.text("0123456789", min_size=14, max_size=14))
+ibans = st.builds(
+    _iban, st.text(string.ascii_uppercase, min_size=4, max_size=4), st.text("0123456789", min_size=14, max_size=14)
+)
 secrets_ = st.one_of(
     st.text(ALNUM, min_size=40, max_size=48).map(lambda s: "sk-proj-" + s),
     st.text(ALNUM, min_size=40, max_size=48).map(lambda s: "sk-ant-api03-" + s),
@@ -79,7 +92,8 @@ secrets_ = st.one_of(
     st.builds(lambda a, b, c: f"eyJ{a}.eyJ{b}.{c}", *[st.text(ALNUM, min_size=8, max_size=20)] * 3),
     st.text(ALNUM, min_size=24, max_size=40).map(lambda s: "Bearer " + s),
     st.text(ALNUM + "/+", min_size=64, max_size=64).map(
-        lambda s: f"-----BEGIN PRIVATE KEY-----\n{s}\n-----END PRIVATE KEY-----"),
+        lambda s: f"-----BEGIN PRIVATE KEY-----\n{s}\n-----END PRIVATE KEY-----"
+    ),
 )
 sensitive = st.one_of(emails, cards, ssns, phones, ipv4s, ipv6s, ibans, secrets_)
 
@@ -108,19 +122,27 @@ class Pipeline:
         self.tracer_provider.add_span_processor(RedactingSpanProcessor(SimpleSpanProcessor(self.spans), redactor))
         self.logger_provider = LoggerProvider()
         self.logger_provider.add_log_record_processor(
-            RedactingLogRecordProcessor(SimpleLogRecordProcessor(self.logs), redactor))
+            RedactingLogRecordProcessor(SimpleLogRecordProcessor(self.logs), redactor)
+        )
         self.tracer = self.tracer_provider.get_tracer("test")
         self.logger = self.logger_provider.get_logger("test")
 
     def emit(self, text: str, structure: Any) -> None:
         messages = json.dumps([{"role": "user", "parts": [{"type": "text", "content": text}]}])
-        with self.tracer.start_as_current_span("chat gpt-4o", attributes={
-                "gen_ai.input.messages": messages, "note": text, "tags": [text, "plain"], "count": 3}) as span:
+        with self.tracer.start_as_current_span(
+            "chat gpt-4o",
+            attributes={"gen_ai.input.messages": messages, "note": text, "tags": [text, "plain"], "count": 3},
+        ) as span:
             span.add_event("user.input", {"text": text})
             span.set_status(Status(StatusCode.ERROR, f"failed on {text}"))
-            self.logger.emit(event_name="gen_ai.client.inference.operation.details", body={"echo": structure},
-                             attributes={"gen_ai.input.messages": [{"role": "user", "parts": [
-                                 {"type": "text", "content": text}]}], "nested": structure})
+            self.logger.emit(
+                event_name="gen_ai.client.inference.operation.details",
+                body={"echo": structure},
+                attributes={
+                    "gen_ai.input.messages": [{"role": "user", "parts": [{"type": "text", "content": text}]}],
+                    "nested": structure,
+                },
+            )
 
     def exported(self) -> str:
         out = []
@@ -161,8 +183,10 @@ def test_no_generated_secret_reaches_any_exporter(pipeline, case, depth):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.text(string.ascii_letters + string.punctuation.replace("@", "") + " \n", max_size=200),
-       numbers=st.lists(st.integers(0, 99_999), max_size=3))
+@given(
+    text=st.text(string.ascii_letters + string.punctuation.replace("@", "") + " \n", max_size=200),
+    numbers=st.lists(st.integers(0, 99_999), max_size=3),
+)
 def test_ordinary_text_is_left_intact(pipeline, text, numbers):
     """300 examples: prose with punctuation and short numbers (dates, versions, counts) is unchanged.
 
@@ -176,18 +200,30 @@ def test_ordinary_text_is_left_intact(pipeline, text, numbers):
     assert "[REDACTED:" not in pipeline.exported()
 
 
-@pytest.mark.parametrize(("kind", "value"), [
-    ("email", "jane.doe@example.com"), ("credit_card", "4111 1111 1111 1111"), ("us_ssn", "123-45-6789"),
-    ("phone", "+44 20 7946 0958"), ("ipv4", "10.20.30.40"), ("ipv6", "2001:db8:85a3::8a2e:370:7334"),
-    ("iban", "DE89 3704 0044 0532 0130 00"), ("openai_key", "sk-proj-" + "a1B2" * 10),
-    ("anthropic_key", "sk-ant-api03-" + "Z9y8" * 10), ("aws_access_key", "AKIAIOSFODNN7EXAMPLE"),
-    ("github_token", "ghp_" + "x" * 36), ("google_api_key", "AIza" + "k" * 35),
-    ("jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig1234567"), ("bearer_token", "Bearer abcdefghijklmnop"),
-])
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("email", "jane.doe@example.com"),
+        ("credit_card", "4111 1111 1111 1111"),
+        ("us_ssn", "123-45-6789"),
+        ("phone", "+44 20 7946 0958"),
+        ("ipv4", "10.20.30.40"),
+        ("ipv6", "2001:db8:85a3::8a2e:370:7334"),
+        ("iban", "DE89 3704 0044 0532 0130 00"),
+        ("openai_key", "sk-proj-" + "a1B2" * 10),
+        ("anthropic_key", "sk-ant-api03-" + "Z9y8" * 10),
+        ("aws_access_key", "AKIAIOSFODNN7EXAMPLE"),
+        ("github_token", "ghp_" + "x" * 36),
+        ("google_api_key", "AIza" + "k" * 35),
+        ("jwt", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig1234567"),
+        ("bearer_token", "Bearer abcdefghijklmnop"),
+    ],
+)
 def test_each_detector_is_typed_and_switchable(kind, value):
     assert Redactor().redact_text(f"see {value} here") == f"see [REDACTED:{kind}] here"
-    others = [name for name in ProcessorSettings.from_env({"OTEL_INSTRUMENTATION_LLM_REDACT": "all"}).redact
-              if name != kind]
+    others = [
+        name for name in ProcessorSettings.from_env({"OTEL_INSTRUMENTATION_LLM_REDACT": "all"}).redact if name != kind
+    ]
     assert Redactor(others).redact_text(f"see {value} here").count(value) == 1  # switched off: left alone
 
 
@@ -209,23 +245,33 @@ def test_hash_mode_is_keyed_and_correlatable():
 
 
 def test_custom_patterns_and_callables():
-    redactor = Redactor(["email"], patterns={"employee_id": r"EMP-\d{6}"},
-                        custom=[lambda s: s.replace("Project Falcon", "[REDACTED:codename]")])
-    assert redactor.redact_text("EMP-123456 on Project Falcon mailed x@y.io") == \
-        "[REDACTED:employee_id] on [REDACTED:codename] mailed [REDACTED:email]"
+    redactor = Redactor(
+        ["email"],
+        patterns={"employee_id": r"EMP-\d{6}"},
+        custom=[lambda s: s.replace("Project Falcon", "[REDACTED:codename]")],
+    )
+    assert (
+        redactor.redact_text("EMP-123456 on Project Falcon mailed x@y.io")
+        == "[REDACTED:employee_id] on [REDACTED:codename] mailed [REDACTED:email]"
+    )
 
 
 def test_settings_from_environment_and_errors():
-    settings_ = ProcessorSettings.from_env({"OTEL_INSTRUMENTATION_LLM_REDACT": "pii, openai_key",
-                                            "OTEL_INSTRUMENTATION_LLM_REDACT_MODE": "HASH",
-                                            "OTEL_INSTRUMENTATION_LLM_REDACT_PATTERNS": '{"ticket": "TCK-\\\\d+"}'})
+    settings_ = ProcessorSettings.from_env(
+        {
+            "OTEL_INSTRUMENTATION_LLM_REDACT": "pii, openai_key",
+            "OTEL_INSTRUMENTATION_LLM_REDACT_MODE": "HASH",
+            "OTEL_INSTRUMENTATION_LLM_REDACT_PATTERNS": '{"ticket": "TCK-\\\\d+"}',
+        }
+    )
     assert "email" in settings_.redact and "openai_key" in settings_.redact and "jwt" not in settings_.redact
     assert settings_.redact_mode == "hash" and settings_.redact_patterns == {"ticket": "TCK-\\d+"}
     for variable, value, expected in (
-            ("OTEL_INSTRUMENTATION_LLM_REDACT", "emails", "unknown detector emails"),
-            ("OTEL_INSTRUMENTATION_LLM_REDACT_MODE", "blur", "mask or hash"),
-            ("OTEL_INSTRUMENTATION_LLM_REDACT_PATTERNS", '{"x": "("}', "pattern 'x'"),
-            ("OTEL_INSTRUMENTATION_LLM_REDACT_PATTERNS", "[1]", "JSON object")):
+        ("OTEL_INSTRUMENTATION_LLM_REDACT", "emails", "unknown detector emails"),
+        ("OTEL_INSTRUMENTATION_LLM_REDACT_MODE", "blur", "mask or hash"),
+        ("OTEL_INSTRUMENTATION_LLM_REDACT_PATTERNS", '{"x": "("}', "pattern 'x'"),
+        ("OTEL_INSTRUMENTATION_LLM_REDACT_PATTERNS", "[1]", "JSON object"),
+    ):
         with pytest.raises(ConfigurationError) as raised:
             ProcessorSettings.from_env({variable: value})
         assert variable in str(raised.value) and expected in str(raised.value)
@@ -258,8 +304,9 @@ def test_exporter_wrappers_redact_without_touching_the_emitted_records():
 
     logger_provider.add_log_record_processor(Peek(InMemoryLogRecordExporter()))
     tracer_provider.get_tracer("t").start_span("s", attributes={"user": "jane@example.com"}).end()
-    logger_provider.get_logger("t").emit(event_name="e", attributes={"user": "jane@example.com"},
-                                         body={"text": "card 4111111111111111"})
+    logger_provider.get_logger("t").emit(
+        event_name="e", attributes={"user": "jane@example.com"}, body={"text": "card 4111111111111111"}
+    )
     tracer_provider.shutdown()
     logger_provider.shutdown()
     (span,) = spans.get_finished_spans()

@@ -53,18 +53,26 @@ class Harness:
         self.logs = InMemoryLogRecordExporter()
         self.reader = InMemoryMetricReader()
         self.clock = FakeClock()
-        self.sampler = TraceSampler(ratio, meter_provider=MeterProvider(metric_readers=[self.reader]),
-                                    clock=self.clock, **kwargs)
+        self.sampler = TraceSampler(
+            ratio, meter_provider=MeterProvider(metric_readers=[self.reader]), clock=self.clock, **kwargs
+        )
         self.tracer_provider = TracerProvider(id_generator=SeededIds(seed))
         self.tracer_provider.add_span_processor(SamplingSpanProcessor(SimpleSpanProcessor(self.spans), self.sampler))
         self.logger_provider = LoggerProvider()
         self.logger_provider.add_log_record_processor(
-            SamplingLogRecordProcessor(SimpleLogRecordProcessor(self.logs), self.sampler))
+            SamplingLogRecordProcessor(SimpleLogRecordProcessor(self.logs), self.sampler)
+        )
         self.tracer = self.tracer_provider.get_tracer("test")
         self.logger = self.logger_provider.get_logger("test")
 
-    def trace(self, children: int = 2, error_at: int | None = None, slow_child_ms: float | None = None,
-              end_root: bool = True, log: bool = False) -> int:
+    def trace(
+        self,
+        children: int = 2,
+        error_at: int | None = None,
+        slow_child_ms: float | None = None,
+        end_root: bool = True,
+        log: bool = False,
+    ) -> int:
         root = self.tracer.start_span("handler")
         from opentelemetry import trace as trace_api
 
@@ -78,8 +86,7 @@ class Harness:
                 duration_ns = int((slow_child_ms if slow_child_ms is not None else 5) * 1e6)
                 if log:
                     with trace_api.use_span(child, end_on_exit=False):
-                        self.logger.emit(event_name="gen_ai.client.inference.operation.details",
-                                         attributes={"i": i})
+                        self.logger.emit(event_name="gen_ai.client.inference.operation.details", attributes={"i": i})
                 child.end(end_time=start + duration_ns)
         if end_root:
             root.end()
@@ -160,8 +167,9 @@ def test_events_follow_their_trace():
     dropped = harness.trace(children=2, log=True)
     harness.logger.emit(event_name="outside.any.trace", attributes={"x": 1})
     logged = [(r.log_record.trace_id, r.log_record.event_name) for r in harness.logs.get_finished_logs()]
-    assert sorted(logged, key=str) == sorted([(kept, "gen_ai.client.inference.operation.details")] * 2
-                                             + [(0, "outside.any.trace")], key=str)
+    assert sorted(logged, key=str) == sorted(
+        [(kept, "gen_ai.client.inference.operation.details")] * 2 + [(0, "outside.any.trace")], key=str
+    )
     assert dropped not in {t for t, _ in logged}
 
 

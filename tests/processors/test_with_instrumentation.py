@@ -27,8 +27,12 @@ def pipeline(settings: ProcessorSettings):
     tracer_provider.add_span_processor(chain.span_processor(SimpleSpanProcessor(spans)))
     logger_provider = LoggerProvider()
     logger_provider.add_log_record_processor(chain.log_processor(SimpleLogRecordProcessor(logs)))
-    return spans, logs, reader, dict(tracer_provider=tracer_provider, meter_provider=meter_provider,
-                                     logger_provider=logger_provider)
+    return (
+        spans,
+        logs,
+        reader,
+        dict(tracer_provider=tracer_provider, meter_provider=meter_provider, logger_provider=logger_provider),
+    )
 
 
 def test_content_capture_with_redaction_leaks_nothing(fake_server, fake):
@@ -36,8 +40,12 @@ def test_content_capture_with_redaction_leaks_nothing(fake_server, fake):
     instrumentor = OpenAIInstrumentor()
     instrumentor.instrument(**providers, capture_content="SPAN_AND_EVENT")
     try:
-        fake.push(Reply(text=f"I will write to {SECRETS[0]} now."), Reply(status=400, error={"error": {
-            "message": f"invalid card {SECRETS[1]}", "type": "invalid_request_error"}}))
+        fake.push(
+            Reply(text=f"I will write to {SECRETS[0]} now."),
+            Reply(
+                status=400, error={"error": {"message": f"invalid card {SECRETS[1]}", "type": "invalid_request_error"}}
+            ),
+        )
         with openai.OpenAI(api_key=SECRETS[2], base_url=fake_server.openai_base_url, max_retries=0) as client:
             client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": PROMPT}])
             try:
@@ -46,8 +54,10 @@ def test_content_capture_with_redaction_leaks_nothing(fake_server, fake):
                 pass
     finally:
         instrumentor.uninstrument()
-    exported = "\n".join([s.to_json() for s in spans.get_finished_spans()]
-                         + [repr(dict(r.log_record.attributes)) for r in logs.get_finished_logs()])
+    exported = "\n".join(
+        [s.to_json() for s in spans.get_finished_spans()]
+        + [repr(dict(r.log_record.attributes)) for r in logs.get_finished_logs()]
+    )
     assert len(spans.get_finished_spans()) == 2 and len(logs.get_finished_logs()) == 3  # 2 details, 1 exception
     for secret in SECRETS:
         assert secret not in exported
@@ -68,6 +78,12 @@ def test_metrics_count_every_call_whatever_the_sampling(fake_server, fake):
     assert spans.get_finished_spans() == ()  # every trace sampled out...
     assert logs.get_finished_logs() == ()  # ...with its events...
     data = reader.get_metrics_data()
-    durations = [p for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics
-                 if m.name == sc.METRIC_OPERATION_DURATION for p in m.data.data_points]
+    durations = [
+        p
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name == sc.METRIC_OPERATION_DURATION
+        for p in m.data.data_points
+    ]
     assert sum(p.count for p in durations) == 25  # ...but the metrics count every call

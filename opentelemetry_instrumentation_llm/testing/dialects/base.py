@@ -30,10 +30,22 @@ class Dialect:
         raise NotImplementedError
 
     def error_body(self, status: int) -> dict[str, Any]:
-        kinds = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error",
-                 429: "rate_limit_error", 500: "server_error", 503: "server_error"}
-        return {"error": {"message": f"fake error {status}", "type": kinds.get(status, "server_error"),
-                          "code": None, "param": None}}
+        kinds = {
+            400: "invalid_request_error",
+            401: "authentication_error",
+            404: "not_found_error",
+            429: "rate_limit_error",
+            500: "server_error",
+            503: "server_error",
+        }
+        return {
+            "error": {
+                "message": f"fake error {status}",
+                "type": kinds.get(status, "server_error"),
+                "code": None,
+                "param": None,
+            }
+        }
 
 
 def words(text: str) -> int:
@@ -44,8 +56,10 @@ def text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return " ".join(text_of(part.get("text") or part.get("content") or "") if isinstance(part, dict)
-                        else str(part) for part in content)
+        return " ".join(
+            text_of(part.get("text") or part.get("content") or "") if isinstance(part, dict) else str(part)
+            for part in content
+        )
     return "" if content is None else str(content)
 
 

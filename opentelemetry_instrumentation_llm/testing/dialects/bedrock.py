@@ -32,9 +32,16 @@ from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 EVENT_STREAM = "application/vnd.amazon.eventstream"
 
-ERROR_CODES = {400: "ValidationException", 403: "AccessDeniedException", 404: "ResourceNotFoundException",
-               408: "ModelTimeoutException", 424: "ModelErrorException", 429: "ThrottlingException",
-               500: "InternalServerException", 503: "ServiceUnavailableException"}
+ERROR_CODES = {
+    400: "ValidationException",
+    403: "AccessDeniedException",
+    404: "ResourceNotFoundException",
+    408: "ModelTimeoutException",
+    424: "ModelErrorException",
+    429: "ThrottlingException",
+    500: "InternalServerException",
+    503: "ServiceUnavailableException",
+}
 
 
 # --------------------------------------------------------------------------- event-stream framing
@@ -55,14 +62,18 @@ def frame(headers: dict[str, str], payload: bytes) -> bytes:
 
 
 def event(event_type: str, payload: dict[str, Any]) -> bytes:
-    return frame({":event-type": event_type, ":content-type": "application/json", ":message-type": "event"},
-                 json.dumps(payload).encode())
+    return frame(
+        {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"},
+        json.dumps(payload).encode(),
+    )
 
 
 def exception(error: dict[str, Any]) -> bytes:
     kind = str(error.get("type") or "internalServerException")
-    return frame({":exception-type": kind, ":content-type": "application/json", ":message-type": "exception"},
-                 json.dumps({"message": str(error.get("message") or kind)}).encode())
+    return frame(
+        {":exception-type": kind, ":content-type": "application/json", ":message-type": "exception"},
+        json.dumps({"message": str(error.get("message") or kind)}).encode(),
+    )
 
 
 def chunk(payload: dict[str, Any]) -> bytes:
@@ -71,8 +82,14 @@ def chunk(payload: dict[str, Any]) -> bytes:
 
 
 def invocation_metrics(input_tokens: int, output_tokens: int) -> dict[str, Any]:
-    return {"amazon-bedrock-invocationMetrics": {"inputTokenCount": input_tokens, "outputTokenCount": output_tokens,
-                                                 "invocationLatency": 12, "firstByteLatency": 5}}
+    return {
+        "amazon-bedrock-invocationMetrics": {
+            "inputTokenCount": input_tokens,
+            "outputTokenCount": output_tokens,
+            "invocationLatency": 12,
+            "firstByteLatency": 5,
+        }
+    }
 
 
 class _Bedrock(Dialect):
@@ -107,21 +124,37 @@ class _Converse(_Bedrock):
         text = self._text(body, reply)
         content: list[dict[str, Any]]
         if reply.tool_calls:
-            content = [{"toolUse": {"toolUseId": call.get("id", f"tooluse_{i}"), "name": call["name"],
-                                    "input": json.loads(call.get("arguments", "{}"))}}
-                       for i, call in enumerate(reply.tool_calls)]
+            content = [
+                {
+                    "toolUse": {
+                        "toolUseId": call.get("id", f"tooluse_{i}"),
+                        "name": call["name"],
+                        "input": json.loads(call.get("arguments", "{}")),
+                    }
+                }
+                for i, call in enumerate(reply.tool_calls)
+            ]
         else:
             content = [{"text": text}]
-        return {"output": {"message": {"role": "assistant", "content": content}}, "stopReason": self._stop(reply),
-                "usage": self._usage(body, reply, text), "metrics": {"latencyMs": 7}}
+        return {
+            "output": {"message": {"role": "assistant", "content": content}},
+            "stopReason": self._stop(reply),
+            "usage": self._usage(body, reply, text),
+            "metrics": {"latencyMs": 7},
+        }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         text = self._text(body, reply)
         yield event("messageStart", {"role": "assistant"})
         if reply.tool_calls:
             for i, call in enumerate(reply.tool_calls):
-                yield event("contentBlockStart", {"contentBlockIndex": i, "start": {"toolUse": {
-                    "toolUseId": call.get("id", f"tooluse_{i}"), "name": call["name"]}}})
+                yield event(
+                    "contentBlockStart",
+                    {
+                        "contentBlockIndex": i,
+                        "start": {"toolUse": {"toolUseId": call.get("id", f"tooluse_{i}"), "name": call["name"]}},
+                    },
+                )
                 for piece in base.split(call.get("arguments", "{}"), 2):
                     yield event("contentBlockDelta", {"contentBlockIndex": i, "delta": {"toolUse": {"input": piece}}})
                 yield event("contentBlockStop", {"contentBlockIndex": i})
@@ -182,22 +215,39 @@ class _Invoke(_Bedrock):
             return _ANTHROPIC.json(body, reply)
         if family == "cohere_embed":
             texts = body.get("texts") or []
-            return {"id": "emb_fake0001", "embeddings": [[0.25, -0.5, 0.75] for _ in texts], "texts": texts,
-                    "response_type": "embeddings_floats"}
+            return {
+                "id": "emb_fake0001",
+                "embeddings": [[0.25, -0.5, 0.75] for _ in texts],
+                "texts": texts,
+                "response_type": "embeddings_floats",
+            }
         if family == "titan_embed":
-            return {"embedding": [0.125] * int(body.get("dimensions") or 4),
-                    "inputTextTokenCount": _prompt_tokens(body)}
+            return {
+                "embedding": [0.125] * int(body.get("dimensions") or 4),
+                "inputTextTokenCount": _prompt_tokens(body),
+            }
         text = _echo(body, reply)
         if family == "titan":  # Titan's counts are JSON floats
             usage = reply.usage or {}
-            return {"inputTextTokenCount": usage.get("inputTextTokenCount", float(_prompt_tokens(body))), "results": [
-                {"tokenCount": usage.get("tokenCount", float(base.words(text))), "outputText": text,
-                 "completionReason": reply.finish_reason or "FINISH"}]}
+            return {
+                "inputTextTokenCount": usage.get("inputTextTokenCount", float(_prompt_tokens(body))),
+                "results": [
+                    {
+                        "tokenCount": usage.get("tokenCount", float(base.words(text))),
+                        "outputText": text,
+                        "completionReason": reply.finish_reason or "FINISH",
+                    }
+                ],
+            }
         if family == "mistral":
             return {"outputs": [{"text": text, "stop_reason": reply.finish_reason or "stop"}]}
-        return {"generation": text, "prompt_token_count": _prompt_tokens(body),
-                "generation_token_count": base.words(text), "stop_reason": reply.finish_reason or "stop",
-                **(reply.usage or {})}
+        return {
+            "generation": text,
+            "prompt_token_count": _prompt_tokens(body),
+            "generation_token_count": base.words(text),
+            "stop_reason": reply.finish_reason or "stop",
+            **(reply.usage or {}),
+        }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         family = _family(body)
@@ -214,8 +264,14 @@ class _Invoke(_Bedrock):
             if family == "mistral":
                 yield chunk({"outputs": [{"text": piece, "stop_reason": None}]})
             else:  # llama
-                yield chunk({"generation": piece, "prompt_token_count": prompt_tokens if i == 0 else None,
-                             "generation_token_count": i + 1, "stop_reason": None})
+                yield chunk(
+                    {
+                        "generation": piece,
+                        "prompt_token_count": prompt_tokens if i == 0 else None,
+                        "generation_token_count": i + 1,
+                        "stop_reason": None,
+                    }
+                )
         if reply.stream_error is not None:
             yield exception(reply.stream_error)
             return
@@ -223,15 +279,22 @@ class _Invoke(_Bedrock):
         if family == "mistral":
             yield chunk({"outputs": [{"text": "", "stop_reason": reply.finish_reason or "stop"}], **metrics})
         else:
-            yield chunk({"generation": "", "prompt_token_count": None, "generation_token_count": output_tokens,
-                         "stop_reason": reply.finish_reason or "stop", **metrics})
+            yield chunk(
+                {
+                    "generation": "",
+                    "prompt_token_count": None,
+                    "generation_token_count": output_tokens,
+                    "stop_reason": reply.finish_reason or "stop",
+                    **metrics,
+                }
+            )
 
 
 def _anthropic_stream(body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
     objects = _anthropic_events(body, reply)
     if reply.stream_error is not None:
         last_delta = max(i for i, o in enumerate(objects) if o.get("type") == "content_block_delta")
-        yield from (chunk(o) for o in objects[:last_delta + 1])
+        yield from (chunk(o) for o in objects[: last_delta + 1])
         yield exception(reply.stream_error)
         return
     usage = objects[0]["message"]["usage"]
@@ -248,9 +311,12 @@ def _titan_stream(pieces: list[str], reply: Reply, prompt_tokens: int, output_to
     for i, piece in enumerate(pieces):
         last = i == len(pieces) - 1 and reply.stream_error is None
         payload: dict[str, Any] = {
-            "outputText": piece, "index": 0, "totalOutputTextTokenCount": output_count if last else None,
+            "outputText": piece,
+            "index": 0,
+            "totalOutputTextTokenCount": output_count if last else None,
             "completionReason": (reply.finish_reason or "FINISH") if last else None,
-            "inputTextTokenCount": input_count if i == 0 else None}
+            "inputTextTokenCount": input_count if i == 0 else None,
+        }
         if last:
             payload.update(invocation_metrics(prompt_tokens, output_tokens))
         yield chunk(payload)

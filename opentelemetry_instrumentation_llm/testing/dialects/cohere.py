@@ -44,9 +44,14 @@ class _CohereChat(Dialect):
         return "I will call " + ", ".join(call["name"] for call in reply.tool_calls or ()) + "."
 
     def _tool_calls(self, reply: Reply) -> list[dict[str, Any]]:
-        return [{"id": call.get("id", f"call_{i}"), "type": "function",
-                 "function": {"name": call["name"], "arguments": call.get("arguments", "{}")}}
-                for i, call in enumerate(reply.tool_calls or ())]
+        return [
+            {
+                "id": call.get("id", f"call_{i}"),
+                "type": "function",
+                "function": {"name": call["name"], "arguments": call.get("arguments", "{}")},
+            }
+            for i, call in enumerate(reply.tool_calls or ())
+        ]
 
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         text = self._text(body, reply)
@@ -56,36 +61,71 @@ class _CohereChat(Dialect):
             message["tool_calls"] = self._tool_calls(reply)
         else:
             message["content"] = [{"type": "text", "text": text}]
-        return {"id": CHAT_ID, "finish_reason": self._finish(reply), "message": message,
-                "usage": self._usage(body, reply, text)}
+        return {
+            "id": CHAT_ID,
+            "finish_reason": self._finish(reply),
+            "message": message,
+            "usage": self._usage(body, reply, text),
+        }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         text = self._text(body, reply)
-        yield _event({"id": CHAT_ID, "type": "message-start", "delta": {"message": {
-            "role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}}})
+        yield _event(
+            {
+                "id": CHAT_ID,
+                "type": "message-start",
+                "delta": {
+                    "message": {"role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}
+                },
+            }
+        )
         if reply.tool_calls:
             for piece in base.split(self._plan(reply), 2):
                 yield _event({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": piece}}})
             for i, call in enumerate(self._tool_calls(reply)):
-                yield _event({"type": "tool-call-start", "index": i, "delta": {"message": {"tool_calls": {
-                    "id": call["id"], "type": "function",
-                    "function": {"name": call["function"]["name"], "arguments": ""}}}}})
+                yield _event(
+                    {
+                        "type": "tool-call-start",
+                        "index": i,
+                        "delta": {
+                            "message": {
+                                "tool_calls": {
+                                    "id": call["id"],
+                                    "type": "function",
+                                    "function": {"name": call["function"]["name"], "arguments": ""},
+                                }
+                            }
+                        },
+                    }
+                )
                 for piece in base.split(call["function"]["arguments"], 2):
-                    yield _event({"type": "tool-call-delta", "index": i, "delta": {"message": {"tool_calls": {
-                        "function": {"arguments": piece}}}}})
+                    yield _event(
+                        {
+                            "type": "tool-call-delta",
+                            "index": i,
+                            "delta": {"message": {"tool_calls": {"function": {"arguments": piece}}}},
+                        }
+                    )
                 yield _event({"type": "tool-call-end", "index": i})
         else:
-            yield _event({"type": "content-start", "index": 0,
-                          "delta": {"message": {"content": {"type": "text", "text": ""}}}})
+            yield _event(
+                {"type": "content-start", "index": 0, "delta": {"message": {"content": {"type": "text", "text": ""}}}}
+            )
             for piece in base.split(text, reply.chunks or max(1, base.words(text))):
-                yield _event({"type": "content-delta", "index": 0,
-                              "delta": {"message": {"content": {"text": piece}}}})
+                yield _event({"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": piece}}}})
             yield _event({"type": "content-end", "index": 0})
         usage = self._usage(body, reply, text)
         if reply.stream_error is not None:
-            yield _event({"type": "message-end", "delta": {
-                "error": reply.stream_error.get("message", "stream error"), "finish_reason": "ERROR",
-                "usage": usage}})
+            yield _event(
+                {
+                    "type": "message-end",
+                    "delta": {
+                        "error": reply.stream_error.get("message", "stream error"),
+                        "finish_reason": "ERROR",
+                        "usage": usage,
+                    },
+                }
+            )
             return
         yield _event({"type": "message-end", "delta": {"finish_reason": self._finish(reply), "usage": usage}})
 
@@ -102,8 +142,9 @@ class _CohereEmbed(Dialect):
         embeddings: dict[str, Any] = {}
         for kind in body.get("embedding_types") or ["float"]:
             if kind == "float":
-                embeddings["float"] = [[round(0.001 * (i + 1) * (j + 1), 6) for j in range(dims)]
-                                       for i in range(len(texts))]
+                embeddings["float"] = [
+                    [round(0.001 * (i + 1) * (j + 1), 6) for j in range(dims)] for i in range(len(texts))
+                ]
             elif kind in ("binary", "ubinary"):
                 embeddings[kind] = [[(i + j) % 128 for j in range(max(1, dims // 8))] for i in range(len(texts))]
             elif kind == "base64":
@@ -111,9 +152,13 @@ class _CohereEmbed(Dialect):
             else:
                 embeddings[kind] = [[(i + j) % 100 for j in range(dims)] for i in range(len(texts))]
         count = sum(base.words(text) for text in texts)
-        return {"id": "c0here-embed-0001", "response_type": "embeddings_by_type", "embeddings": embeddings,
-                "texts": texts, "meta": {"api_version": {"version": "2"},
-                                         "billed_units": reply.usage or {"input_tokens": count}}}
+        return {
+            "id": "c0here-embed-0001",
+            "response_type": "embeddings_by_type",
+            "embeddings": embeddings,
+            "texts": texts,
+            "meta": {"api_version": {"version": "2"}, "billed_units": reply.usage or {"input_tokens": count}},
+        }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         raise ValueError("embed does not stream")

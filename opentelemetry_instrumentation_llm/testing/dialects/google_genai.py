@@ -17,9 +17,18 @@ from opentelemetry_instrumentation_llm.testing.replies import Reply
 
 RESPONSE_ID = "gresp-fake-0001"
 
-_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-           409: "ABORTED", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 500: "INTERNAL", 503: "UNAVAILABLE",
-           504: "DEADLINE_EXCEEDED"}
+_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 
 
 def error_status(status: int) -> str:
@@ -30,8 +39,11 @@ def error_status(status: int) -> str:
 def _texts(content: Any) -> list[str]:
     if not isinstance(content, dict):
         return []
-    return [part["text"] for part in content.get("parts") or () if isinstance(part, dict)
-            and isinstance(part.get("text"), str) and not part.get("thought")]
+    return [
+        part["text"]
+        for part in content.get("parts") or ()
+        if isinstance(part, dict) and isinstance(part.get("text"), str) and not part.get("thought")
+    ]
 
 
 def last_user_text(body: dict[str, Any]) -> str:
@@ -78,18 +90,25 @@ class _GenerateContent(Dialect):
             parts.append({"functionCall": function_call})
         return parts
 
-    def _envelope(self, body: dict[str, Any], reply: Reply, candidate: dict[str, Any] | None,
-                  usage: dict[str, Any]) -> dict[str, Any]:
-        payload: dict[str, Any] = {"candidates": [candidate] if candidate is not None else [],
-                                   "usageMetadata": usage, "modelVersion": model_of(body, reply),
-                                   "responseId": RESPONSE_ID}
+    def _envelope(
+        self, body: dict[str, Any], reply: Reply, candidate: dict[str, Any] | None, usage: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "candidates": [candidate] if candidate is not None else [],
+            "usageMetadata": usage,
+            "modelVersion": model_of(body, reply),
+            "responseId": RESPONSE_ID,
+        }
         return payload
 
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         text = self._text(body, reply)
         parts = self._calls(reply) if reply.tool_calls else [{"text": text}]
-        candidate = {"content": {"role": "model", "parts": parts}, "finishReason": reply.finish_reason or "STOP",
-                     "index": 0}
+        candidate = {
+            "content": {"role": "model", "parts": parts},
+            "finishReason": reply.finish_reason or "STOP",
+            "index": 0,
+        }
         return self._envelope(body, reply, candidate, self._usage(body, reply, text))
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
@@ -131,8 +150,12 @@ class _EmbedContent(Dialect):
         vertex_config = body.get("embedContentConfig")
         if not isinstance(vertex_config, dict):  # Vertex AI's embedContent nests the options
             vertex_config = {}
-        size = (request.get("outputDimensionality") or body.get("outputDimensionality")
-                or vertex_config.get("outputDimensionality") or 8)
+        size = (
+            request.get("outputDimensionality")
+            or body.get("outputDimensionality")
+            or vertex_config.get("outputDimensionality")
+            or 8
+        )
         return {"values": [round(0.001 * (i + 1), 6) for i in range(int(size))]}
 
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:

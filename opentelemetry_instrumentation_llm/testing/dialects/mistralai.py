@@ -25,30 +25,54 @@ class _MistralChat(OpenAIChat):
 
     def error_body(self, status: int) -> dict[str, Any]:
         kinds = {400: "invalid_request_error", 401: "unauthorized", 404: "not_found", 429: "rate_limited"}
-        return {"object": "error", "message": f"fake error {status}", "type": kinds.get(status, "internal_error"),
-                "param": None, "code": str(status)}
+        return {
+            "object": "error",
+            "message": f"fake error {status}",
+            "type": kinds.get(status, "internal_error"),
+            "param": None,
+            "code": str(status),
+        }
 
     def _tool_calls(self, reply: Reply) -> list[dict[str, Any]]:
-        return [{"id": call.get("id", f"call{i:05d}"), "type": "function", "index": i,
-                 "function": {"name": call["name"], "arguments": call.get("arguments", "{}")}}
-                for i, call in enumerate(reply.tool_calls or ())]
+        return [
+            {
+                "id": call.get("id", f"call{i:05d}"),
+                "type": "function",
+                "index": i,
+                "function": {"name": call["name"], "arguments": call.get("arguments", "{}")},
+            }
+            for i, call in enumerate(reply.tool_calls or ())
+        ]
 
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         text = self._text(body, reply)
         choices = []
         for index in range(int(body.get("n") or 1)):
-            message: dict[str, Any] = {"role": "assistant", "content": "" if reply.tool_calls else text,
-                                       "tool_calls": self._tool_calls(reply) if reply.tool_calls else None,
-                                       "prefix": False}
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": "" if reply.tool_calls else text,
+                "tool_calls": self._tool_calls(reply) if reply.tool_calls else None,
+                "prefix": False,
+            }
             choices.append({"index": index, "message": message, "finish_reason": self._finish(reply)})
-        return {"id": "cmpl-mistral0001", "object": "chat.completion", "created": CREATED,
-                "model": dialect.model_of(body, reply), "choices": choices, "usage": self._usage(body, reply, text)}
+        return {
+            "id": "cmpl-mistral0001",
+            "object": "chat.completion",
+            "created": CREATED,
+            "model": dialect.model_of(body, reply),
+            "choices": choices,
+            "usage": self._usage(body, reply, text),
+        }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         text = self._text(body, reply)
         n = int(body.get("n") or 1)
-        base = {"id": "cmpl-mistral0001", "object": "chat.completion.chunk", "created": CREATED,
-                "model": dialect.model_of(body, reply)}
+        base = {
+            "id": "cmpl-mistral0001",
+            "object": "chat.completion.chunk",
+            "created": CREATED,
+            "model": dialect.model_of(body, reply),
+        }
 
         def chunk(index: int, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
             choice = {"index": index, "delta": delta, "finish_reason": finish}
@@ -78,12 +102,18 @@ class _MistralEmbeddings(dialect.Dialect):
         inputs = body.get("input")  # the SDK's ``inputs`` argument goes out as ``input``
         items = [inputs] if isinstance(inputs, str) else list(inputs or [])
         dims = int(body.get("output_dimension") or 8)
-        data = [{"object": "embedding", "index": i,
-                 "embedding": [round(0.001 * (i + 1) * (j + 1), 6) for j in range(dims)]}
-                for i in range(len(items))]
+        data = [
+            {"object": "embedding", "index": i, "embedding": [round(0.001 * (i + 1) * (j + 1), 6) for j in range(dims)]}
+            for i in range(len(items))
+        ]
         count = sum(dialect.words(dialect.text_of(item)) for item in items)
-        return {"id": "embd-mistral0001", "object": "list", "data": data, "model": dialect.model_of(body, reply),
-                "usage": reply.usage or {"prompt_tokens": count, "completion_tokens": 0, "total_tokens": count}}
+        return {
+            "id": "embd-mistral0001",
+            "object": "list",
+            "data": data,
+            "model": dialect.model_of(body, reply),
+            "usage": reply.usage or {"prompt_tokens": count, "completion_tokens": 0, "total_tokens": count},
+        }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         raise ValueError("embeddings do not stream")

@@ -41,16 +41,25 @@ class _OllamaGeneration(dialect.Dialect):
 
     def _final(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
         usage = reply.usage or {"prompt_eval_count": self._prompt_words(body), "eval_count": dialect.words(text)}
-        return {"model": dialect.model_of(body, reply), "created_at": _CREATED, "done": True,
-                "done_reason": reply.finish_reason or "stop", "total_duration": 1_000_000,
-                "load_duration": 10_000, "prompt_eval_duration": 20_000, "eval_duration": 30_000, **usage}
+        return {
+            "model": dialect.model_of(body, reply),
+            "created_at": _CREATED,
+            "done": True,
+            "done_reason": reply.finish_reason or "stop",
+            "total_duration": 1_000_000,
+            "load_duration": 10_000,
+            "prompt_eval_duration": 20_000,
+            "eval_duration": 30_000,
+            **usage,
+        }
 
     def _message(self, text: str, reply: Reply) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": "" if reply.tool_calls else text}
         if reply.tool_calls:
             message["tool_calls"] = [
                 {"function": {"name": c["name"], "arguments": json.loads(c.get("arguments", "{}"))}}
-                for c in reply.tool_calls]
+                for c in reply.tool_calls
+            ]
         return message
 
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
@@ -66,8 +75,7 @@ class _OllamaGeneration(dialect.Dialect):
         text = self._text(body, reply)
         model = dialect.model_of(body, reply)
         if reply.tool_calls and self.chat:
-            yield _line({"model": model, "created_at": _CREATED, "done": False,
-                         "message": self._message(text, reply)})
+            yield _line({"model": model, "created_at": _CREATED, "done": False, "message": self._message(text, reply)})
         else:
             for piece in dialect.split(text, reply.chunks or max(1, dialect.words(text))):
                 partial: dict[str, Any] = {"model": model, "created_at": _CREATED, "done": False}
@@ -104,9 +112,13 @@ class _OllamaEmbed(dialect.Dialect):
             return {"embedding": [0.1] * dimensions}
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
-        return {"model": dialect.model_of(body, reply), "embeddings": [[0.1] * dimensions for _ in texts],
-                "total_duration": 1_000, "load_duration": 10,
-                "prompt_eval_count": sum(dialect.words(t) for t in texts)}
+        return {
+            "model": dialect.model_of(body, reply),
+            "embeddings": [[0.1] * dimensions for _ in texts],
+            "total_duration": 1_000,
+            "load_duration": 10,
+            "prompt_eval_count": sum(dialect.words(t) for t in texts),
+        }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         raise ValueError("embeddings do not stream")

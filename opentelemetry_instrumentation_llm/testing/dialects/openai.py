@@ -19,10 +19,20 @@ from opentelemetry_instrumentation_llm.testing.replies import Reply
 # The chunk Azure OpenAI opens a chat stream with: content-filter verdicts on the prompt, and an
 # empty id and model (as recorded from the real service).
 AZURE_PROMPT_FILTER_CHUNK: dict[str, Any] = {
-    "choices": [], "created": 0, "id": "", "model": "", "object": "",
-    "prompt_filter_results": [{"prompt_index": 0, "content_filter_results": {
-        category: {"filtered": False, "severity": "safe"} for category in ("hate", "self_harm", "sexual", "violence")
-    }}],
+    "choices": [],
+    "created": 0,
+    "id": "",
+    "model": "",
+    "object": "",
+    "prompt_filter_results": [
+        {
+            "prompt_index": 0,
+            "content_filter_results": {
+                category: {"filtered": False, "severity": "safe"}
+                for category in ("hate", "self_harm", "sexual", "violence")
+            },
+        }
+    ],
 }
 
 
@@ -44,19 +54,28 @@ class OpenAIChat(Dialect):
         text = self._text(body, reply)
         choices = []
         for index in range(int(body.get("n") or 1)):
-            message: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_calls else text,
-                                       "refusal": None}
+            message: dict[str, Any] = {
+                "role": "assistant",
+                "content": None if reply.tool_calls else text,
+                "refusal": None,
+            }
             if reply.tool_calls:
                 message["tool_calls"] = [
-                    {"id": call.get("id", f"call_{i}"), "type": "function",
-                     "function": {"name": call["name"], "arguments": call.get("arguments", "{}")}}
+                    {
+                        "id": call.get("id", f"call_{i}"),
+                        "type": "function",
+                        "function": {"name": call["name"], "arguments": call.get("arguments", "{}")},
+                    }
                     for i, call in enumerate(reply.tool_calls)
                 ]
-            choices.append({"index": index, "message": message, "finish_reason": self._finish(reply),
-                            "logprobs": None})
+            choices.append({"index": index, "message": message, "finish_reason": self._finish(reply), "logprobs": None})
         return {
-            "id": "chatcmpl-fake0001", "object": "chat.completion", "created": 1_767_225_600,
-            "model": model_of(body, reply), "choices": choices, "usage": self._usage(body, reply, text),
+            "id": "chatcmpl-fake0001",
+            "object": "chat.completion",
+            "created": 1_767_225_600,
+            "model": model_of(body, reply),
+            "choices": choices,
+            "usage": self._usage(body, reply, text),
             "system_fingerprint": "fp_fake01",
         }
 
@@ -64,8 +83,14 @@ class OpenAIChat(Dialect):
         text = self._text(body, reply)
         model = model_of(body, reply)
         n = int(body.get("n") or 1)
-        base = {"id": "chatcmpl-fake0001", "object": "chat.completion.chunk", "created": 1_767_225_600,
-                "model": model, "system_fingerprint": "fp_fake01", **reply.extra}
+        base = {
+            "id": "chatcmpl-fake0001",
+            "object": "chat.completion.chunk",
+            "created": 1_767_225_600,
+            "model": model,
+            "system_fingerprint": "fp_fake01",
+            **reply.extra,
+        }
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
 
         def chunk(choices: list[dict[str, Any]], **extra: Any) -> bytes:
@@ -78,12 +103,34 @@ class OpenAIChat(Dialect):
         if reply.tool_calls:
             for i, call in enumerate(reply.tool_calls):
                 for index in range(n):
-                    yield chunk([{"index": index, "finish_reason": None, "delta": {"tool_calls": [
-                        {"index": i, "id": call.get("id", f"call_{i}"), "type": "function",
-                         "function": {"name": call["name"], "arguments": ""}}]}}])
+                    yield chunk(
+                        [
+                            {
+                                "index": index,
+                                "finish_reason": None,
+                                "delta": {
+                                    "tool_calls": [
+                                        {
+                                            "index": i,
+                                            "id": call.get("id", f"call_{i}"),
+                                            "type": "function",
+                                            "function": {"name": call["name"], "arguments": ""},
+                                        }
+                                    ]
+                                },
+                            }
+                        ]
+                    )
                     for piece in split(call.get("arguments", "{}"), 2):
-                        yield chunk([{"index": index, "finish_reason": None, "delta": {"tool_calls": [
-                            {"index": i, "function": {"arguments": piece}}]}}])
+                        yield chunk(
+                            [
+                                {
+                                    "index": index,
+                                    "finish_reason": None,
+                                    "delta": {"tool_calls": [{"index": i, "function": {"arguments": piece}}]},
+                                }
+                            ]
+                        )
         else:
             for piece in split(text, reply.chunks or max(1, words(text))):
                 for index in range(n):
@@ -113,17 +160,25 @@ class _OpenAICompletions(OpenAIChat):
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         text = self._text(body, reply)
         return {
-            "id": "cmpl-fake0001", "object": "text_completion", "created": 1_767_225_600,
+            "id": "cmpl-fake0001",
+            "object": "text_completion",
+            "created": 1_767_225_600,
             "model": model_of(body, reply),
-            "choices": [{"index": i, "text": text, "finish_reason": reply.finish_reason or "stop", "logprobs": None}
-                        for i in range(int(body.get("n") or 1))],
+            "choices": [
+                {"index": i, "text": text, "finish_reason": reply.finish_reason or "stop", "logprobs": None}
+                for i in range(int(body.get("n") or 1))
+            ],
             "usage": self._usage(body, reply, text),
         }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         text = self._text(body, reply)
-        base = {"id": "cmpl-fake0001", "object": "text_completion", "created": 1_767_225_600,
-                "model": model_of(body, reply)}
+        base = {
+            "id": "cmpl-fake0001",
+            "object": "text_completion",
+            "created": 1_767_225_600,
+            "model": model_of(body, reply),
+        }
         pieces = split(text, reply.chunks or max(1, words(text)))
         for i, piece in enumerate(pieces):
             last = i == len(pieces) - 1
@@ -153,8 +208,12 @@ class _OpenAIEmbeddings(Dialect):
                 embedding = vector
             data.append({"object": "embedding", "index": i, "embedding": embedding})
         count = sum(words(text_of(item)) for item in items)
-        return {"object": "list", "data": data, "model": model_of(body, reply),
-                "usage": reply.usage or {"prompt_tokens": count, "total_tokens": count}}
+        return {
+            "object": "list",
+            "data": data,
+            "model": model_of(body, reply),
+            "usage": reply.usage or {"prompt_tokens": count, "total_tokens": count},
+        }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         raise ValueError("embeddings do not stream")
@@ -177,23 +236,50 @@ class _OpenAIResponses(Dialect):
         output: list[dict[str, Any]] = []
         if text is not None:
             if reply.tool_calls:
-                output = [{"type": "function_call", "id": f"fc_{i}", "call_id": call.get("id", f"call_{i}"),
-                           "name": call["name"], "arguments": call.get("arguments", "{}"), "status": "completed"}
-                          for i, call in enumerate(reply.tool_calls)]
+                output = [
+                    {
+                        "type": "function_call",
+                        "id": f"fc_{i}",
+                        "call_id": call.get("id", f"call_{i}"),
+                        "name": call["name"],
+                        "arguments": call.get("arguments", "{}"),
+                        "status": "completed",
+                    }
+                    for i, call in enumerate(reply.tool_calls)
+                ]
             else:
-                output = [{"type": "message", "id": "msg_fake01", "role": "assistant", "status": "completed",
-                           "content": [{"type": "output_text", "text": text, "annotations": []}]}]
+                output = [
+                    {
+                        "type": "message",
+                        "id": "msg_fake01",
+                        "role": "assistant",
+                        "status": "completed",
+                        "content": [{"type": "output_text", "text": text, "annotations": []}],
+                    }
+                ]
         prompt = words(self._input_text(body)) + words(text_of(body.get("instructions")))
         completion = words(text or "")
         usage = reply.usage or {
-            "input_tokens": prompt, "output_tokens": completion, "total_tokens": prompt + completion,
-            "input_tokens_details": {"cached_tokens": 0}, "output_tokens_details": {"reasoning_tokens": 0},
+            "input_tokens": prompt,
+            "output_tokens": completion,
+            "total_tokens": prompt + completion,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens_details": {"reasoning_tokens": 0},
         }
         response = {
-            "id": "resp_fake0001", "object": "response", "created_at": 1_767_225_600, "status": status,
-            "model": model_of(body, reply), "output": output, "parallel_tool_calls": True,
-            "tool_choice": "auto", "tools": [], "error": None, "incomplete_details": None,
-            "instructions": body.get("instructions"), "metadata": {},
+            "id": "resp_fake0001",
+            "object": "response",
+            "created_at": 1_767_225_600,
+            "status": status,
+            "model": model_of(body, reply),
+            "output": output,
+            "parallel_tool_calls": True,
+            "tool_choice": "auto",
+            "tools": [],
+            "error": None,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "metadata": {},
             "usage": usage if status != "in_progress" else None,
         }
         if reply.finish_reason in ("max_output_tokens", "content_filter"):
@@ -214,19 +300,33 @@ class _OpenAIResponses(Dialect):
 
         yield event("response.created", response=self._response(body, reply, "in_progress", None))
         yield event("response.in_progress", response=self._response(body, reply, "in_progress", None))
-        yield event("response.output_item.added", output_index=0,
-                    item={"type": "message", "id": "msg_fake01", "role": "assistant", "status": "in_progress",
-                          "content": []})
-        yield event("response.content_part.added", item_id="msg_fake01", output_index=0, content_index=0,
-                    part={"type": "output_text", "text": "", "annotations": []})
+        yield event(
+            "response.output_item.added",
+            output_index=0,
+            item={"type": "message", "id": "msg_fake01", "role": "assistant", "status": "in_progress", "content": []},
+        )
+        yield event(
+            "response.content_part.added",
+            item_id="msg_fake01",
+            output_index=0,
+            content_index=0,
+            part={"type": "output_text", "text": "", "annotations": []},
+        )
         for piece in split(text, reply.chunks or max(1, words(text))):
-            yield event("response.output_text.delta", item_id="msg_fake01", output_index=0, content_index=0,
-                        delta=piece, logprobs=[])
+            yield event(
+                "response.output_text.delta",
+                item_id="msg_fake01",
+                output_index=0,
+                content_index=0,
+                delta=piece,
+                logprobs=[],
+            )
         if reply.stream_error is not None:
             yield event("error", **reply.stream_error)
             return
-        yield event("response.output_text.done", item_id="msg_fake01", output_index=0, content_index=0, text=text,
-                    logprobs=[])
+        yield event(
+            "response.output_text.done", item_id="msg_fake01", output_index=0, content_index=0, text=text, logprobs=[]
+        )
         final = self._response(body, reply, "completed", text)
         kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
         yield event(kind, response=final)

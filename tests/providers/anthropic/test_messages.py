@@ -29,11 +29,25 @@ def create(client: Any, **kwargs: Any) -> Any:
 
 
 def test_span_attributes_and_usage_arithmetic(client, fake, fake_server, telemetry, instrumented):
-    fake.push(Reply(text="Red, yellow, blue.", usage={
-        "input_tokens": 100, "output_tokens": 20, "cache_read_input_tokens": 1000,
-        "cache_creation_input_tokens": 50, "service_tier": "priority"}))
-    message = create(client, stop_sequences=["\n\nHuman:"], service_tier="auto",
-                     output_config={"effort": "high"}, extra_body={"temperature": 0.3, "top_k": 40})
+    fake.push(
+        Reply(
+            text="Red, yellow, blue.",
+            usage={
+                "input_tokens": 100,
+                "output_tokens": 20,
+                "cache_read_input_tokens": 1000,
+                "cache_creation_input_tokens": 50,
+                "service_tier": "priority",
+            },
+        )
+    )
+    message = create(
+        client,
+        stop_sequences=["\n\nHuman:"],
+        service_tier="auto",
+        output_config={"effort": "high"},
+        extra_body={"temperature": 0.3, "top_k": 40},
+    )
     span = telemetry.span()
     assert span.name == f"chat {MODEL}" and span.kind is SpanKind.CLIENT
     assert dict(span.attributes) == {
@@ -60,22 +74,32 @@ def test_span_attributes_and_usage_arithmetic(client, fake, fake_server, telemet
     assert dict(duration.attributes) == {**base_attributes(fake_server), "gen_ai.response.model": message.model}
 
 
-@pytest.mark.parametrize(("stop_reason", "expected"), [
-    ("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("tool_use", "tool_call"),
-    ("refusal", "content_filter"), ("pause_turn", "pause_turn"),
-])
+@pytest.mark.parametrize(
+    ("stop_reason", "expected"),
+    [
+        ("end_turn", "stop"),
+        ("stop_sequence", "stop"),
+        ("max_tokens", "length"),
+        ("tool_use", "tool_call"),
+        ("refusal", "content_filter"),
+        ("pause_turn", "pause_turn"),
+    ],
+)
 def test_finish_reasons_are_mapped(client, fake, telemetry, instrumented, stop_reason, expected):
     fake.push(Reply(finish_reason=stop_reason))
     assert create(client).stop_reason == stop_reason
     assert telemetry.span().attributes["gen_ai.response.finish_reasons"] == (expected,)
 
 
-@pytest.mark.parametrize(("status", "exception", "error_type"), [
-    (429, anthropic.RateLimitError, "rate_limit_error"),
-    (529, anthropic.OverloadedError, "overloaded_error"),
-    (500, anthropic.InternalServerError, "api_error"),
-    (400, anthropic.BadRequestError, "invalid_request_error"),
-])
+@pytest.mark.parametrize(
+    ("status", "exception", "error_type"),
+    [
+        (429, anthropic.RateLimitError, "rate_limit_error"),
+        (529, anthropic.OverloadedError, "overloaded_error"),
+        (500, anthropic.InternalServerError, "api_error"),
+        (400, anthropic.BadRequestError, "invalid_request_error"),
+    ],
+)
 def test_errors(client, fake, fake_server, telemetry, instrumented, status, exception, error_type):
     fake.push(Reply(status=status))
     with pytest.raises(exception):
@@ -90,35 +114,61 @@ def test_errors(client, fake, fake_server, telemetry, instrumented, status, exce
 def test_content_capture_of_system_tools_thinking_and_tool_results(client, fake, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
     fake.push(Reply(tool_calls=[{"id": "toolu_2", "name": "get_time", "arguments": '{"tz": "UTC"}'}]))
-    create(client, system=[{"type": "text", "text": "You are a clock."}], tools=[
-        {"name": "get_time", "description": "Current time", "input_schema": {"type": "object"}},
-        {"type": "web_search_20250305", "name": "web_search"},
-    ], messages=[
-        {"role": "user", "content": "What time is it?"},
-        {"role": "assistant", "content": [
-            {"type": "thinking", "thinking": "I should call the tool.", "signature": "sig"},
-            {"type": "tool_use", "id": "toolu_1", "name": "get_time", "input": {"tz": "CET"}}]},
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "12:00"}]},
-            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}}]},
-    ])
+    create(
+        client,
+        system=[{"type": "text", "text": "You are a clock."}],
+        tools=[
+            {"name": "get_time", "description": "Current time", "input_schema": {"type": "object"}},
+            {"type": "web_search_20250305", "name": "web_search"},
+        ],
+        messages=[
+            {"role": "user", "content": "What time is it?"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "I should call the tool.", "signature": "sig"},
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_time", "input": {"tz": "CET"}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": [{"type": "text", "text": "12:00"}]},
+                    {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBOR"}},
+                ],
+            },
+        ],
+    )
     attrs = telemetry.span().attributes
     assert decoded(attrs["gen_ai.system_instructions"]) == [{"type": "text", "content": "You are a clock."}]
     assert decoded(attrs["gen_ai.input.messages"]) == [
         {"role": "user", "parts": [{"type": "text", "content": "What time is it?"}]},
-        {"role": "assistant", "parts": [
-            {"type": "reasoning", "content": "I should call the tool."},
-            {"type": "tool_call", "id": "toolu_1", "name": "get_time", "arguments": {"tz": "CET"}}]},
-        {"role": "user", "parts": [
-            {"type": "tool_call_response", "id": "toolu_1", "response": "12:00"},
-            {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBOR"}]},
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "reasoning", "content": "I should call the tool."},
+                {"type": "tool_call", "id": "toolu_1", "name": "get_time", "arguments": {"tz": "CET"}},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"type": "tool_call_response", "id": "toolu_1", "response": "12:00"},
+                {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBOR"},
+            ],
+        },
     ]
     assert decoded(attrs["gen_ai.tool.definitions"]) == [
         {"type": "function", "name": "get_time", "description": "Current time", "parameters": {"type": "object"}},
         {"type": "web_search_20250305", "name": "web_search"},
     ]
-    assert decoded(attrs["gen_ai.output.messages"]) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
-        {"type": "tool_call", "id": "toolu_2", "name": "get_time", "arguments": {"tz": "UTC"}}]}]
+    assert decoded(attrs["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [{"type": "tool_call", "id": "toolu_2", "name": "get_time", "arguments": {"tz": "UTC"}}],
+        }
+    ]
     assert attrs["gen_ai.response.finish_reasons"] == ("tool_call",)
 
 
@@ -131,16 +181,21 @@ def test_no_content_and_no_key_by_default(client, fake, telemetry, instrumented)
 
 
 def test_beta_messages_share_the_same_shapes(client, telemetry, instrumented):
-    message = client.beta.messages.create(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "hi"}],
-                                          betas=["context-management-2025-06-27"])
+    message = client.beta.messages.create(
+        model=MODEL,
+        max_tokens=64,
+        messages=[{"role": "user", "content": "hi"}],
+        betas=["context-management-2025-06-27"],
+    )
     span = telemetry.span()
     assert span.attributes["gen_ai.response.id"] == message.id
     assert span.attributes["gen_ai.provider.name"] == "anthropic"
 
 
 def test_with_raw_response(client, telemetry, instrumented):
-    raw = client.messages.with_raw_response.create(model=MODEL, max_tokens=64,
-                                                   messages=[{"role": "user", "content": "hi"}])
+    raw = client.messages.with_raw_response.create(
+        model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+    )
     message = raw.parse()
     assert raw.http_response.status_code == 200
     assert telemetry.span().attributes["gen_ai.response.id"] == message.id
@@ -148,8 +203,7 @@ def test_with_raw_response(client, telemetry, instrumented):
 
 def test_provider_name_by_client_class(fake_server):
     request = {"model": MODEL, "max_tokens": 8, "messages": []}
-    vertex = anthropic.AnthropicVertex(region="us-east5", project_id="p", access_token="t",
-                                       base_url=fake_server.url)
+    vertex = anthropic.AnthropicVertex(region="us-east5", project_id="p", access_token="t", base_url=fake_server.url)
     assert adapter.parse_messages_request(vertex.messages, request).provider == "gcp.vertex_ai"
     direct = anthropic.Anthropic(api_key=API_KEY, base_url=fake_server.url)
     assert adapter.parse_messages_request(direct.messages, request).provider == "anthropic"
@@ -158,10 +212,12 @@ def test_provider_name_by_client_class(fake_server):
 
 
 def test_vertex_client_end_to_end(fake_server, fake, telemetry, instrumented):
-    vertex = anthropic.AnthropicVertex(region="us-east5", project_id="proj", access_token="token",
-                                       base_url=fake_server.url, max_retries=0)
-    message = vertex.messages.create(model="claude-opus-4-6@20260101", max_tokens=32,
-                                     messages=[{"role": "user", "content": "hi"}])
+    vertex = anthropic.AnthropicVertex(
+        region="us-east5", project_id="proj", access_token="token", base_url=fake_server.url, max_retries=0
+    )
+    message = vertex.messages.create(
+        model="claude-opus-4-6@20260101", max_tokens=32, messages=[{"role": "user", "content": "hi"}]
+    )
     span = telemetry.span()
     assert span.attributes["gen_ai.provider.name"] == "gcp.vertex_ai"
     assert span.attributes["gen_ai.response.id"] == message.id
@@ -172,8 +228,12 @@ def test_vertex_client_end_to_end(fake_server, fake, telemetry, instrumented):
 
 def sdk_traced_client(fake_server, provider: TracerProvider) -> anthropic.Anthropic:
     """A client whose built-in OpenTelemetry tracing is on and reports to ``provider``."""
-    return anthropic.Anthropic(api_key=API_KEY, base_url=fake_server.anthropic_base_url, max_retries=0,
-                               open_telemetry={"tracer_provider": provider})
+    return anthropic.Anthropic(
+        api_key=API_KEY,
+        base_url=fake_server.anthropic_base_url,
+        max_retries=0,
+        open_telemetry={"tracer_provider": provider},
+    )
 
 
 def test_the_sdk_alone_emits_its_own_span(fake_server, fake, telemetry):
@@ -183,8 +243,9 @@ def test_the_sdk_alone_emits_its_own_span(fake_server, fake, telemetry):
     assert [s.instrumentation_scope.name for s in telemetry.spans()] == ["com.anthropic.sdk.python"]
 
 
-def test_one_call_yields_one_inference_span_and_trace_context_still_propagates(fake_server, fake, telemetry,
-                                                                              instrumented):
+def test_one_call_yields_one_inference_span_and_trace_context_still_propagates(
+    fake_server, fake, telemetry, instrumented
+):
     with sdk_traced_client(fake_server, telemetry.tracer_provider) as client:
         create(client)
         with client.messages.stream(model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "x"}]) as s:

@@ -36,11 +36,16 @@ def test_raw_stream_exhausted(client, fake, fake_server, telemetry, instrumented
     span = telemetry.span()
     attrs = {k: v for k, v in span.attributes.items() if k != "gen_ai.response.time_to_first_chunk"}
     assert attrs == {
-        **base_attributes(fake_server), "gen_ai.request.stream": True, "gen_ai.request.max_tokens": 256,
-        "gen_ai.response.id": events[0].message.id, "gen_ai.response.model": events[0].message.model,
+        **base_attributes(fake_server),
+        "gen_ai.request.stream": True,
+        "gen_ai.request.max_tokens": 256,
+        "gen_ai.response.id": events[0].message.id,
+        "gen_ai.response.model": events[0].message.model,
         "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": 12 + 30, "gen_ai.usage.output_tokens": 14,
-        "gen_ai.usage.cache_read.input_tokens": 30, "gen_ai.usage.cache_write.input_tokens": 0,
+        "gen_ai.usage.input_tokens": 12 + 30,
+        "gen_ai.usage.output_tokens": 14,
+        "gen_ai.usage.cache_read.input_tokens": 30,
+        "gen_ai.usage.cache_write.input_tokens": 0,
     }
     (per_chunk,) = telemetry.points(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
     assert per_chunk.count == deltas(events) - 1 == 9
@@ -62,7 +67,8 @@ def test_helper_text_stream_and_final_message(client, fake, telemetry, instrumen
     assert span.attributes["gen_ai.response.id"] == final.id
     assert span.attributes["gen_ai.usage.output_tokens"] == final.usage.output_tokens
     assert decoded(span.attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": TEXT}], "finish_reason": "stop"}]
+        {"role": "assistant", "parts": [{"type": "text", "content": TEXT}], "finish_reason": "stop"}
+    ]
 
 
 def test_helper_events_and_get_final_text(client, fake, telemetry, instrumented):
@@ -94,7 +100,8 @@ def test_tool_use_streamed(client, fake, telemetry, instrument):
     span = telemetry.span()
     assert span.attributes["gen_ai.response.finish_reasons"] == ("tool_call",)
     assert decoded(span.attributes["gen_ai.output.messages"])[0]["parts"] == [
-        {"type": "tool_call", "id": "toolu_9", "name": "search", "arguments": {"query": "otel genai"}}]
+        {"type": "tool_call", "id": "toolu_9", "name": "search", "arguments": {"query": "otel genai"}}
+    ]
 
 
 def test_error_event_inside_the_stream(client, fake, telemetry, instrumented):
@@ -182,8 +189,9 @@ async def test_async_raw_stream_close(aclient, fake, telemetry, instrumented):
 
 async def test_async_concurrent_helpers(aclient, telemetry, instrumented):
     async def one(i: int) -> str:
-        async with aclient.messages.stream(model=f"claude-{i}", max_tokens=32,
-                                          messages=[{"role": "user", "content": f"n{i}"}]) as stream:
+        async with aclient.messages.stream(
+            model=f"claude-{i}", max_tokens=32, messages=[{"role": "user", "content": f"n{i}"}]
+        ) as stream:
             return await stream.get_final_text()
 
     texts = await asyncio.gather(*(one(i) for i in range(16)))

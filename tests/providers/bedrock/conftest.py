@@ -34,8 +34,14 @@ def instrumented(instrument: Any) -> BedrockInstrumentor:
 
 def make_client(server: FakeLLMServer, service: str = "bedrock-runtime") -> Any:
     # One attempt: botocore would otherwise retry throttling and 5xx replies (and sleep in between).
-    return boto3.client(service, region_name="us-east-1", endpoint_url=server.url, aws_access_key_id=ACCESS_KEY,
-                        aws_secret_access_key=SECRET_KEY, config=Config(retries={"total_max_attempts": 1}))
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=server.url,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
 
 
 @pytest.fixture
@@ -64,8 +70,14 @@ def body(payload: dict[str, Any]) -> bytes:
 
 
 def anthropic_body(text: str, **kwargs: Any) -> bytes:
-    return body({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 256,
-                 "messages": [{"role": "user", "content": text}], **kwargs})
+    return body(
+        {
+            "anthropic_version": "bedrock-2023-05-31",
+            "max_tokens": 256,
+            "messages": [{"role": "user", "content": text}],
+            **kwargs,
+        }
+    )
 
 
 def words(text: str) -> int:

@@ -26,14 +26,21 @@ def converse(client: Any, **kwargs: Any) -> Any:
 
 def test_span_attributes_usage_and_metrics(client, fake, fake_server, telemetry, instrumented):
     # Bedrock's inputTokens excludes cache reads and writes: the conventions' input is the sum of the three.
-    usage = {"inputTokens": 100, "outputTokens": 20, "totalTokens": 1170, "cacheReadInputTokens": 1000,
-             "cacheWriteInputTokens": 50}
+    usage = {
+        "inputTokens": 100,
+        "outputTokens": 20,
+        "totalTokens": 1170,
+        "cacheReadInputTokens": 1000,
+        "cacheWriteInputTokens": 50,
+    }
     fake.push(Reply(text="Red, yellow, blue.", usage=usage, headers={"x-amzn-RequestId": "a1b2c3-request-id"}))
-    response = converse(client, inferenceConfig={"maxTokens": 256, "temperature": 0.3, "topP": 0.9,
-                                                 "stopSequences": ["\n\nHuman:"]},
-                        additionalModelRequestFields={"top_k": 40},
-                        outputConfig={"effort": "high"},
-                        guardrailConfig={"guardrailIdentifier": "gr-abc123", "guardrailVersion": "1"})
+    response = converse(
+        client,
+        inferenceConfig={"maxTokens": 256, "temperature": 0.3, "topP": 0.9, "stopSequences": ["\n\nHuman:"]},
+        additionalModelRequestFields={"top_k": 40},
+        outputConfig={"effort": "high"},
+        guardrailConfig={"guardrailIdentifier": "gr-abc123", "guardrailVersion": "1"},
+    )
     assert response["output"]["message"]["content"] == [{"text": "Red, yellow, blue."}]
     span = telemetry.span()
     assert span.name == f"chat {MODEL}" and span.kind is SpanKind.CLIENT
@@ -70,26 +77,43 @@ def test_derived_usage_counts_words(client, fake, telemetry, instrumented):
     assert "gen_ai.usage.cache_read.input_tokens" not in attrs
 
 
-@pytest.mark.parametrize(("stop_reason", "expected"), [
-    ("end_turn", "stop"), ("stop_sequence", "stop"), ("max_tokens", "length"), ("tool_use", "tool_call"),
-    ("guardrail_intervened", "content_filter"), ("content_filtered", "content_filter"),
-    ("malformed_tool_use", "malformed_tool_use"),
-])
+@pytest.mark.parametrize(
+    ("stop_reason", "expected"),
+    [
+        ("end_turn", "stop"),
+        ("stop_sequence", "stop"),
+        ("max_tokens", "length"),
+        ("tool_use", "tool_call"),
+        ("guardrail_intervened", "content_filter"),
+        ("content_filtered", "content_filter"),
+        ("malformed_tool_use", "malformed_tool_use"),
+    ],
+)
 def test_finish_reasons_are_mapped(client, fake, telemetry, instrumented, stop_reason, expected):
     fake.push(Reply(finish_reason=stop_reason))
     assert converse(client)["stopReason"] == stop_reason
     assert telemetry.span().attributes["gen_ai.response.finish_reasons"] == (expected,)
 
 
-@pytest.mark.parametrize(("reply", "code"), [
-    (Reply(status=429), "ThrottlingException"),
-    (Reply(status=400), "ValidationException"),
-    (Reply(status=503), "ServiceUnavailableException"),
-    # As Bedrock sends it: the code in the x-amzn-ErrorType header, with a namespace suffix botocore strips.
-    (Reply(status=429, error={"message": "Too many requests, please wait before trying again."},
-           headers={"x-amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"}),
-     "ThrottlingException"),
-])
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        (Reply(status=429), "ThrottlingException"),
+        (Reply(status=400), "ValidationException"),
+        (Reply(status=503), "ServiceUnavailableException"),
+        # As Bedrock sends it: the code in the x-amzn-ErrorType header, with a namespace suffix botocore strips.
+        (
+            Reply(
+                status=429,
+                error={"message": "Too many requests, please wait before trying again."},
+                headers={
+                    "x-amzn-ErrorType": "ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"
+                },
+            ),
+            "ThrottlingException",
+        ),
+    ],
+)
 def test_client_errors_report_the_aws_error_code(client, fake, fake_server, telemetry, instrumented, reply, code):
     fake.push(reply)
     with pytest.raises(getattr(client.exceptions, code)) as raised:
@@ -108,9 +132,14 @@ def test_connection_error_reports_the_class_name(fake, telemetry, instrumented):
     from botocore.config import Config
     from botocore.exceptions import EndpointConnectionError
 
-    dead = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url="http://127.0.0.1:1",
-                        aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
-                        config=Config(retries={"total_max_attempts": 1}))
+    dead = boto3.client(
+        "bedrock-runtime",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:1",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        config=Config(retries={"total_max_attempts": 1}),
+    )
     with pytest.raises(EndpointConnectionError):
         converse(dead)
     span = telemetry.span()
@@ -121,32 +150,67 @@ def test_connection_error_reports_the_class_name(fake, telemetry, instrumented):
 def test_content_capture_of_system_tools_and_tool_results(client, fake, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
     fake.push(Reply(tool_calls=[{"id": "tooluse_2", "name": "get_time", "arguments": '{"tz": "UTC"}'}]))
-    converse(client, system=[{"text": "You are a clock."}, {"cachePoint": {"type": "default"}}], toolConfig={"tools": [
-        {"toolSpec": {"name": "get_time", "description": "Current time",
-                      "inputSchema": {"json": {"type": "object"}}}}]}, messages=[
-        user("What time is it?"),
-        {"role": "assistant", "content": [
-            {"reasoningContent": {"reasoningText": {"text": "I should call the tool.", "signature": "sig"}}},
-            {"toolUse": {"toolUseId": "tooluse_1", "name": "get_time", "input": {"tz": "CET"}}}]},
-        {"role": "user", "content": [
-            {"toolResult": {"toolUseId": "tooluse_1", "content": [{"text": "12:00"}]}},
-            {"image": {"format": "png", "source": {"bytes": b"\x89PNG"}}}]},
-    ])
+    converse(
+        client,
+        system=[{"text": "You are a clock."}, {"cachePoint": {"type": "default"}}],
+        toolConfig={
+            "tools": [
+                {
+                    "toolSpec": {
+                        "name": "get_time",
+                        "description": "Current time",
+                        "inputSchema": {"json": {"type": "object"}},
+                    }
+                }
+            ]
+        },
+        messages=[
+            user("What time is it?"),
+            {
+                "role": "assistant",
+                "content": [
+                    {"reasoningContent": {"reasoningText": {"text": "I should call the tool.", "signature": "sig"}}},
+                    {"toolUse": {"toolUseId": "tooluse_1", "name": "get_time", "input": {"tz": "CET"}}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"toolResult": {"toolUseId": "tooluse_1", "content": [{"text": "12:00"}]}},
+                    {"image": {"format": "png", "source": {"bytes": b"\x89PNG"}}},
+                ],
+            },
+        ],
+    )
     attrs = telemetry.span().attributes
     assert decoded(attrs["gen_ai.system_instructions"]) == [{"type": "text", "content": "You are a clock."}]
     assert decoded(attrs["gen_ai.input.messages"]) == [
         {"role": "user", "parts": [{"type": "text", "content": "What time is it?"}]},
-        {"role": "assistant", "parts": [
-            {"type": "reasoning", "content": "I should call the tool."},
-            {"type": "tool_call", "id": "tooluse_1", "name": "get_time", "arguments": {"tz": "CET"}}]},
-        {"role": "user", "parts": [
-            {"type": "tool_call_response", "id": "tooluse_1", "response": "12:00"},
-            {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBORw=="}]},
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "reasoning", "content": "I should call the tool."},
+                {"type": "tool_call", "id": "tooluse_1", "name": "get_time", "arguments": {"tz": "CET"}},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"type": "tool_call_response", "id": "tooluse_1", "response": "12:00"},
+                {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBORw=="},
+            ],
+        },
     ]
     assert decoded(attrs["gen_ai.tool.definitions"]) == [
-        {"type": "function", "name": "get_time", "description": "Current time", "parameters": {"type": "object"}}]
-    assert decoded(attrs["gen_ai.output.messages"]) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
-        {"type": "tool_call", "id": "tooluse_2", "name": "get_time", "arguments": {"tz": "UTC"}}]}]
+        {"type": "function", "name": "get_time", "description": "Current time", "parameters": {"type": "object"}}
+    ]
+    assert decoded(attrs["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [{"type": "tool_call", "id": "tooluse_2", "name": "get_time", "arguments": {"tz": "UTC"}}],
+        }
+    ]
 
 
 def test_no_content_and_no_credentials_by_default(client, fake, telemetry, instrumented):

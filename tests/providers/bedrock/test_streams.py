@@ -51,9 +51,12 @@ def test_converse_stream_exhausted(client, fake, fake_server, telemetry, instrum
     assert "".join(e["contentBlockDelta"]["delta"]["text"] for e in deltas) == TEXT
     span = telemetry.span()
     assert without_ttfc(span.attributes) == {
-        **base_attributes(fake_server), "gen_ai.request.stream": True, "gen_ai.request.max_tokens": 300,
+        **base_attributes(fake_server),
+        "gen_ai.request.stream": True,
+        "gen_ai.request.max_tokens": 300,
         "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": 12 + 30, "gen_ai.usage.output_tokens": 14,
+        "gen_ai.usage.input_tokens": 12 + 30,
+        "gen_ai.usage.output_tokens": 14,
         "gen_ai.usage.cache_read.input_tokens": 30,
     }
     (per_chunk,) = telemetry.points(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
@@ -67,14 +70,23 @@ def test_converse_stream_exhausted(client, fake, fake_server, telemetry, instrum
 def test_converse_stream_tool_use_and_content(client, fake, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
     fake.push(Reply(tool_calls=[{"id": "tooluse_9", "name": "search", "arguments": '{"query": "otel genai"}'}]))
-    events = list(converse_stream(client, toolConfig={"tools": [{"toolSpec": {
-        "name": "search", "inputSchema": {"json": {"type": "object"}}}}]})["stream"])
+    events = list(
+        converse_stream(
+            client,
+            toolConfig={"tools": [{"toolSpec": {"name": "search", "inputSchema": {"json": {"type": "object"}}}}]},
+        )["stream"]
+    )
     assert events[-2] == {"messageStop": {"stopReason": "tool_use"}}
     attrs = telemetry.span().attributes
     assert attrs["gen_ai.response.finish_reasons"] == ("tool_call",)
     assert decoded(attrs["gen_ai.input.messages"]) == [{"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
-    assert decoded(attrs["gen_ai.output.messages"]) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
-        {"type": "tool_call", "id": "tooluse_9", "name": "search", "arguments": {"query": "otel genai"}}]}]
+    assert decoded(attrs["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [{"type": "tool_call", "id": "tooluse_9", "name": "search", "arguments": {"query": "otel genai"}}],
+        }
+    ]
 
 
 def test_converse_stream_text_is_not_recorded_by_default(client, fake, telemetry, instrumented):
@@ -95,41 +107,56 @@ def test_invoke_stream_anthropic(client, fake, fake_server, telemetry, instrumen
     start = events[0]["message"]
     span = telemetry.span()
     assert without_ttfc(span.attributes) == {
-        **base_attributes(fake_server), "gen_ai.request.stream": True, "gen_ai.request.max_tokens": 256,
+        **base_attributes(fake_server),
+        "gen_ai.request.stream": True,
+        "gen_ai.request.max_tokens": 256,
         "gen_ai.request.temperature": 1.0,
-        "gen_ai.response.id": start["id"], "gen_ai.response.model": start["model"],
+        "gen_ai.response.id": start["id"],
+        "gen_ai.response.model": start["model"],
         "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": 9 + 100, "gen_ai.usage.output_tokens": 14,
-        "gen_ai.usage.cache_read.input_tokens": 100, "gen_ai.usage.cache_write.input_tokens": 0,
+        "gen_ai.usage.input_tokens": 9 + 100,
+        "gen_ai.usage.output_tokens": 14,
+        "gen_ai.usage.cache_read.input_tokens": 100,
+        "gen_ai.usage.cache_write.input_tokens": 0,
         "gen_ai.input.messages": span.attributes["gen_ai.input.messages"],
         "gen_ai.output.messages": span.attributes["gen_ai.output.messages"],
     }
     assert decoded(span.attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "finish_reason": "stop", "parts": [{"type": "text", "content": TEXT}]}]
+        {"role": "assistant", "finish_reason": "stop", "parts": [{"type": "text", "content": TEXT}]}
+    ]
     (per_chunk,) = telemetry.points(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
     assert per_chunk.count == sum(1 for e in events if e["type"] == "content_block_delta") - 1 == 5
 
 
-@pytest.mark.parametrize(("model", "payload", "operation"), [
-    (LLAMA, {"prompt": PROMPT, "max_gen_len": 64}, "text_completion"),
-    (TITAN, {"inputText": PROMPT, "textGenerationConfig": {"maxTokenCount": 64}}, "text_completion"),
-    # Mistral's chunks carry no token counts: usage comes from Bedrock's closing invocation metrics.
-    ("mistral.mistral-7b-instruct-v0:2", {"prompt": PROMPT, "max_tokens": 64}, "text_completion"),
-])
+@pytest.mark.parametrize(
+    ("model", "payload", "operation"),
+    [
+        (LLAMA, {"prompt": PROMPT, "max_gen_len": 64}, "text_completion"),
+        (TITAN, {"inputText": PROMPT, "textGenerationConfig": {"maxTokenCount": 64}}, "text_completion"),
+        # Mistral's chunks carry no token counts: usage comes from Bedrock's closing invocation metrics.
+        ("mistral.mistral-7b-instruct-v0:2", {"prompt": PROMPT, "max_tokens": 64}, "text_completion"),
+    ],
+)
 def test_invoke_stream_prompt_families(client, fake, fake_server, telemetry, instrument, model, payload, operation):
     instrument(capture_content="SPAN_ONLY")
     fake.push(Reply(text=TEXT, chunks=5))
-    pieces = [json.loads(e["chunk"]["bytes"]) for e in client.invoke_model_with_response_stream(
-        modelId=model, body=body(payload))["body"]]
-    text = "".join(p.get("generation") or p.get("outputText") or p.get("outputs", [{}])[0].get("text") or ""
-                   for p in pieces)
+    pieces = [
+        json.loads(e["chunk"]["bytes"])
+        for e in client.invoke_model_with_response_stream(modelId=model, body=body(payload))["body"]
+    ]
+    text = "".join(
+        p.get("generation") or p.get("outputText") or p.get("outputs", [{}])[0].get("text") or "" for p in pieces
+    )
     assert text == TEXT
     assert "amazon-bedrock-invocationMetrics" in pieces[-1]
     span = telemetry.span()
     assert without_ttfc(span.attributes) == {
-        **base_attributes(fake_server, model, operation), "gen_ai.request.stream": True,
-        "gen_ai.request.max_tokens": 64, "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": words(PROMPT), "gen_ai.usage.output_tokens": words(TEXT),
+        **base_attributes(fake_server, model, operation),
+        "gen_ai.request.stream": True,
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.usage.input_tokens": words(PROMPT),
+        "gen_ai.usage.output_tokens": words(TEXT),
         "gen_ai.input.messages": span.attributes["gen_ai.input.messages"],
         "gen_ai.output.messages": span.attributes["gen_ai.output.messages"],
     }
@@ -138,12 +165,16 @@ def test_invoke_stream_prompt_families(client, fake, fake_server, telemetry, ins
     assert per_chunk.count == 5 - 1  # the text pieces; a closing empty piece is not output
 
 
-@pytest.mark.parametrize(("operation", "exception_type", "error_type"), [
-    ("converse", "throttlingException", "ThrottlingException"),
-    ("invoke", "modelStreamErrorException", "ModelStreamErrorException"),
-])
-def test_exception_event_inside_the_stream(client, fake, telemetry, instrumented, operation, exception_type,
-                                           error_type):
+@pytest.mark.parametrize(
+    ("operation", "exception_type", "error_type"),
+    [
+        ("converse", "throttlingException", "ThrottlingException"),
+        ("invoke", "modelStreamErrorException", "ModelStreamErrorException"),
+    ],
+)
+def test_exception_event_inside_the_stream(
+    client, fake, telemetry, instrumented, operation, exception_type, error_type
+):
     fake.push(Reply(text=TEXT, chunks=6, stream_error={"type": exception_type, "message": "Try again later"}))
     if operation == "converse":
         stream = converse_stream(client)["stream"]
@@ -214,17 +245,21 @@ def test_dropped_stream_ends_its_span(client, fake, telemetry, instrumented):
     assert len(telemetry.spans()) == 1
 
 
-
 def test_titan_stream_counts_are_the_integer_invocation_metrics(client, fake, telemetry, instrumented):
     # Titan's chunks carry its counts as JSON floats (28.0); the closing invocation metrics carry integers.
     fake.push(Reply(text=TEXT, chunks=3, usage={"inputTextTokenCount": 28.0, "totalOutputTextTokenCount": 9.0}))
-    pieces = [json.loads(e["chunk"]["bytes"]) for e in client.invoke_model_with_response_stream(
-        modelId=TITAN, body=body({"inputText": PROMPT}))["body"]]
+    pieces = [
+        json.loads(e["chunk"]["bytes"])
+        for e in client.invoke_model_with_response_stream(modelId=TITAN, body=body({"inputText": PROMPT}))["body"]
+    ]
     assert pieces[0]["inputTextTokenCount"] == 28.0 and isinstance(pieces[0]["inputTextTokenCount"], float)
     metrics = pieces[-1]["amazon-bedrock-invocationMetrics"]
     attrs = telemetry.span().attributes
-    assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (
-        metrics["inputTokenCount"], metrics["outputTokenCount"]) == (words(PROMPT), words(TEXT))
+    assert (
+        (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"])
+        == (metrics["inputTokenCount"], metrics["outputTokenCount"])
+        == (words(PROMPT), words(TEXT))
+    )
     assert type(attrs["gen_ai.usage.input_tokens"]) is int and type(attrs["gen_ai.usage.output_tokens"]) is int
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in telemetry.points(sc.METRIC_TOKEN_USAGE)}
     assert tokens == {"input": words(PROMPT), "output": words(TEXT)}
@@ -246,31 +281,50 @@ def _accumulate(events: list[dict[str, Any]]) -> Any:
 def test_invoke_stream_of_chat_completions_chunks():
     """Mistral Large / gpt-oss stream Chat Completions chunks (Mistral names the reason ``stop_reason``); the
     fake does not speak them, so they are replayed from plain events."""
-    outputs, info = _accumulate(_chunks(
-        {"id": "cmpl-1", "model": "mistral.mistral-large", "choices": [
-            {"index": 0, "delta": {"role": "assistant", "content": "Hel"}, "stop_reason": None}]},
-        {"id": "cmpl-1", "choices": [{"index": 0, "delta": {"content": "lo"}, "stop_reason": None}]},
-        {"id": "cmpl-1", "choices": [{"index": 0, "delta": {"content": ""}, "stop_reason": "length"}],
-         "amazon-bedrock-invocationMetrics": {"inputTokenCount": 4, "outputTokenCount": 2}}))
+    outputs, info = _accumulate(
+        _chunks(
+            {
+                "id": "cmpl-1",
+                "model": "mistral.mistral-large",
+                "choices": [{"index": 0, "delta": {"role": "assistant", "content": "Hel"}, "stop_reason": None}],
+            },
+            {"id": "cmpl-1", "choices": [{"index": 0, "delta": {"content": "lo"}, "stop_reason": None}]},
+            {
+                "id": "cmpl-1",
+                "choices": [{"index": 0, "delta": {"content": ""}, "stop_reason": "length"}],
+                "amazon-bedrock-invocationMetrics": {"inputTokenCount": 4, "outputTokenCount": 2},
+            },
+        )
+    )
     assert outputs == [True, True, True]
-    assert (info.response_id, info.response_model, info.finish_reasons) == ("cmpl-1", "mistral.mistral-large",
-                                                                            ["length"])
+    assert (info.response_id, info.response_model, info.finish_reasons) == (
+        "cmpl-1",
+        "mistral.mistral-large",
+        ["length"],
+    )
     assert (info.usage.input_tokens, info.usage.output_tokens) == (4, 2)
-    assert info.output_messages == [{"role": "assistant", "finish_reason": "length",
-                                     "parts": [{"type": "text", "content": "Hello"}]}]
+    assert info.output_messages == [
+        {"role": "assistant", "finish_reason": "length", "parts": [{"type": "text", "content": "Hello"}]}
+    ]
 
 
 def test_invoke_stream_of_nova_events():
     """Amazon Nova streams Converse-shaped events inside InvokeModelWithResponseStream chunks."""
-    outputs, info = _accumulate(_chunks(
-        {"messageStart": {"role": "assistant"}},
-        {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "Hi "}}},
-        {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "there"}}},
-        {"messageStop": {"stopReason": "end_turn"}},
-        {"metadata": {"usage": {"inputTokens": 3, "outputTokens": 2, "cacheReadInputTokens": 10}},
-         "amazon-bedrock-invocationMetrics": {"inputTokenCount": 3, "outputTokenCount": 2}}))
+    outputs, info = _accumulate(
+        _chunks(
+            {"messageStart": {"role": "assistant"}},
+            {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "Hi "}}},
+            {"contentBlockDelta": {"contentBlockIndex": 0, "delta": {"text": "there"}}},
+            {"messageStop": {"stopReason": "end_turn"}},
+            {
+                "metadata": {"usage": {"inputTokens": 3, "outputTokens": 2, "cacheReadInputTokens": 10}},
+                "amazon-bedrock-invocationMetrics": {"inputTokenCount": 3, "outputTokenCount": 2},
+            },
+        )
+    )
     assert outputs == [False, True, True, False, False]
     assert info.finish_reasons == ["stop"]
     assert (info.usage.input_tokens, info.usage.cache_read_tokens) == (13, 10)  # the body's counts, with cache
-    assert info.output_messages == [{"role": "assistant", "finish_reason": "stop",
-                                     "parts": [{"type": "text", "content": "Hi there"}]}]
+    assert info.output_messages == [
+        {"role": "assistant", "finish_reason": "stop", "parts": [{"type": "text", "content": "Hi there"}]}
+    ]

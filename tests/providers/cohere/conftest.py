@@ -47,5 +47,3 @@ def base_attributes(server: FakeLLMServer, model: str = MODEL, operation: str = 
         "server.address": server.host,
         "server.port": server.port,
     }
-
-

@@ -30,9 +30,19 @@ PROMPT_WORDS = words("Be brief.") + words(PROMPT)
 
 
 def test_sync_chat_span_attributes_and_metrics(client, fake, fake_server, telemetry, instrumented):
-    response = client.chat(model=MODEL, messages=MESSAGES, temperature=0.3, p=0.9, k=40, max_tokens=64,
-                           stop_sequences=["\n\n"], seed=7, frequency_penalty=0.2, presence_penalty=0.1,
-                           response_format={"type": "json_object"})
+    response = client.chat(
+        model=MODEL,
+        messages=MESSAGES,
+        temperature=0.3,
+        p=0.9,
+        k=40,
+        max_tokens=64,
+        stop_sequences=["\n\n"],
+        seed=7,
+        frequency_penalty=0.2,
+        presence_penalty=0.1,
+        response_format={"type": "json_object"},
+    )
     span = telemetry.span()
     assert span.name == f"chat {MODEL}" and span.kind is SpanKind.CLIENT
     output_words = words(response.message.content[0].text)
@@ -71,9 +81,15 @@ async def test_async_chat(aclient, fake, fake_server, telemetry, instrumented):
     }
 
 
-@pytest.mark.parametrize(("native", "expected"), [
-    ("COMPLETE", "stop"), ("STOP_SEQUENCE", "stop"), ("MAX_TOKENS", "length"), ("TOOL_CALL", "tool_call"),
-])
+@pytest.mark.parametrize(
+    ("native", "expected"),
+    [
+        ("COMPLETE", "stop"),
+        ("STOP_SEQUENCE", "stop"),
+        ("MAX_TOKENS", "length"),
+        ("TOOL_CALL", "tool_call"),
+    ],
+)
 def test_finish_reasons_are_mapped(client, fake, telemetry, instrumented, native, expected):
     fake.push(Reply(finish_reason=native))
     assert client.chat(model=MODEL, messages=MESSAGES).finish_reason == native
@@ -83,8 +99,7 @@ def test_finish_reasons_are_mapped(client, fake, telemetry, instrumented, native
 
 
 @pytest.mark.parametrize("native", ["ERROR", "TIMEOUT"])
-def test_a_failed_generation_returned_normally_is_an_error(client, fake, fake_server, telemetry, instrumented,
-                                                           native):
+def test_a_failed_generation_returned_normally_is_an_error(client, fake, fake_server, telemetry, instrumented, native):
     fake.push(Reply(finish_reason=native))
     assert client.chat(model=MODEL, messages=MESSAGES).finish_reason == native  # the SDK does not raise
     span = telemetry.span()
@@ -96,8 +111,15 @@ def test_a_failed_generation_returned_normally_is_an_error(client, fake, fake_se
 
 
 def test_tokens_are_preferred_over_billed_units(client, fake, telemetry, instrumented):
-    fake.push(Reply(usage={"billed_units": {"input_tokens": 5, "output_tokens": 7},
-                           "tokens": {"input_tokens": 71, "output_tokens": 9}, "cached_tokens": 64}))
+    fake.push(
+        Reply(
+            usage={
+                "billed_units": {"input_tokens": 5, "output_tokens": 7},
+                "tokens": {"input_tokens": 71, "output_tokens": 9},
+                "cached_tokens": 64,
+            }
+        )
+    )
     client.chat(model=MODEL, messages=MESSAGES)
     attrs = telemetry.span().attributes
     assert (attrs["gen_ai.usage.input_tokens"], attrs["gen_ai.usage.output_tokens"]) == (71, 9)
@@ -106,8 +128,13 @@ def test_tokens_are_preferred_over_billed_units(client, fake, telemetry, instrum
 
 async def test_embed_sync_and_async(client, aclient, fake, fake_server, telemetry, instrumented):
     texts = ["the quick brown fox", "jumps"]
-    response = client.embed(model="embed-v4.0", texts=texts, input_type="search_document",
-                            embedding_types=["float", "int8"], output_dimension=16)
+    response = client.embed(
+        model="embed-v4.0",
+        texts=texts,
+        input_type="search_document",
+        embedding_types=["float", "int8"],
+        output_dimension=16,
+    )
     assert len(response.embeddings.float_[0]) == 16
     response_async = await aclient.embed(model="embed-v4.0", texts=["one two three"], input_type="search_query")
     first, second = telemetry.spans()
@@ -132,43 +159,83 @@ def test_tool_calls_and_content_capture(client, fake, telemetry, instrument):
     fake.push(Reply(tool_calls=[{"id": "get_weather_p1", "name": "get_weather", "arguments": '{"city": "Paris"}'}]))
     messages = [
         cohere.SystemChatMessageV2(content="You are a weather bot."),
-        {"role": "user", "content": [{"type": "text", "text": "Weather in Lyon?"},
-                                     {"type": "image_url", "image_url": {"url": "https://example.com/lyon.png"}}]},
-        cohere.AssistantChatMessageV2(tool_plan="I will look up Lyon.", tool_calls=[cohere.ToolCallV2(
-            id="get_weather_l1", type="function",
-            function=cohere.ToolCallV2Function(name="get_weather", arguments='{"city": "Lyon"}'))]),
-        {"role": "tool", "tool_call_id": "get_weather_l1",
-         "content": [{"type": "document", "document": {"data": {"temperature": "18C"}}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Weather in Lyon?"},
+                {"type": "image_url", "image_url": {"url": "https://example.com/lyon.png"}},
+            ],
+        },
+        cohere.AssistantChatMessageV2(
+            tool_plan="I will look up Lyon.",
+            tool_calls=[
+                cohere.ToolCallV2(
+                    id="get_weather_l1",
+                    type="function",
+                    function=cohere.ToolCallV2Function(name="get_weather", arguments='{"city": "Lyon"}'),
+                )
+            ],
+        ),
+        {
+            "role": "tool",
+            "tool_call_id": "get_weather_l1",
+            "content": [{"type": "document", "document": {"data": {"temperature": "18C"}}}],
+        },
         {"role": "user", "content": "And in Paris?"},
     ]
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather",
-                                               "parameters": {"type": "object"}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "get_weather", "description": "Current weather", "parameters": {"type": "object"}},
+        }
+    ]
     response = client.chat(model=MODEL, messages=messages, tools=tools)
     attrs = telemetry.span().attributes
     assert decoded(attrs["gen_ai.input.messages"]) == [
         {"role": "system", "parts": [{"type": "text", "content": "You are a weather bot."}]},
-        {"role": "user", "parts": [{"type": "text", "content": "Weather in Lyon?"},
-                                   {"type": "uri", "modality": "image", "uri": "https://example.com/lyon.png"}]},
-        {"role": "assistant", "parts": [
-            {"type": "reasoning", "content": "I will look up Lyon."},
-            {"type": "tool_call", "id": "get_weather_l1", "name": "get_weather", "arguments": {"city": "Lyon"}}]},
-        {"role": "tool", "parts": [{"type": "tool_call_response", "id": "get_weather_l1",
-                                    "response": [{"temperature": "18C"}]}]},
+        {
+            "role": "user",
+            "parts": [
+                {"type": "text", "content": "Weather in Lyon?"},
+                {"type": "uri", "modality": "image", "uri": "https://example.com/lyon.png"},
+            ],
+        },
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "reasoning", "content": "I will look up Lyon."},
+                {"type": "tool_call", "id": "get_weather_l1", "name": "get_weather", "arguments": {"city": "Lyon"}},
+            ],
+        },
+        {
+            "role": "tool",
+            "parts": [{"type": "tool_call_response", "id": "get_weather_l1", "response": [{"temperature": "18C"}]}],
+        },
         {"role": "user", "parts": [{"type": "text", "content": "And in Paris?"}]},
     ]
     assert decoded(attrs["gen_ai.tool.definitions"]) == [
-        {"type": "function", "name": "get_weather", "description": "Current weather",
-         "parameters": {"type": "object"}}]
+        {"type": "function", "name": "get_weather", "description": "Current weather", "parameters": {"type": "object"}}
+    ]
     call = response.message.tool_calls[0]
-    assert decoded(attrs["gen_ai.output.messages"]) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
-        {"type": "reasoning", "content": response.message.tool_plan},
-        {"type": "tool_call", "id": call.id, "name": call.function.name, "arguments": {"city": "Paris"}}]}]
+    assert decoded(attrs["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [
+                {"type": "reasoning", "content": response.message.tool_plan},
+                {"type": "tool_call", "id": call.id, "name": call.function.name, "arguments": {"city": "Paris"}},
+            ],
+        }
+    ]
 
 
 def test_no_content_and_no_api_key_by_default(client, fake, telemetry, instrumented):
     fake.push(Reply(text="Red, yellow and blue."))
-    client.chat(model=MODEL, messages=MESSAGES,
-                tools=[{"type": "function", "function": {"name": "secret_tool", "parameters": {}}}])
+    client.chat(
+        model=MODEL,
+        messages=MESSAGES,
+        tools=[{"type": "function", "function": {"name": "secret_tool", "parameters": {}}}],
+    )
     assert fake.exchanges[0].headers["authorization"] == f"Bearer {API_KEY}"  # the key was used...
     exported = everything_exported(telemetry)
     for secret in (PROMPT, "Be brief", "Red, yellow", "secret_tool", API_KEY):  # ...and never recorded
@@ -176,11 +243,14 @@ def test_no_content_and_no_api_key_by_default(client, fake, telemetry, instrumen
     assert telemetry.logs() == []
 
 
-@pytest.mark.parametrize(("status", "exception", "error_type"), [
-    (429, cohere.TooManyRequestsError, "TooManyRequestsError"),
-    (500, cohere.InternalServerError, "InternalServerError"),
-    (418, cohere.core.ApiError, "418"),  # no dedicated class: the status code
-])
+@pytest.mark.parametrize(
+    ("status", "exception", "error_type"),
+    [
+        (429, cohere.TooManyRequestsError, "TooManyRequestsError"),
+        (500, cohere.InternalServerError, "InternalServerError"),
+        (418, cohere.core.ApiError, "418"),  # no dedicated class: the status code
+    ],
+)
 def test_http_errors(client, fake, fake_server, telemetry, instrument, status, exception, error_type):
     def call() -> BaseException:
         fake.push(Reply(status=status))
@@ -192,8 +262,11 @@ def test_http_errors(client, fake, fake_server, telemetry, instrument, status, e
     instrument()
     observed = call()
     assert type(observed) is type(plain)  # the user's exception, unchanged
-    assert (observed.status_code, observed.body) == (plain.status_code, plain.body) == (status, {
-        "message": f"fake error {status}"})
+    assert (
+        (observed.status_code, observed.body)
+        == (plain.status_code, plain.body)
+        == (status, {"message": f"fake error {status}"})
+    )
     span = telemetry.span()
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == error_type
@@ -201,8 +274,7 @@ def test_http_errors(client, fake, fake_server, telemetry, instrument, status, e
     assert dict(duration.attributes) == {**base_attributes(fake_server), "error.type": error_type}
 
 
-def test_clients_built_before_instrument_and_uninstrument_both_behave(client, fake_server, fake, telemetry,
-                                                                     instrument):
+def test_clients_built_before_instrument_and_uninstrument_both_behave(client, fake_server, fake, telemetry, instrument):
     """ClientV2 binds its chat methods into each instance when built: only the raw client is wrapped."""
     names = ("chat", "chat_stream", "embed")
     originals = {(cls, name): cls.__dict__[name] for cls in (RawV2Client, AsyncRawV2Client) for name in names}
@@ -261,4 +333,5 @@ def test_aws_hook_settings_still_readable():
     assert aws_hooks, "cohere's Bedrock client no longer re-addresses requests in a cohere.aws_client request hook"
     settings = adapter.aws_hook_settings(aws_hooks[0])
     assert settings.get("service") == "bedrock" and settings.get("aws_region") == "ap-south-1", (
-        f"cohere's AWS request hook no longer keeps service and aws_region in its closure: {sorted(settings)}")
+        f"cohere's AWS request hook no longer keeps service and aws_region in its closure: {sorted(settings)}"
+    )

@@ -40,8 +40,10 @@ def expected_attributes(server: Any, events: list[Any], **extra: Any) -> dict[st
     end = events[-1]
     assert end.type == "message-end"
     return {
-        **base_attributes(server), "gen_ai.request.stream": True,
-        "gen_ai.response.id": events[0].id, "gen_ai.response.finish_reasons": ("stop",),
+        **base_attributes(server),
+        "gen_ai.request.stream": True,
+        "gen_ai.response.id": events[0].id,
+        "gen_ai.response.finish_reasons": ("stop",),
         "gen_ai.usage.input_tokens": int(end.delta.usage.tokens.input_tokens),
         "gen_ai.usage.output_tokens": int(end.delta.usage.tokens.output_tokens),
         **extra,
@@ -65,7 +67,8 @@ def test_sync_stream_exhausted_and_sent_on_first_read(client, fake, fake_server,
     assert "".join(e.delta.message.content.text for e in events if e.type == "content-delta") == TEXT
     span = telemetry.span()
     assert without_ttfc(span.attributes) == expected_attributes(
-        fake_server, events, **{"gen_ai.request.temperature": 0.4, "gen_ai.request.top_k": 5})
+        fake_server, events, **{"gen_ai.request.temperature": 0.4, "gen_ai.request.top_k": 5}
+    )
     assert span.attributes["gen_ai.usage.output_tokens"] == len(TEXT.split())
     assert deltas(events) == 8
     assert_chunk_metrics(telemetry, span, events)
@@ -159,23 +162,39 @@ def test_error_reported_at_the_end_of_a_stream(client, fake, telemetry, instrume
 
 def test_streamed_text_and_tool_call_content(client, fake, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
-    fake.push(Reply(text=TEXT, chunks=6),
-              Reply(tool_calls=[{"id": "get_weather_p1", "name": "get_weather", "arguments": '{"city": "Paris"}'}]))
-    text = "".join(e.delta.message.content.text for e in client.chat_stream(**stream_kwargs())
-                   if e.type == "content-delta")
-    events = list(client.chat_stream(**stream_kwargs(tools=[
-        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}])))
+    fake.push(
+        Reply(text=TEXT, chunks=6),
+        Reply(tool_calls=[{"id": "get_weather_p1", "name": "get_weather", "arguments": '{"city": "Paris"}'}]),
+    )
+    text = "".join(
+        e.delta.message.content.text for e in client.chat_stream(**stream_kwargs()) if e.type == "content-delta"
+    )
+    events = list(
+        client.chat_stream(
+            **stream_kwargs(
+                tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+            )
+        )
+    )
     text_span, tool_span = telemetry.spans()
     assert decoded(text_span.attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": text}], "finish_reason": "stop"}]
+        {"role": "assistant", "parts": [{"type": "text", "content": text}], "finish_reason": "stop"}
+    ]
     assert decoded(text_span.attributes["gen_ai.input.messages"]) == [
-        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
+        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}
+    ]
     plan = "".join(e.delta.message.tool_plan for e in events if e.type == "tool-plan-delta")
     start = next(e.delta.message.tool_calls for e in events if e.type == "tool-call-start")
-    assert decoded(tool_span.attributes["gen_ai.output.messages"]) == [{"role": "assistant", "parts": [
-        {"type": "reasoning", "content": plan},
-        {"type": "tool_call", "id": start.id, "name": start.function.name, "arguments": {"city": "Paris"}}],
-        "finish_reason": "tool_call"}]
+    assert decoded(tool_span.attributes["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "parts": [
+                {"type": "reasoning", "content": plan},
+                {"type": "tool_call", "id": start.id, "name": start.function.name, "arguments": {"city": "Paris"}},
+            ],
+            "finish_reason": "tool_call",
+        }
+    ]
     assert tool_span.attributes["gen_ai.response.finish_reasons"] == ("tool_call",)
     (per_chunk,) = [p for p in telemetry.points(sc.METRIC_TIME_PER_OUTPUT_CHUNK)]
     assert per_chunk.count == (6 - 1) + (sum(e.type in ("tool-plan-delta", "tool-call-delta") for e in events) - 1)

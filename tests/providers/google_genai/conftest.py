@@ -31,9 +31,13 @@ def gemini_client(server: FakeLLMServer) -> genai.Client:
 def vertex_client(server: FakeLLMServer) -> genai.Client:
     """Vertex AI mode on loopback: a base URL override plus OAuth credentials that already hold a token
     (so google-auth never refreshes over the network)."""
-    return genai.Client(vertexai=True, project="test-project", location="us-central1",
-                        credentials=Credentials(token=VERTEX_TOKEN),
-                        http_options=types.HttpOptions(base_url=server.url))
+    return genai.Client(
+        vertexai=True,
+        project="test-project",
+        location="us-central1",
+        credentials=Credentials(token=VERTEX_TOKEN),
+        http_options=types.HttpOptions(base_url=server.url),
+    )
 
 
 @pytest.fixture
@@ -52,8 +56,9 @@ async def aclient(fake_server: FakeLLMServer, fake: Any) -> AsyncIterator[Any]:
     c.close()
 
 
-def base_attributes(server: FakeLLMServer, model: str = MODEL, operation: str = "generate_content",
-                    provider: str = "gcp.gemini") -> dict[str, Any]:
+def base_attributes(
+    server: FakeLLMServer, model: str = MODEL, operation: str = "generate_content", provider: str = "gcp.gemini"
+) -> dict[str, Any]:
     return {
         "gen_ai.operation.name": operation,
         "gen_ai.provider.name": provider,

@@ -46,10 +46,14 @@ def test_sync_stream_exhausted(client, fake, fake_server, telemetry, instrumente
     span = telemetry.span()
     assert span.name == f"generate_content {MODEL}"
     assert without_ttfc(span.attributes) == {
-        **base_attributes(fake_server), "gen_ai.request.stream": True, "gen_ai.request.temperature": 0.7,
-        "gen_ai.response.id": chunks[0].response_id, "gen_ai.response.model": chunks[0].model_version,
+        **base_attributes(fake_server),
+        "gen_ai.request.stream": True,
+        "gen_ai.request.temperature": 0.7,
+        "gen_ai.response.id": chunks[0].response_id,
+        "gen_ai.response.model": chunks[0].model_version,
         "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": words(PROMPT), "gen_ai.usage.output_tokens": words(TEXT),
+        "gen_ai.usage.input_tokens": words(PROMPT),
+        "gen_ai.usage.output_tokens": words(TEXT),
     }
     assert_chunk_metrics(telemetry, span, 8)
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in telemetry.points(sc.METRIC_TOKEN_USAGE)}
@@ -57,19 +61,33 @@ def test_sync_stream_exhausted(client, fake, fake_server, telemetry, instrumente
 
 
 async def test_async_stream_exhausted(aclient, fake, fake_server, telemetry, instrumented):
-    fake.push(Reply(text=TEXT, chunks=5, usage={"promptTokenCount": 40, "cachedContentTokenCount": 32,
-                                                "candidatesTokenCount": 12, "thoughtsTokenCount": 8}))
+    fake.push(
+        Reply(
+            text=TEXT,
+            chunks=5,
+            usage={
+                "promptTokenCount": 40,
+                "cachedContentTokenCount": 32,
+                "candidatesTokenCount": 12,
+                "thoughtsTokenCount": 8,
+            },
+        )
+    )
     result = await aclient.models.generate_content_stream(model=MODEL, contents=PROMPT)
     assert isinstance(result, pytypes.AsyncGeneratorType)
     chunks = [c async for c in result]
     assert "".join(c.text for c in chunks) == TEXT
     span = telemetry.span()
     assert without_ttfc(span.attributes) == {
-        **base_attributes(fake_server), "gen_ai.request.stream": True,
-        "gen_ai.response.id": chunks[-1].response_id, "gen_ai.response.model": chunks[-1].model_version,
+        **base_attributes(fake_server),
+        "gen_ai.request.stream": True,
+        "gen_ai.response.id": chunks[-1].response_id,
+        "gen_ai.response.model": chunks[-1].model_version,
         "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": 40, "gen_ai.usage.cache_read.input_tokens": 32,
-        "gen_ai.usage.output_tokens": 12 + 8, "gen_ai.usage.reasoning.output_tokens": 8,
+        "gen_ai.usage.input_tokens": 40,
+        "gen_ai.usage.cache_read.input_tokens": 32,
+        "gen_ai.usage.output_tokens": 12 + 8,
+        "gen_ai.usage.reasoning.output_tokens": 8,
     }
     assert_chunk_metrics(telemetry, span, 5)
 
@@ -81,15 +99,21 @@ def test_streamed_tool_call_and_text_are_captured(client, fake, telemetry, instr
     assert calls[0].name == "lookup"
     attrs = telemetry.spans()[-1].attributes
     assert attrs["gen_ai.response.finish_reasons"] == ("tool_call",)
-    assert decoded(attrs["gen_ai.output.messages"]) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
-        {"type": "tool_call", "name": "lookup", "arguments": {"q": "otel"}}]}]
+    assert decoded(attrs["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [{"type": "tool_call", "name": "lookup", "arguments": {"q": "otel"}}],
+        }
+    ]
 
     fake.push(Reply(text=TEXT, chunks=6))
     list(stream(client))
     attrs = telemetry.spans()[-1].attributes
     assert decoded(attrs["gen_ai.input.messages"]) == [{"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
     assert decoded(attrs["gen_ai.output.messages"]) == [
-        {"role": "assistant", "finish_reason": "stop", "parts": [{"type": "text", "content": TEXT}]}]
+        {"role": "assistant", "finish_reason": "stop", "parts": [{"type": "text", "content": TEXT}]}
+    ]
 
 
 def test_connection_cut_mid_stream(fake_server, fake, telemetry, instrument):
@@ -113,8 +137,9 @@ def test_connection_cut_mid_stream(fake_server, fake, telemetry, instrument):
 
 
 def test_error_event_inside_the_stream(client, fake, telemetry, instrumented):
-    fake.push(Reply(text=TEXT, chunks=4,
-                    stream_error={"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"}))
+    fake.push(
+        Reply(text=TEXT, chunks=4, stream_error={"code": 429, "message": "quota", "status": "RESOURCE_EXHAUSTED"})
+    )
     seen = []
     with pytest.raises(errors.ClientError) as raised:
         for chunk in stream(client):

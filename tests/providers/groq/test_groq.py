@@ -23,19 +23,32 @@ def words(text: str) -> int:
 
 
 def test_chat_span_and_metrics(client, fake, fake_server, telemetry, instrumented):
-    response = client.chat.completions.create(model=MODEL, messages=MESSAGES, temperature=0.2, top_p=0.9,
-                                              max_completion_tokens=64, seed=7, stop=["END"],
-                                              response_format={"type": "json_object"})
+    response = client.chat.completions.create(
+        model=MODEL,
+        messages=MESSAGES,
+        temperature=0.2,
+        top_p=0.9,
+        max_completion_tokens=64,
+        seed=7,
+        stop=["END"],
+        response_format={"type": "json_object"},
+    )
     text = response.choices[0].message.content
     span = telemetry.span()
     assert span.name == f"chat {MODEL}"
     assert dict(span.attributes) == {
         **base_attributes(fake_server),
-        "gen_ai.request.temperature": 0.2, "gen_ai.request.top_p": 0.9, "gen_ai.request.max_tokens": 64,
-        "gen_ai.request.seed": 7, "gen_ai.request.stop_sequences": ("END",), "gen_ai.output.type": "json",
-        "gen_ai.response.id": response.id, "gen_ai.response.model": response.model,
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.top_p": 0.9,
+        "gen_ai.request.max_tokens": 64,
+        "gen_ai.request.seed": 7,
+        "gen_ai.request.stop_sequences": ("END",),
+        "gen_ai.output.type": "json",
+        "gen_ai.response.id": response.id,
+        "gen_ai.response.model": response.model,
         "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": PROMPT_WORDS, "gen_ai.usage.output_tokens": words(text),
+        "gen_ai.usage.input_tokens": PROMPT_WORDS,
+        "gen_ai.usage.output_tokens": words(text),
     }
     assert not any(key.startswith("openai.") for key in span.attributes)  # Groq is not OpenAI
     (duration,) = telemetry.points(sc.METRIC_OPERATION_DURATION)
@@ -75,8 +88,9 @@ def test_stream_usage_from_the_x_groq_envelope(client, fake, fake_server, teleme
 async def test_async_stream_with_standard_usage_chunk(aclient, fake, telemetry, instrumented):
     fake.push(Reply(text="a b c d", chunks=4))
     # The SDK has no stream_options argument; the API accepts it in the body.
-    stream = await aclient.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True,
-                                                   extra_body={"stream_options": {"include_usage": True}})
+    stream = await aclient.chat.completions.create(
+        model=MODEL, messages=MESSAGES, stream=True, extra_body={"stream_options": {"include_usage": True}}
+    )
     assert isinstance(stream, groq.AsyncStream)
     seen = [chunk async for chunk in stream]
     assert seen[-1].usage.completion_tokens == 4
@@ -87,17 +101,28 @@ async def test_async_stream_with_standard_usage_chunk(aclient, fake, telemetry, 
 
 def test_tool_calls_with_content_capture(client, fake, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city",
-                                               "parameters": {"type": "object",
-                                                              "properties": {"city": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather for a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
     fake.push(Reply(tool_calls=[{"id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'}]))
     response = client.chat.completions.create(model=MODEL, messages=MESSAGES, tools=tools)
     assert response.choices[0].finish_reason == "tool_calls"
     span = telemetry.span()
     assert span.attributes["gen_ai.response.finish_reasons"] == ("tool_calls",)
-    assert decoded(span.attributes["gen_ai.output.messages"]) == [{
-        "role": "assistant", "finish_reason": "tool_call",
-        "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}]}]
+    assert decoded(span.attributes["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Paris"}}],
+        }
+    ]
     assert decoded(span.attributes["gen_ai.tool.definitions"])[0]["name"] == "get_weather"
     inputs = decoded(span.attributes["gen_ai.input.messages"])
     assert [m["role"] for m in inputs] == ["system", "user"]
@@ -110,7 +135,8 @@ def test_no_content_and_no_key_by_default(client, fake, telemetry, instrumented)
     dumped = json.dumps(dict(span.attributes), default=str)
     assert "colours" not in dumped and API_KEY not in dumped
     assert not telemetry.events(sc.EVENT_INFERENCE_DETAILS) or all(
-        "gen_ai.input.messages" not in e.attributes for e in telemetry.events(sc.EVENT_INFERENCE_DETAILS))
+        "gen_ai.input.messages" not in e.attributes for e in telemetry.events(sc.EVENT_INFERENCE_DETAILS)
+    )
 
 
 def test_rate_limit_error_propagates_unchanged(client, fake, telemetry, instrumented):

@@ -22,8 +22,9 @@ def words(text: str) -> int:
 
 
 def openai_call(server, **kwargs):
-    return litellm.completion(model="openai/gpt-4o", messages=MESSAGES, api_base=server.openai_base_url,
-                              api_key=API_KEY, **kwargs)
+    return litellm.completion(
+        model="openai/gpt-4o", messages=MESSAGES, api_base=server.openai_base_url, api_key=API_KEY, **kwargs
+    )
 
 
 def test_openai_route(fake, fake_server, telemetry, instrumented):
@@ -31,21 +32,32 @@ def test_openai_route(fake, fake_server, telemetry, instrumented):
     span = telemetry.span()
     assert span.name == "chat gpt-4o"  # the model without LiteLLM's routing prefix
     assert dict(span.attributes) == {
-        "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o",
-        "server.address": fake_server.host, "server.port": fake_server.port,
-        "gen_ai.request.temperature": 0.3, "gen_ai.request.max_tokens": 40,
-        "gen_ai.response.id": response.id, "gen_ai.response.model": response.model,
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o",
+        "server.address": fake_server.host,
+        "server.port": fake_server.port,
+        "gen_ai.request.temperature": 0.3,
+        "gen_ai.request.max_tokens": 40,
+        "gen_ai.response.id": response.id,
+        "gen_ai.response.model": response.model,
         "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": PROMPT_WORDS, "gen_ai.usage.output_tokens": words(
-            response.choices[0].message.content),
+        "gen_ai.usage.input_tokens": PROMPT_WORDS,
+        "gen_ai.usage.output_tokens": words(response.choices[0].message.content),
     }
     tokens = {p.attributes[sc.GEN_AI_TOKEN_TYPE]: p.sum for p in telemetry.points(sc.METRIC_TOKEN_USAGE)}
     assert tokens == {"input": PROMPT_WORDS, "output": response.usage.completion_tokens}
 
 
 def test_anthropic_route_reports_the_routed_provider(fake, fake_server, telemetry, instrumented):
-    response = litellm.completion(model="anthropic/claude-opus-4-6", messages=MESSAGES, max_tokens=64,
-                                  api_base=fake_server.anthropic_base_url, api_key=API_KEY, top_k=5)
+    response = litellm.completion(
+        model="anthropic/claude-opus-4-6",
+        messages=MESSAGES,
+        max_tokens=64,
+        api_base=fake_server.anthropic_base_url,
+        api_key=API_KEY,
+        top_k=5,
+    )
     span = telemetry.span()
     assert span.attributes["gen_ai.provider.name"] == "anthropic"
     assert span.attributes["gen_ai.request.model"] == "claude-opus-4-6"
@@ -60,8 +72,13 @@ def test_one_span_when_the_underlying_sdks_are_instrumented_too(fake, fake_serve
         other.instrument(**telemetry.providers)
     try:
         openai_call(fake_server)
-        litellm.completion(model="anthropic/claude-opus-4-6", messages=MESSAGES, max_tokens=64,
-                           api_base=fake_server.anthropic_base_url, api_key=API_KEY)
+        litellm.completion(
+            model="anthropic/claude-opus-4-6",
+            messages=MESSAGES,
+            max_tokens=64,
+            api_base=fake_server.anthropic_base_url,
+            api_key=API_KEY,
+        )
     finally:
         for other in others:
             other.uninstrument()
@@ -87,11 +104,13 @@ def test_stream_with_usage(fake, fake_server, telemetry, instrumented):
 
 
 async def test_acompletion_and_async_stream(fake, fake_server, telemetry, instrumented):
-    response = await litellm.acompletion(model="openai/gpt-4o", messages=MESSAGES,
-                                         api_base=fake_server.openai_base_url, api_key=API_KEY)
+    response = await litellm.acompletion(
+        model="openai/gpt-4o", messages=MESSAGES, api_base=fake_server.openai_base_url, api_key=API_KEY
+    )
     fake.push(Reply(text="a b c", chunks=3))
-    stream = await litellm.acompletion(model="openai/gpt-4o", messages=MESSAGES, stream=True,
-                                       api_base=fake_server.openai_base_url, api_key=API_KEY)
+    stream = await litellm.acompletion(
+        model="openai/gpt-4o", messages=MESSAGES, stream=True, api_base=fake_server.openai_base_url, api_key=API_KEY
+    )
     pieces = [c.choices[0].delta.content or "" async for c in stream if c.choices]
     assert "".join(pieces) == "a b c"
     first, second = telemetry.spans()
@@ -106,7 +125,8 @@ def test_positional_arguments_and_content_capture(fake, fake_server, telemetry, 
     span = telemetry.span()
     assert span.attributes["gen_ai.request.model"] == "gpt-4o"
     assert decoded(span.attributes["gen_ai.input.messages"]) == [
-        {"role": "user", "parts": [{"type": "text", "content": "Summarise the plot of Hamlet"}]}]
+        {"role": "user", "parts": [{"type": "text", "content": "Summarise the plot of Hamlet"}]}
+    ]
     assert decoded(span.attributes["gen_ai.output.messages"])[0]["role"] == "assistant"
 
 
@@ -117,8 +137,12 @@ def test_no_content_and_no_key_by_default(fake, fake_server, telemetry, instrume
 
 
 def test_embedding(fake, fake_server, telemetry, instrumented):
-    response = litellm.embedding(model="openai/text-embedding-3-small", input=["one two", "three"],
-                                 api_base=fake_server.openai_base_url, api_key=API_KEY)
+    response = litellm.embedding(
+        model="openai/text-embedding-3-small",
+        input=["one two", "three"],
+        api_base=fake_server.openai_base_url,
+        api_key=API_KEY,
+    )
     span = telemetry.span()
     assert span.name == "embeddings text-embedding-3-small"
     assert span.attributes["gen_ai.provider.name"] == "openai"

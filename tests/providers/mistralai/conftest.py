@@ -51,5 +51,3 @@ def base_attributes(server: FakeLLMServer, model: str = MODEL, operation: str = 
         "server.address": server.host,
         "server.port": server.port,
     }
-
-

@@ -32,8 +32,18 @@ def prompt_words(messages: list[dict[str, Any]]) -> int:
 
 def test_sync_complete_span_attributes_and_metrics(client, fake, fake_server, telemetry, instrumented):
     response = client.chat.complete(
-        model=MODEL, messages=MESSAGES, temperature=0.3, top_p=0.9, max_tokens=64, stop=["\n\n"], random_seed=7,
-        n=2, presence_penalty=0.1, frequency_penalty=0.2, response_format={"type": "json_object"})
+        model=MODEL,
+        messages=MESSAGES,
+        temperature=0.3,
+        top_p=0.9,
+        max_tokens=64,
+        stop=["\n\n"],
+        random_seed=7,
+        n=2,
+        presence_penalty=0.1,
+        frequency_penalty=0.2,
+        response_format={"type": "json_object"},
+    )
     span = telemetry.span()
     assert span.name == f"chat {MODEL}" and span.kind is SpanKind.CLIENT
     output_words = words(f"echo: {PROMPT}") * 2
@@ -81,10 +91,16 @@ async def test_async_complete(aclient, fake, fake_server, telemetry, instrumente
     assert chat_attributes({"top_p": UNSET, "stop": UNSET, "temperature": 0.0}) == {"gen_ai.request.temperature": 0.0}
 
 
-@pytest.mark.parametrize(("native", "expected"), [
-    ("stop", "stop"), ("length", "length"), ("model_length", "length"), ("tool_calls", "tool_call"),
-    ("error", "error"),
-])
+@pytest.mark.parametrize(
+    ("native", "expected"),
+    [
+        ("stop", "stop"),
+        ("length", "length"),
+        ("model_length", "length"),
+        ("tool_calls", "tool_call"),
+        ("error", "error"),
+    ],
+)
 def test_finish_reasons_are_mapped(client, fake, telemetry, instrumented, native, expected):
     fake.push(Reply(finish_reason=native))
     assert client.chat.complete(model=MODEL, messages=MESSAGES).choices[0].finish_reason == native
@@ -93,8 +109,9 @@ def test_finish_reasons_are_mapped(client, fake, telemetry, instrumented, native
 
 async def test_embeddings_sync_and_async(client, aclient, fake, fake_server, telemetry, instrumented):
     inputs = ["the quick brown fox", "jumps"]
-    response = client.embeddings.create(model="mistral-embed", inputs=inputs, output_dimension=16,
-                                        output_dtype="float", encoding_format="float")
+    response = client.embeddings.create(
+        model="mistral-embed", inputs=inputs, output_dimension=16, output_dtype="float", encoding_format="float"
+    )
     assert len(response.data[0].embedding) == 16
     response_async = await aclient.embeddings.create_async(model="mistral-embed", inputs="one two three")
     first, second = telemetry.spans()
@@ -124,41 +141,73 @@ def test_tool_calls_and_content_capture(client, fake, telemetry, instrument):
     fake.push(Reply(tool_calls=[{"id": "D681PevKs", "name": "get_weather", "arguments": '{"city": "Paris"}'}]))
     messages = [
         models.SystemMessage(content="You are a weather bot."),
-        {"role": "user", "content": [{"type": "text", "text": "Weather in Lyon?"},
-                                     {"type": "image_url", "image_url": "data:image/png;base64,iVBOR"}]},
-        models.AssistantMessage(content="", tool_calls=[models.ToolCall(
-            id="abc123def", function=models.FunctionCall(name="get_weather", arguments={"city": "Lyon"}))]),
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Weather in Lyon?"},
+                {"type": "image_url", "image_url": "data:image/png;base64,iVBOR"},
+            ],
+        },
+        models.AssistantMessage(
+            content="",
+            tool_calls=[
+                models.ToolCall(
+                    id="abc123def", function=models.FunctionCall(name="get_weather", arguments={"city": "Lyon"})
+                )
+            ],
+        ),
         models.ToolMessage(content="18C and sunny", tool_call_id="abc123def", name="get_weather"),
         {"role": "user", "content": "And in Paris?"},
     ]
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Current weather",
-                                               "parameters": {"type": "object"}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "get_weather", "description": "Current weather", "parameters": {"type": "object"}},
+        }
+    ]
     response = client.chat.complete(model=MODEL, messages=messages, tools=tools, tool_choice="auto")
     call = response.choices[0].message.tool_calls[0]
     attrs = telemetry.span().attributes
     assert decoded(attrs["gen_ai.input.messages"]) == [
         {"role": "system", "parts": [{"type": "text", "content": "You are a weather bot."}]},
-        {"role": "user", "parts": [{"type": "text", "content": "Weather in Lyon?"},
-                                   {"type": "blob", "modality": "image", "mime_type": "image/png",
-                                    "content": "iVBOR"}]},
-        {"role": "assistant", "parts": [{"type": "tool_call", "id": "abc123def", "name": "get_weather",
-                                         "arguments": {"city": "Lyon"}}]},
-        {"role": "tool", "name": "get_weather",
-         "parts": [{"type": "tool_call_response", "id": "abc123def", "response": "18C and sunny"}]},
+        {
+            "role": "user",
+            "parts": [
+                {"type": "text", "content": "Weather in Lyon?"},
+                {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBOR"},
+            ],
+        },
+        {
+            "role": "assistant",
+            "parts": [{"type": "tool_call", "id": "abc123def", "name": "get_weather", "arguments": {"city": "Lyon"}}],
+        },
+        {
+            "role": "tool",
+            "name": "get_weather",
+            "parts": [{"type": "tool_call_response", "id": "abc123def", "response": "18C and sunny"}],
+        },
         {"role": "user", "parts": [{"type": "text", "content": "And in Paris?"}]},
     ]
     assert decoded(attrs["gen_ai.tool.definitions"]) == [
-        {"type": "function", "name": "get_weather", "description": "Current weather",
-         "parameters": {"type": "object"}}]
-    assert decoded(attrs["gen_ai.output.messages"]) == [{"role": "assistant", "finish_reason": "tool_call", "parts": [
-        {"type": "tool_call", "id": call.id, "name": call.function.name, "arguments": {"city": "Paris"}}]}]
+        {"type": "function", "name": "get_weather", "description": "Current weather", "parameters": {"type": "object"}}
+    ]
+    assert decoded(attrs["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [{"type": "tool_call", "id": call.id, "name": call.function.name, "arguments": {"city": "Paris"}}],
+        }
+    ]
     assert attrs["gen_ai.response.finish_reasons"] == ("tool_call",)
 
 
 def test_no_content_and_no_api_key_by_default(client, fake, telemetry, instrumented):
     fake.push(Reply(text="Red, yellow and blue."))
-    client.chat.complete(model=MODEL, messages=MESSAGES,
-                         tools=[{"type": "function", "function": {"name": "secret_tool", "parameters": {}}}])
+    client.chat.complete(
+        model=MODEL,
+        messages=MESSAGES,
+        tools=[{"type": "function", "function": {"name": "secret_tool", "parameters": {}}}],
+    )
     assert fake.exchanges[0].headers["authorization"] == f"Bearer {API_KEY}"  # the key was used...
     exported = everything_exported(telemetry)
     for secret in (PROMPT, "Be brief", "Red, yellow", "secret_tool", API_KEY):  # ...and never recorded
@@ -166,12 +215,19 @@ def test_no_content_and_no_api_key_by_default(client, fake, telemetry, instrumen
     assert telemetry.logs() == []
 
 
-@pytest.mark.parametrize(("status", "error", "exception", "error_type"), [
-    (429, None, errors.SDKError, "429"),
-    (503, None, errors.SDKError, "503"),
-    (422, {"detail": [{"loc": ["body", "model"], "msg": "bad model", "type": "value_error"}]},
-     errors.HTTPValidationError, "HTTPValidationError"),
-])
+@pytest.mark.parametrize(
+    ("status", "error", "exception", "error_type"),
+    [
+        (429, None, errors.SDKError, "429"),
+        (503, None, errors.SDKError, "503"),
+        (
+            422,
+            {"detail": [{"loc": ["body", "model"], "msg": "bad model", "type": "value_error"}]},
+            errors.HTTPValidationError,
+            "HTTPValidationError",
+        ),
+    ],
+)
 def test_http_errors(client, fake, fake_server, telemetry, instrument, status, error, exception, error_type):
     def call() -> BaseException:
         fake.push(Reply(status=status, error=error))

@@ -32,8 +32,10 @@ def without_ttfc(attributes: Any) -> dict[str, Any]:
 def expected_stream_attributes(server: Any, events: list[Any], **extra: Any) -> dict[str, Any]:
     last = events[-1].data
     return {
-        **base_attributes(server), "gen_ai.request.stream": True,
-        "gen_ai.response.id": events[0].data.id, "gen_ai.response.model": events[0].data.model,
+        **base_attributes(server),
+        "gen_ai.request.stream": True,
+        "gen_ai.response.id": events[0].data.id,
+        "gen_ai.response.model": events[0].data.model,
         "gen_ai.response.finish_reasons": ("stop",),
         "gen_ai.usage.input_tokens": last.usage.prompt_tokens,
         "gen_ai.usage.output_tokens": last.usage.completion_tokens,
@@ -57,7 +59,8 @@ def test_sync_stream_exhausted(client, fake, fake_server, telemetry, instrumente
     assert "".join(e.data.choices[0].delta.content for e in events) == TEXT
     span = telemetry.span()
     assert without_ttfc(span.attributes) == expected_stream_attributes(
-        fake_server, events, **{"gen_ai.request.temperature": 0.5})
+        fake_server, events, **{"gen_ai.request.temperature": 0.5}
+    )
     assert events[-1].data.usage.completion_tokens == len(TEXT.split())
     assert len(events) == 8 + 2
     assert_chunk_metrics(telemetry, span, events)
@@ -149,20 +152,33 @@ def test_http_error_on_a_stream_request(client, fake, fake_server, telemetry, in
 
 def test_streamed_text_and_tool_call_content(client, fake, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
-    fake.push(Reply(text=TEXT, chunks=6),
-              Reply(tool_calls=[{"id": "D681PevKs", "name": "get_weather", "arguments": '{"city": "Paris"}'}]))
+    fake.push(
+        Reply(text=TEXT, chunks=6),
+        Reply(tool_calls=[{"id": "D681PevKs", "name": "get_weather", "arguments": '{"city": "Paris"}'}]),
+    )
     text = "".join(e.data.choices[0].delta.content for e in client.chat.stream(**stream_kwargs()))
-    events = list(client.chat.stream(**stream_kwargs(tools=[
-        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}])))
+    events = list(
+        client.chat.stream(
+            **stream_kwargs(
+                tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+            )
+        )
+    )
     text_span, tool_span = telemetry.spans()
     assert decoded(text_span.attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": text}], "finish_reason": "stop"}]
+        {"role": "assistant", "parts": [{"type": "text", "content": text}], "finish_reason": "stop"}
+    ]
     assert decoded(text_span.attributes["gen_ai.input.messages"]) == [
-        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}]
+        {"role": "user", "parts": [{"type": "text", "content": PROMPT}]}
+    ]
     call = next(e.data.choices[0].delta.tool_calls[0] for e in events if e.data.choices[0].delta.tool_calls)
-    assert decoded(tool_span.attributes["gen_ai.output.messages"]) == [{"role": "assistant", "parts": [
-        {"type": "tool_call", "id": call.id, "name": call.function.name, "arguments": {"city": "Paris"}}],
-        "finish_reason": "tool_call"}]
+    assert decoded(tool_span.attributes["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "parts": [{"type": "tool_call", "id": call.id, "name": call.function.name, "arguments": {"city": "Paris"}}],
+            "finish_reason": "tool_call",
+        }
+    ]
     assert tool_span.attributes["gen_ai.response.finish_reasons"] == ("tool_call",)
 
 

@@ -23,16 +23,26 @@ def words(text: str) -> int:
 
 
 def test_chat_with_positional_arguments(client, fake, fake_server, telemetry, instrumented):
-    response = client.chat(MODEL, MESSAGES, options={"temperature": 0.1, "top_k": 20, "num_predict": 50,
-                                                     "seed": 3, "stop": ["\n"]}, format="json")
+    response = client.chat(
+        MODEL,
+        MESSAGES,
+        options={"temperature": 0.1, "top_k": 20, "num_predict": 50, "seed": 3, "stop": ["\n"]},
+        format="json",
+    )
     span = telemetry.span()
     assert span.name == f"chat {MODEL}"
     assert dict(span.attributes) == {
         **base_attributes(fake_server),
-        "gen_ai.request.temperature": 0.1, "gen_ai.request.top_k": 20, "gen_ai.request.max_tokens": 50,
-        "gen_ai.request.seed": 3, "gen_ai.request.stop_sequences": ("\n",), "gen_ai.output.type": "json",
-        "gen_ai.response.model": response.model, "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": PROMPT_WORDS, "gen_ai.usage.output_tokens": words(response.message.content),
+        "gen_ai.request.temperature": 0.1,
+        "gen_ai.request.top_k": 20,
+        "gen_ai.request.max_tokens": 50,
+        "gen_ai.request.seed": 3,
+        "gen_ai.request.stop_sequences": ("\n",),
+        "gen_ai.output.type": "json",
+        "gen_ai.response.model": response.model,
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.usage.input_tokens": PROMPT_WORDS,
+        "gen_ai.usage.output_tokens": words(response.message.content),
     }
     tokens = {p.attributes[sc.GEN_AI_TOKEN_TYPE]: p.sum for p in telemetry.points(sc.METRIC_TOKEN_USAGE)}
     assert tokens == {"input": PROMPT_WORDS, "output": response.eval_count}
@@ -81,9 +91,11 @@ def test_generate_is_a_text_completion(client, fake, fake_server, telemetry, ins
     assert span.attributes["gen_ai.usage.input_tokens"] == 5 + 2
     assert decoded(span.attributes["gen_ai.system_instructions"]) == [{"type": "text", "content": "Be terse."}]
     assert decoded(span.attributes["gen_ai.input.messages"]) == [
-        {"role": "user", "parts": [{"type": "text", "content": "Why is the sky blue"}]}]
+        {"role": "user", "parts": [{"type": "text", "content": "Why is the sky blue"}]}
+    ]
     assert decoded(span.attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": response.response}], "finish_reason": "stop"}]
+        {"role": "assistant", "parts": [{"type": "text", "content": response.response}], "finish_reason": "stop"}
+    ]
 
 
 def test_generate_stream(client, fake, telemetry, instrumented):
@@ -95,9 +107,16 @@ def test_generate_stream(client, fake, telemetry, instrumented):
 
 def test_tool_calls_and_content_capture(client, fake, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
-    tools = [{"type": "function", "function": {"name": "weather", "description": "Weather in a city",
-                                               "parameters": {"type": "object", "properties": {
-                                                   "city": {"type": "string"}}}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "weather",
+                "description": "Weather in a city",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        }
+    ]
     fake.push(Reply(tool_calls=[{"name": "weather", "arguments": '{"city": "Oslo"}'}]))
     response = client.chat(model=MODEL, messages=MESSAGES, tools=tools)
     assert response.message.tool_calls[0].function.arguments == {"city": "Oslo"}
@@ -106,7 +125,8 @@ def test_tool_calls_and_content_capture(client, fake, telemetry, instrument):
     assert output[0]["parts"] == [{"type": "tool_call", "name": "weather", "arguments": {"city": "Oslo"}}]
     definitions = decoded(span.attributes["gen_ai.tool.definitions"])
     assert definitions[0]["name"] == "weather" and definitions[0]["parameters"]["properties"] == {
-        "city": {"type": "string"}}
+        "city": {"type": "string"}
+    }
     assert [m["role"] for m in decoded(span.attributes["gen_ai.input.messages"])] == ["system", "user"]
 
 
@@ -120,8 +140,10 @@ def test_embed_and_legacy_embeddings(client, fake, fake_server, telemetry, instr
     client.embeddings(model=MODEL, prompt="legacy call")
     embed, legacy = telemetry.spans()
     assert dict(embed.attributes) == {
-        **base_attributes(fake_server, "embeddings"), "gen_ai.embeddings.dimension.count": 16,
-        "gen_ai.response.model": response.model, "gen_ai.usage.input_tokens": 3 + 1,
+        **base_attributes(fake_server, "embeddings"),
+        "gen_ai.embeddings.dimension.count": 16,
+        "gen_ai.response.model": response.model,
+        "gen_ai.usage.input_tokens": 3 + 1,
     }
     assert legacy.name == f"embeddings {MODEL}"
     assert legacy.attributes["gen_ai.embeddings.dimension.count"] == 8

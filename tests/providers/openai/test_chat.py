@@ -25,9 +25,19 @@ def chat(client: openai.OpenAI, **kwargs: Any) -> Any:
 
 
 def test_span_has_every_request_and_response_attribute(client, fake_server, telemetry, instrumented):
-    result = chat(client, temperature=0.25, top_p=0.9, max_completion_tokens=64, stop=["\n\n", "END"], seed=7,
-                  frequency_penalty=0.5, presence_penalty=-0.5, reasoning_effort="low", service_tier="flex",
-                  response_format={"type": "json_object"})
+    result = chat(
+        client,
+        temperature=0.25,
+        top_p=0.9,
+        max_completion_tokens=64,
+        stop=["\n\n", "END"],
+        seed=7,
+        frequency_penalty=0.5,
+        presence_penalty=-0.5,
+        reasoning_effort="low",
+        service_tier="flex",
+        response_format={"type": "json_object"},
+    )
 
     span = telemetry.span()
     assert span.name == "chat gpt-4o"
@@ -69,8 +79,13 @@ def test_sampling_relevant_attributes_are_set_at_span_start(client, fake_server,
 
     telemetry.tracer_provider.add_span_processor(OnStart())
     chat(client)
-    for key in ("gen_ai.operation.name", "gen_ai.provider.name", "gen_ai.request.model",
-                "server.address", "server.port"):
+    for key in (
+        "gen_ai.operation.name",
+        "gen_ai.provider.name",
+        "gen_ai.request.model",
+        "server.address",
+        "server.port",
+    ):
         assert key in seen, key
     assert "gen_ai.response.id" not in seen
 
@@ -85,11 +100,17 @@ def test_max_tokens_legacy_parameter_and_single_stop_string(client, telemetry, i
 
 
 def test_usage_details_map_to_cache_and_reasoning_tokens(client, fake, telemetry, instrumented):
-    fake.push(Reply(usage={
-        "prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500,
-        "prompt_tokens_details": {"cached_tokens": 1024, "cache_write_tokens": 100},
-        "completion_tokens_details": {"reasoning_tokens": 256},
-    }))
+    fake.push(
+        Reply(
+            usage={
+                "prompt_tokens": 1200,
+                "completion_tokens": 300,
+                "total_tokens": 1500,
+                "prompt_tokens_details": {"cached_tokens": 1024, "cache_write_tokens": 100},
+                "completion_tokens_details": {"reasoning_tokens": 256},
+            }
+        )
+    )
     chat(client)
     attrs = telemetry.span().attributes
     assert attrs["gen_ai.usage.input_tokens"] == 1200
@@ -157,13 +178,24 @@ def test_no_usage_no_token_metric(client, fake, telemetry, instrumented):
     [
         (429, None, openai.RateLimitError, "RateLimitError"),
         (500, None, openai.InternalServerError, "InternalServerError"),
-        (400, {"error": {"message": "This model's maximum context length is 128000 tokens.",
-                         "type": "invalid_request_error", "param": "messages", "code": "context_length_exceeded"}},
-         openai.BadRequestError, "BadRequestError"),
+        (
+            400,
+            {
+                "error": {
+                    "message": "This model's maximum context length is 128000 tokens.",
+                    "type": "invalid_request_error",
+                    "param": "messages",
+                    "code": "context_length_exceeded",
+                }
+            },
+            openai.BadRequestError,
+            "BadRequestError",
+        ),
     ],
 )
-def test_api_errors_propagate_unchanged_and_are_recorded(client, fake, fake_server, telemetry, instrumented,
-                                                          status, error_body, exception, error_type):
+def test_api_errors_propagate_unchanged_and_are_recorded(
+    client, fake, fake_server, telemetry, instrumented, status, error_body, exception, error_type
+):
     fake.push(Reply(status=status, error=error_body))
     with pytest.raises(exception) as raised:
         chat(client)
@@ -223,8 +255,9 @@ class CityAnswer(pydantic.BaseModel):
 
 def test_parse_helper_is_instrumented_and_returns_the_parsed_object(client, fake, telemetry, instrumented):
     fake.push(Reply(text='{"city": "Paris"}'))
-    result = client.chat.completions.parse(model="gpt-4o", messages=[{"role": "user", "content": PROMPT}],
-                                           response_format=CityAnswer)
+    result = client.chat.completions.parse(
+        model="gpt-4o", messages=[{"role": "user", "content": PROMPT}], response_format=CityAnswer
+    )
     assert result.choices[0].message.parsed == CityAnswer(city="Paris")
     attrs = telemetry.span().attributes
     assert attrs["gen_ai.output.type"] == "json"
@@ -232,16 +265,16 @@ def test_parse_helper_is_instrumented_and_returns_the_parsed_object(client, fake
 
 
 def test_azure_client_reports_azure_provider(fake_server, fake, telemetry, instrumented):
-    with openai.AzureOpenAI(api_key=API_KEY, azure_endpoint=fake_server.url, api_version="2024-10-21",
-                            max_retries=0) as azure:
+    with openai.AzureOpenAI(
+        api_key=API_KEY, azure_endpoint=fake_server.url, api_version="2024-10-21", max_retries=0
+    ) as azure:
         azure.chat.completions.create(model="my-deployment", messages=[{"role": "user", "content": "hi"}])
     attrs = telemetry.span().attributes
     assert attrs["gen_ai.provider.name"] == "azure.ai.openai"
     assert attrs["server.address"] == fake_server.host
 
 
-def test_openai_compatible_server_keeps_openai_provider_and_its_own_address(fake_server, fake, telemetry,
-                                                                            instrumented):
+def test_openai_compatible_server_keeps_openai_provider_and_its_own_address(fake_server, fake, telemetry, instrumented):
     base = fake_server.openai_base_url.replace("127.0.0.1", "localhost")
     with openai.OpenAI(api_key=API_KEY, base_url=base, max_retries=0) as local:
         chat(local)
@@ -254,12 +287,13 @@ def test_openai_compatible_server_keeps_openai_provider_and_its_own_address(fake
 # --------------------------------------------------------------------------- content capture
 
 
-
-
 def test_no_content_by_default_anywhere(client, fake, telemetry, instrumented):
     fake.push(Reply(text="The capital is Paris."))
-    chat(client, messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": PROMPT}],
-         tools=[{"type": "function", "function": {"name": "lookup_capital", "description": "secret tool"}}])
+    chat(
+        client,
+        messages=[{"role": "system", "content": "You are terse."}, {"role": "user", "content": PROMPT}],
+        tools=[{"type": "function", "function": {"name": "lookup_capital", "description": "secret tool"}}],
+    )
     exported = everything_exported(telemetry)
     for secret in (PROMPT, "capital of France", "Paris", "You are terse", "lookup_capital", API_KEY):
         assert secret not in exported
@@ -271,8 +305,13 @@ def test_content_on_span_via_environment(client, fake, telemetry, instrument, mo
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", mode)
     instrument()
     fake.push(Reply(text="Paris."))
-    chat(client, messages=[{"role": "system", "content": "You are terse."},
-                           {"role": "user", "content": PROMPT, "name": "alice"}])
+    chat(
+        client,
+        messages=[
+            {"role": "system", "content": "You are terse."},
+            {"role": "user", "content": PROMPT, "name": "alice"},
+        ],
+    )
     attrs = telemetry.span().attributes
     assert decoded(attrs["gen_ai.input.messages"]) == [
         {"role": "system", "parts": [{"type": "text", "content": "You are terse."}]},
@@ -285,19 +324,38 @@ def test_content_on_span_via_environment(client, fake, telemetry, instrument, mo
     assert API_KEY not in everything_exported(telemetry)
 
 
-def test_content_event_only_carries_structured_content_and_span_attributes(client, fake, fake_server, telemetry,
-                                                                          instrument):
+def test_content_event_only_carries_structured_content_and_span_attributes(
+    client, fake, fake_server, telemetry, instrument
+):
     instrument(capture_content="EVENT_ONLY")
     fake.push(Reply(tool_calls=[{"id": "call_9", "name": "get_weather", "arguments": '{"city": "Paris"}'}]))
     messages = [
-        {"role": "user", "content": [{"type": "text", "text": "Weather?"},
-                                     {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]},
-        {"role": "assistant", "content": None, "tool_calls": [
-            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city":"Rome"}'}}]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Weather?"},
+                {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city":"Rome"}'},
+                }
+            ],
+        },
         {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
     ]
-    tools = [{"type": "function", "function": {"name": "get_weather", "description": "Weather by city",
-                                               "parameters": {"type": "object"}}}]
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "get_weather", "description": "Weather by city", "parameters": {"type": "object"}},
+        }
+    ]
     result = chat(client, messages=messages, tools=tools)
 
     span = telemetry.span()
@@ -307,33 +365,53 @@ def test_content_event_only_carries_structured_content_and_span_attributes(clien
     assert event.span_id == span.context.span_id and event.trace_id == span.context.trace_id
     attrs = plain(dict(event.attributes))
     assert attrs["gen_ai.input.messages"] == [
-        {"role": "user", "parts": [{"type": "text", "content": "Weather?"},
-                                   {"type": "uri", "modality": "image", "uri": "https://example.com/a.png"}]},
-        {"role": "assistant", "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather",
-                                         "arguments": {"city": "Rome"}}]},
+        {
+            "role": "user",
+            "parts": [
+                {"type": "text", "content": "Weather?"},
+                {"type": "uri", "modality": "image", "uri": "https://example.com/a.png"},
+            ],
+        },
+        {
+            "role": "assistant",
+            "parts": [{"type": "tool_call", "id": "call_1", "name": "get_weather", "arguments": {"city": "Rome"}}],
+        },
         {"role": "tool", "parts": [{"type": "tool_call_response", "id": "call_1", "response": "sunny"}]},
     ]
     assert attrs["gen_ai.output.messages"] == [
-        {"role": "assistant", "finish_reason": "tool_call", "parts": [
-            {"type": "tool_call", "id": "call_9", "name": "get_weather", "arguments": {"city": "Paris"}}]},
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [{"type": "tool_call", "id": "call_9", "name": "get_weather", "arguments": {"city": "Paris"}}],
+        },
     ]
     assert attrs["gen_ai.tool.definitions"] == [
-        {"type": "function", "name": "get_weather", "description": "Weather by city",
-         "parameters": {"type": "object"}},
+        {"type": "function", "name": "get_weather", "description": "Weather by city", "parameters": {"type": "object"}},
     ]
     # The event carries the span's attribute set too.
-    for key, value in {**base_attributes(fake_server), "gen_ai.response.id": result.id,
-                       "gen_ai.usage.input_tokens": result.usage.prompt_tokens}.items():
+    for key, value in {
+        **base_attributes(fake_server),
+        "gen_ai.response.id": result.id,
+        "gen_ai.usage.input_tokens": result.usage.prompt_tokens,
+    }.items():
         assert attrs[key] == value
 
 
 def test_data_url_images_become_blob_parts(client, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
-    chat(client, messages=[{"role": "user", "content": [
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}]}])
+    chat(
+        client,
+        messages=[
+            {
+                "role": "user",
+                "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}],
+            }
+        ],
+    )
     (message,) = decoded(telemetry.span().attributes["gen_ai.input.messages"])
-    assert message["parts"] == [{"type": "blob", "modality": "image", "mime_type": "image/png",
-                                 "content": "iVBORw0KGgo="}]
+    assert message["parts"] == [
+        {"type": "blob", "modality": "image", "mime_type": "image/png", "content": "iVBORw0KGgo="}
+    ]
 
 
 def test_invalid_capture_value_warns_once_and_captures_nothing(client, telemetry, instrument, monkeypatch, caplog):

@@ -64,8 +64,7 @@ def test_a_call_made_inside_one_of_our_spans_gets_no_second_span(fake_server, fa
             nested.append(inner.embeddings.create(model="text-embedding-3-small", input="nested"))
 
     http = httpx2.Client(event_hooks={"request": [on_request]})
-    with openai.OpenAI(api_key=API_KEY, base_url=fake_server.openai_base_url, http_client=http,
-                       max_retries=0) as outer:
+    with openai.OpenAI(api_key=API_KEY, base_url=fake_server.openai_base_url, http_client=http, max_retries=0) as outer:
         call(outer)
     inner.close()
     assert len(nested) == 1
@@ -86,8 +85,7 @@ def test_errors_in_our_request_parsing_never_reach_the_user(client, telemetry, i
     assert len(reports) == 1 and reports[0].levelno == logging.DEBUG  # logged once, at debug, not a flood
 
 
-def test_errors_in_response_and_chunk_parsing_never_reach_the_user(client, fake, telemetry, instrument,
-                                                                    monkeypatch):
+def test_errors_in_response_and_chunk_parsing_never_reach_the_user(client, fake, telemetry, instrument, monkeypatch):
     def broken_response(response, capture):
         raise RuntimeError("adapter bug")
 
@@ -123,8 +121,10 @@ def test_entry_point_is_registered_under_our_name():
 
 
 def test_importing_the_package_imports_no_sdk():
-    code = ("import sys, opentelemetry_instrumentation_llm, opentelemetry_instrumentation_llm.instrumentor;"
-            "print(sorted(m for m in ('openai', 'anthropic', 'pynvml') if m in sys.modules))")
+    code = (
+        "import sys, opentelemetry_instrumentation_llm, opentelemetry_instrumentation_llm.instrumentor;"
+        "print(sorted(m for m in ('openai', 'anthropic', 'pynvml') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -168,7 +168,8 @@ async def test_many_tasks_streaming_at_once(aclient, telemetry, instrumented):
         with tracer.start_as_current_span(f"task-{i}") as parent:
             parents[f"model-{i}"] = parent.get_span_context().span_id
             stream = await aclient.chat.completions.create(
-                model=f"model-{i}", messages=[{"role": "user", "content": f"task {i}"}], stream=True)
+                model=f"model-{i}", messages=[{"role": "user", "content": f"task {i}"}], stream=True
+            )
             pieces = [c.choices[0].delta.content or "" async for c in stream if c.choices]
             assert trace.get_current_span() is parent
             return "".join(pieces)

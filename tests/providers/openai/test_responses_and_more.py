@@ -19,47 +19,76 @@ from tests.providers.openai.conftest import base_attributes
 
 def test_responses_create(client, fake, fake_server, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
-    fake.push(Reply(text="Bonjour.", usage={
-        "input_tokens": 50, "output_tokens": 20, "total_tokens": 70,
-        "input_tokens_details": {"cached_tokens": 32, "cache_write_tokens": 8},
-        "output_tokens_details": {"reasoning_tokens": 12}}))
+    fake.push(
+        Reply(
+            text="Bonjour.",
+            usage={
+                "input_tokens": 50,
+                "output_tokens": 20,
+                "total_tokens": 70,
+                "input_tokens_details": {"cached_tokens": 32, "cache_write_tokens": 8},
+                "output_tokens_details": {"reasoning_tokens": 12},
+            },
+        )
+    )
     response = client.responses.create(
-        model="gpt-5", input=[{"role": "user", "content": "Say hello in French"}], instructions="Be brief.",
-        max_output_tokens=100, temperature=0.2, reasoning={"effort": "minimal"},
-        text={"format": {"type": "json_object"}}, previous_response_id="resp_prev", service_tier="priority",
-        conversation="conv_123", tools=[{"type": "function", "name": "translate", "parameters": {}}])
+        model="gpt-5",
+        input=[{"role": "user", "content": "Say hello in French"}],
+        instructions="Be brief.",
+        max_output_tokens=100,
+        temperature=0.2,
+        reasoning={"effort": "minimal"},
+        text={"format": {"type": "json_object"}},
+        previous_response_id="resp_prev",
+        service_tier="priority",
+        conversation="conv_123",
+        tools=[{"type": "function", "name": "translate", "parameters": {}}],
+    )
     assert response.output_text == "Bonjour."
     span = telemetry.span()
     attrs = dict(span.attributes)
-    content_keys = (sc.GEN_AI_INPUT_MESSAGES, sc.GEN_AI_OUTPUT_MESSAGES, sc.GEN_AI_SYSTEM_INSTRUCTIONS,
-                    sc.GEN_AI_TOOL_DEFINITIONS)
+    content_keys = (
+        sc.GEN_AI_INPUT_MESSAGES,
+        sc.GEN_AI_OUTPUT_MESSAGES,
+        sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+        sc.GEN_AI_TOOL_DEFINITIONS,
+    )
     content = {k: attrs.pop(k) for k in list(attrs) if k in content_keys}
     assert span.name == "chat gpt-5"
     assert attrs == {
         **base_attributes(fake_server, model="gpt-5"),
         "openai.api.type": "responses",
-        "gen_ai.request.max_tokens": 100, "gen_ai.request.temperature": 0.2,
-        "gen_ai.request.reasoning.level": "minimal", "gen_ai.output.type": "json",
-        "gen_ai.request.previous_response.id": "resp_prev", "openai.request.service_tier": "priority",
+        "gen_ai.request.max_tokens": 100,
+        "gen_ai.request.temperature": 0.2,
+        "gen_ai.request.reasoning.level": "minimal",
+        "gen_ai.output.type": "json",
+        "gen_ai.request.previous_response.id": "resp_prev",
+        "openai.request.service_tier": "priority",
         "gen_ai.conversation.id": "conv_123",
-        "gen_ai.response.id": response.id, "gen_ai.response.model": response.model,
+        "gen_ai.response.id": response.id,
+        "gen_ai.response.model": response.model,
         "gen_ai.response.finish_reasons": ("stop",),
-        "gen_ai.usage.input_tokens": 50, "gen_ai.usage.output_tokens": 20,
-        "gen_ai.usage.cache_read.input_tokens": 32, "gen_ai.usage.cache_write.input_tokens": 8,
+        "gen_ai.usage.input_tokens": 50,
+        "gen_ai.usage.output_tokens": 20,
+        "gen_ai.usage.cache_read.input_tokens": 32,
+        "gen_ai.usage.cache_write.input_tokens": 8,
         "gen_ai.usage.reasoning.output_tokens": 12,
     }
     assert decoded(content[sc.GEN_AI_SYSTEM_INSTRUCTIONS]) == [{"type": "text", "content": "Be brief."}]
     assert decoded(content[sc.GEN_AI_INPUT_MESSAGES]) == [
-        {"role": "user", "parts": [{"type": "text", "content": "Say hello in French"}]}]
+        {"role": "user", "parts": [{"type": "text", "content": "Say hello in French"}]}
+    ]
     assert decoded(content[sc.GEN_AI_OUTPUT_MESSAGES]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": "Bonjour."}], "finish_reason": "stop"}]
-    assert decoded(content[sc.GEN_AI_TOOL_DEFINITIONS]) == [{"type": "function", "name": "translate",
-                                                             "parameters": {}}]
+        {"role": "assistant", "parts": [{"type": "text", "content": "Bonjour."}], "finish_reason": "stop"}
+    ]
+    assert decoded(content[sc.GEN_AI_TOOL_DEFINITIONS]) == [{"type": "function", "name": "translate", "parameters": {}}]
 
 
 def test_responses_function_call_and_incomplete(client, fake, telemetry, instrumented):
-    fake.push(Reply(tool_calls=[{"id": "call_1", "name": "search", "arguments": "{}"}]),
-              Reply(finish_reason="max_output_tokens"))
+    fake.push(
+        Reply(tool_calls=[{"id": "call_1", "name": "search", "arguments": "{}"}]),
+        Reply(finish_reason="max_output_tokens"),
+    )
     client.responses.create(model="gpt-5", input="find it")
     client.responses.create(model="gpt-5", input="write a long essay")
     reasons = [s.attributes["gen_ai.response.finish_reasons"] for s in telemetry.spans()]
@@ -114,17 +143,21 @@ async def test_async_responses_stream(aclient, fake, telemetry, instrumented):
 
 
 def test_legacy_completions(client, fake, fake_server, telemetry, instrumented):
-    result = client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Once upon a time", max_tokens=5,
-                                       temperature=0)
-    stream = client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Count", stream=True,
-                                       stream_options={"include_usage": True})
+    result = client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="Once upon a time", max_tokens=5, temperature=0
+    )
+    stream = client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="Count", stream=True, stream_options={"include_usage": True}
+    )
     chunks = list(stream)
     plain, streamed = telemetry.spans()
     assert plain.name == "text_completion gpt-3.5-turbo-instruct"
     assert dict(plain.attributes) == {
         **base_attributes(fake_server, model="gpt-3.5-turbo-instruct", operation="text_completion"),
-        "gen_ai.request.max_tokens": 5, "gen_ai.request.temperature": 0,
-        "gen_ai.response.id": result.id, "gen_ai.response.model": result.model,
+        "gen_ai.request.max_tokens": 5,
+        "gen_ai.request.temperature": 0,
+        "gen_ai.response.id": result.id,
+        "gen_ai.response.model": result.model,
         "gen_ai.response.finish_reasons": ("stop",),
         "gen_ai.usage.input_tokens": result.usage.prompt_tokens,
         "gen_ai.usage.output_tokens": result.usage.completion_tokens,
@@ -134,15 +167,18 @@ def test_legacy_completions(client, fake, fake_server, telemetry, instrumented):
 
 
 def test_embeddings(client, fake_server, telemetry, instrumented):
-    result = client.embeddings.create(model="text-embedding-3-small", input=["hello world", "bye"], dimensions=16,
-                                      encoding_format="float")
+    result = client.embeddings.create(
+        model="text-embedding-3-small", input=["hello world", "bye"], dimensions=16, encoding_format="float"
+    )
     assert len(result.data[0].embedding) == 16
     span = telemetry.span()
     assert span.name == "embeddings text-embedding-3-small"
     assert dict(span.attributes) == {
         **base_attributes(fake_server, model="text-embedding-3-small", operation="embeddings"),
-        "gen_ai.request.encoding_formats": ("float",), "gen_ai.embeddings.dimension.count": 16,
-        "gen_ai.response.model": result.model, "gen_ai.usage.input_tokens": result.usage.prompt_tokens,
+        "gen_ai.request.encoding_formats": ("float",),
+        "gen_ai.embeddings.dimension.count": 16,
+        "gen_ai.response.model": result.model,
+        "gen_ai.usage.input_tokens": result.usage.prompt_tokens,
     }
     tokens = telemetry.points(sc.METRIC_TOKEN_USAGE)
     assert [(p.attributes["gen_ai.token.type"], p.sum) for p in tokens] == [("input", 3)]
@@ -181,8 +217,9 @@ def test_with_raw_response_never_parsed_still_ends(client, telemetry, instrument
 
 def test_with_raw_response_streaming(client, fake, telemetry, instrumented):
     fake.push(Reply(text="p q r", chunks=3))
-    raw = client.chat.completions.with_raw_response.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}],
-                                                           stream=True)
+    raw = client.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True
+    )
     stream = raw.parse()
     assert isinstance(stream, openai.Stream)
     assert raw.parse() is stream
@@ -195,7 +232,8 @@ def test_with_raw_response_streaming(client, fake, telemetry, instrumented):
 def test_with_streaming_response(client, fake, telemetry, instrumented):
     fake.push(Reply(text="u v", chunks=2))
     with client.chat.completions.with_streaming_response.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True) as response:
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}], stream=True
+    ) as response:
         assert response.headers["content-type"].startswith("text/event-stream")
         chunks = list(response.parse())
     assert chunks[-1].choices[0].finish_reason == "stop"
@@ -204,7 +242,8 @@ def test_with_streaming_response(client, fake, telemetry, instrumented):
 
 def test_with_streaming_response_read_raw_lines_only(client, telemetry, instrumented):
     with client.chat.completions.with_streaming_response.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "x"}]) as response:
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+    ) as response:
         body = response.read()
         assert telemetry.spans() == []  # the span belongs to the response until it is closed
     assert b"chatcmpl-fake0001" in body
@@ -212,11 +251,13 @@ def test_with_streaming_response_read_raw_lines_only(client, telemetry, instrume
 
 
 async def test_async_with_raw_and_streaming_response(aclient, fake, telemetry, instrumented):
-    raw = await aclient.chat.completions.with_raw_response.create(model="gpt-4o",
-                                                                  messages=[{"role": "user", "content": "x"}])
+    raw = await aclient.chat.completions.with_raw_response.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "x"}]
+    )
     completion = raw.parse()
     async with aclient.chat.completions.with_streaming_response.create(
-            model="gpt-4o", messages=[{"role": "user", "content": "y"}]) as response:
+        model="gpt-4o", messages=[{"role": "user", "content": "y"}]
+    ) as response:
         second = await response.parse()
     first_span, second_span = telemetry.spans()
     assert first_span.attributes["gen_ai.response.id"] == completion.id

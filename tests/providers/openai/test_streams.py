@@ -44,12 +44,17 @@ def test_exhausted_stream_records_span_usage_and_chunk_metrics(client, fake, fak
     usage = chunks[-1].usage
 
     span = telemetry.span()
-    expected = {**base_attributes(fake_server), "gen_ai.request.stream": True,
-                "openai.api.type": "chat_completions",
-                "gen_ai.response.id": chunks[0].id, "gen_ai.response.model": chunks[0].model,
-                "gen_ai.response.finish_reasons": ("stop",),
-                "gen_ai.usage.input_tokens": usage.prompt_tokens, "gen_ai.usage.output_tokens": usage.completion_tokens,
-                "openai.response.system_fingerprint": "fp_fake01"}
+    expected = {
+        **base_attributes(fake_server),
+        "gen_ai.request.stream": True,
+        "openai.api.type": "chat_completions",
+        "gen_ai.response.id": chunks[0].id,
+        "gen_ai.response.model": chunks[0].model,
+        "gen_ai.response.finish_reasons": ("stop",),
+        "gen_ai.usage.input_tokens": usage.prompt_tokens,
+        "gen_ai.usage.output_tokens": usage.completion_tokens,
+        "openai.response.system_fingerprint": "fp_fake01",
+    }
     ttfc = span.attributes["gen_ai.response.time_to_first_chunk"]
     assert {k: v for k, v in span.attributes.items() if k != "gen_ai.response.time_to_first_chunk"} == expected
     assert 0 < ttfc <= (span.end_time - span.start_time) / 1e9
@@ -69,8 +74,7 @@ def test_exhausted_stream_records_span_usage_and_chunk_metrics(client, fake, fak
     assert duration.count == 1
 
 
-def test_without_include_usage_no_tokens_are_invented_and_request_is_untouched(client, fake, telemetry,
-                                                                             instrumented):
+def test_without_include_usage_no_tokens_are_invented_and_request_is_untouched(client, fake, telemetry, instrumented):
     chunks = list(open_stream(client))
     assert all(c.usage is None for c in chunks)
     assert "stream_options" not in fake.exchanges[-1].body  # we never alter the request
@@ -177,17 +181,28 @@ def test_closing_from_another_thread_does_not_break_context(client, fake, teleme
 
 def test_tool_call_deltas_are_assembled_when_capturing(client, fake, telemetry, instrument):
     instrument(capture_content="SPAN_ONLY")
-    fake.push(Reply(tool_calls=[{"id": "call_a", "name": "lookup", "arguments": '{"q": "eiffel tower height"}'},
-                                {"id": "call_b", "name": "convert", "arguments": '{"unit": "ft"}'}]))
+    fake.push(
+        Reply(
+            tool_calls=[
+                {"id": "call_a", "name": "lookup", "arguments": '{"q": "eiffel tower height"}'},
+                {"id": "call_b", "name": "convert", "arguments": '{"unit": "ft"}'},
+            ]
+        )
+    )
     chunks = list(open_stream(client, tools=[{"type": "function", "function": {"name": "lookup"}}]))
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
     span = telemetry.span()
     assert span.attributes["gen_ai.response.finish_reasons"] == ("tool_calls",)
-    assert decoded(span.attributes["gen_ai.output.messages"]) == [{
-        "role": "assistant", "finish_reason": "tool_call", "parts": [
-            {"type": "tool_call", "id": "call_a", "name": "lookup", "arguments": {"q": "eiffel tower height"}},
-            {"type": "tool_call", "id": "call_b", "name": "convert", "arguments": {"unit": "ft"}},
-        ]}]
+    assert decoded(span.attributes["gen_ai.output.messages"]) == [
+        {
+            "role": "assistant",
+            "finish_reason": "tool_call",
+            "parts": [
+                {"type": "tool_call", "id": "call_a", "name": "lookup", "arguments": {"q": "eiffel tower height"}},
+                {"type": "tool_call", "id": "call_b", "name": "convert", "arguments": {"unit": "ft"}},
+            ],
+        }
+    ]
 
 
 def test_several_choices_streamed(client, fake, telemetry, instrument):
@@ -228,8 +243,9 @@ def test_helper_stream_left_early_ends_the_span_at_exit(client, fake, telemetry,
 
 async def test_async_stream_exhausted(aclient, fake, telemetry, instrumented):
     fake.push(Reply(text=TEXT, chunks=8))
-    stream = await aclient.chat.completions.create(model="gpt-4o", messages=MESSAGES, stream=True,
-                                                   stream_options={"include_usage": True})
+    stream = await aclient.chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, stream=True, stream_options={"include_usage": True}
+    )
     assert isinstance(stream, openai.AsyncStream)
     chunks = [c async for c in stream]
     span = telemetry.span()
@@ -312,12 +328,14 @@ async def test_async_helper_left_early(aclient, fake, telemetry, instrumented):
 
 @pytest.mark.parametrize("azure", [True, False], ids=["AzureOpenAI", "OpenAI-compatible"])
 def test_stream_opening_with_an_azure_prompt_filter_chunk_keeps_response_id_and_model(
-        fake, fake_server, telemetry, instrumented, azure):
+    fake, fake_server, telemetry, instrumented, azure
+):
     # Azure's first chunk has "id": "" and "model": "": the first non-empty values identify the response.
     fake.push(Reply(text=TEXT, chunks=4, prelude=[AZURE_PROMPT_FILTER_CHUNK]))
     if azure:
-        client: Any = openai.AzureOpenAI(api_key=API_KEY, azure_endpoint=fake_server.url, api_version="2024-10-21",
-                                         max_retries=0)
+        client: Any = openai.AzureOpenAI(
+            api_key=API_KEY, azure_endpoint=fake_server.url, api_version="2024-10-21", max_retries=0
+        )
     else:
         client = openai.OpenAI(api_key=API_KEY, base_url=fake_server.openai_base_url, max_retries=0)
     with client:
