@@ -56,7 +56,8 @@ def suppressed() -> bool:
 # (when the span is sampled) leads from a latency bucket to the call's trace; every other record
 # (tokens, cost, and above all the per-chunk records) passes an empty one, so the SDK does no
 # exemplar work for them and does not look up the current context.
-_NO_EXEMPLAR = Context()
+# (It must not be empty: the SDK reads `context or get_current()`, and an empty Context is falsy.)
+_NO_EXEMPLAR = Context({create_key("opentelemetry-instrumentation-llm.no-exemplar"): True})
 
 _INFERENCE_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_GENERATE_CONTENT})
 
