@@ -66,6 +66,7 @@ class Endpoint:
     # capture on or off). None: calls of this method get no fingerprint.
     parse_template: TemplateParser | None = None
 
+
 @dataclass(frozen=True)
 class StreamCloseHook:
     """An SDK helper stream (e.g. ``ChatCompletionStream``) that wraps our raw-stream proxy.
