@@ -53,6 +53,11 @@ def _plain(value: Any) -> Any:
         return _plain(dump(mode="json", exclude_none=True))
     if isinstance(value, (bytes, bytearray)):
         return {"sha256": hashlib.sha256(value).hexdigest()}
+    if callable(value):  # a Python function given as a tool (ollama, google-genai): its name and docstring
+        name = f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', type(value).__qualname__)}"
+        return {"callable": name, "doc": getattr(value, "__doc__", None)}
+    if type(value).__repr__ is object.__repr__:  # type: ignore[comparison-overlap]
+        return type(value).__qualname__  # the default repr holds an address: not the same in another process
     return repr(value)
 
 
