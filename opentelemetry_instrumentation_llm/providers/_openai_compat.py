@@ -41,6 +41,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     set_if_not_none,
     stop_sequences,
 )
+from opentelemetry_instrumentation_llm.providers._templates import chat_template
 
 # (kwarg, attribute) pairs copied as-is when given.
 _CHAT_PARAMS = (*SAMPLING_PARAMS, ("reasoning_effort", sc.GEN_AI_REQUEST_REASONING_LEVEL))
@@ -124,6 +125,7 @@ class ChatCompletionsRequests:
             "parse_response": parse_response or chat_response_info,
             "parse_content": self.content,
             "accumulator": accumulator,
+            "parse_template": chat_template(self._param),
         }
 
     def content(self, params: dict[str, Any]) -> RequestContent:

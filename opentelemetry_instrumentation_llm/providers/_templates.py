@@ -8,8 +8,10 @@ a generator of messages is never consumed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+from opentelemetry_instrumentation_llm._core.fingerprint import TemplateParser
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
@@ -40,25 +42,33 @@ def leading_system_messages(messages: Any) -> Any:
     return tuple(found)
 
 
-def chat_messages_template(params: dict[str, Any]) -> tuple[Any, Any]:
-    """OpenAI chat completions and the SDKs that share its shape (Groq, Mistral, Ollama, Cohere v2,
-    litellm): system messages first in ``messages``, tools in ``tools``."""
-    return leading_system_messages(params.get("messages")), params.get("tools")
+ParamReader = Callable[[Any, str], Any]
+"""(call parameters, name) -> the value the user gave, None when absent (or an SDK's "not given" sentinel)."""
 
 
-def responses_template(params: dict[str, Any]) -> tuple[Any, Any]:
-    """OpenAI Responses: ``instructions`` and ``tools``."""
-    return params.get("instructions"), params.get("tools")
+def plain_param(params: Any, key: str) -> Any:
+    """The parameter reader of SDKs without "not given" sentinels."""
+    return params.get(key)
 
 
-def anthropic_template(params: dict[str, Any]) -> tuple[Any, Any]:
-    """Anthropic Messages: ``system`` (a string or text blocks) and ``tools``."""
-    return params.get("system"), params.get("tools")
+def chat_template(param: ParamReader) -> TemplateParser:
+    """Chat Completions and the SDKs that share its shape (OpenAI chat, Groq, Mistral, Ollama,
+    Cohere v2, litellm): system messages first in ``messages``, tools in ``tools``."""
+
+    def template(params: dict[str, Any]) -> tuple[Any, Any]:
+        return leading_system_messages(param(params, "messages")), param(params, "tools")
+
+    return template
 
 
-def bedrock_converse_template(params: dict[str, Any]) -> tuple[Any, Any]:
-    """Bedrock Converse: ``system`` (a list of ``{"text": ...}``) and ``toolConfig`` (holding ``tools``)."""
-    return params.get("system"), params.get("toolConfig")
+def keyed_template(param: ParamReader, system: str, tools: str = "tools") -> TemplateParser:
+    """System instructions and tools in two parameters: OpenAI Responses (``instructions``),
+    Anthropic Messages (``system``)."""
+
+    def template(params: dict[str, Any]) -> tuple[Any, Any]:
+        return param(params, system), param(params, tools)
+
+    return template
 
 
 def google_genai_template(params: dict[str, Any]) -> tuple[Any, Any]:
@@ -67,4 +77,7 @@ def google_genai_template(params: dict[str, Any]) -> tuple[Any, Any]:
     config = params.get("config")
     if config is None:
         return None, None
-    return _field(config, "system_instruction"), _field(config, "tools")
+    system = _field(config, "system_instruction")
+    if system is None and type(config) is dict:
+        system = config.get("systemInstruction")
+    return system, _field(config, "tools")

@@ -33,6 +33,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     stainless_classifier,
     stop_sequences,
 )
+from opentelemetry_instrumentation_llm.providers._templates import keyed_template
 
 _arg = Arguments(Omit, NotGiven).param  # keyword arguments the user gave (a plain function: hot path)
 
@@ -160,6 +161,7 @@ def spec() -> ProviderSpec:
         "parse_response": parse_messages_response,
         "parse_content": parse_messages_content,
         "accumulator": AnthropicMessageStreamAccumulator,
+        "parse_template": keyed_template(_arg, "system"),
     }
     endpoints = []
     for module in (_MESSAGES, _BETA_MESSAGES):

@@ -445,6 +445,14 @@ def _converse_content(system: Any, messages: Any, tool_config: Any) -> RequestCo
     )
 
 
+def parse_template(params: dict[str, Any]) -> tuple[Any, Any]:
+    """Converse's ``system`` and ``toolConfig`` for the prompt fingerprint (InvokeModel bodies are
+    JSON bytes, which are not parsed on every call: no fingerprint)."""
+    if params.get(OPERATION_KEY) in (CONVERSE, CONVERSE_STREAM):
+        return params.get("system"), params.get("toolConfig")
+    return None, None
+
+
 def parse_content(params: dict[str, Any]) -> RequestContent:
     if params.get(OPERATION_KEY) in (CONVERSE, CONVERSE_STREAM):
         return _converse_content(params.get("system"), params.get("messages"), params.get("toolConfig"))
@@ -932,6 +940,7 @@ def spec() -> ProviderSpec:
                 parse_request=parse_request,
                 parse_response=parse_response,
                 parse_content=parse_content,
+                parse_template=parse_template,
                 accumulator=BedrockStreamAccumulator,
                 params=bind_params,
             ),

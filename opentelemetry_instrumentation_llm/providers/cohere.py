@@ -53,6 +53,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     stop_sequences,
 )
 from opentelemetry_instrumentation_llm.providers._openai_compat import tool_call_part, tool_definitions
+from opentelemetry_instrumentation_llm.providers._templates import chat_template
 
 # finish_reason -> the conventions' finish reasons (the API's values are upper case).
 finish_reason = FinishReasons(
@@ -481,6 +482,7 @@ def spec() -> ProviderSpec:
         "parse_request": parse_chat_request,
         "parse_response": parse_chat_response,
         "parse_content": parse_chat_content,
+        "parse_template": chat_template(_arg),
     }
     # chat_stream: a context manager that sends the request on enter and holds the event iterator in ``_data``.
     stream: dict[str, Any] = {

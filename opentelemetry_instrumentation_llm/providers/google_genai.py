@@ -49,6 +49,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     server_of,
     stop_sequences,
 )
+from opentelemetry_instrumentation_llm.providers._templates import google_genai_template
 
 # --------------------------------------------------------------------------- values
 
@@ -584,11 +585,13 @@ def spec() -> ProviderSpec:
         "parse_request": parse_generate_request,
         "parse_response": parse_generate_response,
         "parse_content": parse_generate_content,
+        "parse_template": google_genai_template,
     }
     stream: dict[str, Any] = {
         "parse_request": parse_stream_request,
         "parse_response": parse_generate_response,
         "parse_content": parse_generate_content,
+        "parse_template": google_genai_template,
         "accumulator": GenerateContentStreamAccumulator,
     }
     embed: dict[str, Any] = {"parse_request": parse_embed_request, "parse_response": parse_embed_response}

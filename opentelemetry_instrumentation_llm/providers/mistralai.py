@@ -50,6 +50,7 @@ from opentelemetry_instrumentation_llm.providers._openai_compat import (
     tool_call_part,
     tool_definitions,
 )
+from opentelemetry_instrumentation_llm.providers._templates import chat_template
 
 # Reads a dict (request params) or an SDK model (responses) field, the SDK's UNSET read as None.
 _given = Arguments(type(UNSET))
@@ -309,6 +310,7 @@ def spec() -> ProviderSpec:
         "parse_request": parse_chat_request,
         "parse_response": parse_chat_response,
         "parse_content": parse_chat_content,
+        "parse_template": chat_template(_given.param),
     }
     stream = {**complete, "parse_request": parse_chat_stream_request, "accumulator": MistralChatStreamAccumulator}
     endpoints = (

@@ -39,6 +39,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     status_error_type,
     stop_sequences,
 )
+from opentelemetry_instrumentation_llm.providers._templates import chat_template, plain_param
 
 # --------------------------------------------------------------------------- requests
 
@@ -298,6 +299,7 @@ _METHODS: dict[str, dict[str, Any]] = {
         "parse_request": parse_chat_request,
         "parse_response": parse_chat_response,
         "parse_content": parse_chat_content,
+        "parse_template": chat_template(plain_param),
         "accumulator": OllamaChatStreamAccumulator,
         "params": positional_binder("model", "messages"),
     },

@@ -53,6 +53,7 @@ from opentelemetry_instrumentation_llm.providers._openai_compat import (
     tool_definitions,
     usage_keys,
 )
+from opentelemetry_instrumentation_llm.providers._templates import keyed_template
 
 _given = Arguments(Omit, NotGiven)
 _param = _given.param
@@ -472,6 +473,7 @@ def spec() -> ProviderSpec:
         "parse_response": parse_responses_response,
         "parse_content": parse_responses_content,
         "accumulator": ResponsesStreamAccumulator,
+        "parse_template": keyed_template(_given.param, "instructions"),
     }
     completions = {
         "parse_request": parse_completion_request,
