@@ -3,10 +3,12 @@ process, keyed when asked, never the content."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import anthropic
@@ -21,7 +23,10 @@ from opentelemetry_instrumentation_llm import (
     request_context,
     semconv as sc,
 )
+from opentelemetry_instrumentation_llm._core import fingerprint as fingerprint_module
 from opentelemetry_instrumentation_llm._core.fingerprint import PromptFingerprints
+from opentelemetry_instrumentation_llm.providers import PROVIDERS
+from opentelemetry_instrumentation_llm.providers._templates import chat_template, plain_param
 from tests.conftest import everything_exported, instrument_fixture
 
 SYSTEM = "You are a support agent for ACME. Answer from the knowledge base; cite sources. " * 25
@@ -157,7 +162,10 @@ def test_keyed_fingerprints_differ_from_plain_ones_and_by_key():
 
 _CHILD = """
 import json, sys
+from opentelemetry_instrumentation_llm._core import fingerprint as fingerprint_module
 from opentelemetry_instrumentation_llm._core.fingerprint import PromptFingerprints
+from opentelemetry_instrumentation_llm.providers import PROVIDERS
+from opentelemetry_instrumentation_llm.providers._templates import chat_template, plain_param
 system, tools, key = json.loads(sys.stdin.read())
 print(PromptFingerprints(key.encode() if key else None).of(system, tools))
 """
@@ -327,8 +335,87 @@ def test_fingerprints_can_be_switched_off(fake_server, fake, telemetry, instrume
 
 
 def test_a_generator_of_messages_is_never_consumed():
-    from opentelemetry_instrumentation_llm.providers._templates import chat_messages_template
-
     messages = iter([{"role": "system", "content": SYSTEM}, {"role": "user", "content": "hi"}])
-    assert chat_messages_template({"messages": messages}) == (None, None)
+    assert chat_template(plain_param)({"messages": messages}) == (None, None)
     assert next(messages)["role"] == "system"
+
+
+def _chat_params() -> dict[str, Any]:
+    return {
+        "messages": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": "hi"}],
+        "tools": openai_chat_tools(),
+    }
+
+
+def _cohere_params() -> dict[str, Any]:
+    from cohere import SystemChatMessageV2, UserChatMessageV2
+
+    return {
+        "messages": [SystemChatMessageV2(content=SYSTEM), UserChatMessageV2(content="hi")],
+        "tools": openai_chat_tools(),
+    }
+
+
+def _gemini_params() -> dict[str, Any]:
+    from google.genai import types
+
+    declarations = [types.FunctionDeclaration(name=n, description=d, parameters_json_schema=p) for n, d, p in TOOLS]
+    return {
+        "contents": "hi",
+        "config": types.GenerateContentConfig(
+            system_instruction=SYSTEM, tools=[types.Tool(function_declarations=declarations)]
+        ),
+    }
+
+
+# (adapter, target of the wrapped method, the parameters it receives as a user would pass them)
+ADAPTER_CALLS: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
+    ("openai", "Completions.create", _chat_params),
+    ("openai", "Responses.create", lambda: {"instructions": SYSTEM, "tools": responses_tools(), "input": "hi"}),
+    ("anthropic", "Messages.create", lambda: {"system": SYSTEM, "tools": anthropic_tools(), "messages": []}),
+    ("groq", "Completions.create", _chat_params),
+    ("mistralai", "Chat.complete", _chat_params),
+    ("litellm", "completion", _chat_params),
+    ("ollama", "Client.chat", _chat_params),
+    ("cohere", "RawV2Client.chat", _cohere_params),
+    ("google_genai", "Models.generate_content", _gemini_params),
+    (
+        "bedrock",
+        "BaseClient._make_api_call",
+        lambda: {
+            "__operation__": "Converse",
+            "system": [{"text": SYSTEM}],
+            "toolConfig": bedrock_tools(),
+            "messages": [],
+        },
+    ),
+]
+
+
+@pytest.mark.parametrize(("adapter", "target", "params"), ADAPTER_CALLS, ids=lambda v: v if isinstance(v, str) else "")
+def test_every_adapter_reads_the_same_template_to_the_same_fingerprint(adapter, target, params):
+    spec = importlib.import_module(PROVIDERS[adapter].adapter).spec()
+    endpoint = next(e for e in spec.endpoints if e.target == target and not e.is_async)
+    assert endpoint.parse_template is not None
+    expected = PromptFingerprints().of(SYSTEM, openai_chat_tools())
+    assert PromptFingerprints().of(*endpoint.parse_template(params())) == expected
+
+
+def test_sdk_sentinels_and_other_operations_are_no_template():
+    from openai import NOT_GIVEN
+
+    spec = importlib.import_module(PROVIDERS["openai"].adapter).spec()
+    chat = next(e for e in spec.endpoints if e.target == "Completions.create")
+    assert chat.parse_template({"messages": [{"role": "user", "content": "hi"}], "tools": NOT_GIVEN}) == (None, None)
+    bedrock = importlib.import_module(PROVIDERS["bedrock"].adapter).spec().endpoints[0]
+    assert bedrock.parse_template({"__operation__": "InvokeModel", "body": b"{}"}) == (None, None)
+
+
+def test_python_functions_as_tools_hash_alike_in_every_process():
+    def get_weather(city: str) -> str:
+        """Current weather in a city."""
+        return city
+
+    one = PromptFingerprints().of(SYSTEM, [get_weather])
+    assert one == PromptFingerprints().of(SYSTEM, [get_weather]) and one != PromptFingerprints().of(SYSTEM, None)
+    assert "0x" not in json.dumps(fingerprint_module._plain(get_weather))
