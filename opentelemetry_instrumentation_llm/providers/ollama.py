@@ -39,7 +39,7 @@ from opentelemetry_instrumentation_llm.providers._common import (
     status_error_type,
     stop_sequences,
 )
-from opentelemetry_instrumentation_llm.providers._templates import chat_template, plain_param
+from opentelemetry_instrumentation_llm.providers._templates import chat_template, keyed_template, plain_param
 
 # --------------------------------------------------------------------------- requests
 
@@ -307,6 +307,7 @@ _METHODS: dict[str, dict[str, Any]] = {
         "parse_request": parse_generate_request,
         "parse_response": parse_generate_response,
         "parse_content": parse_generate_content,
+        "parse_template": keyed_template(plain_param, "system"),
         "accumulator": OllamaGenerateStreamAccumulator,
         "params": positional_binder("model", "prompt", "suffix"),
     },
