@@ -170,3 +170,12 @@ def instrument_fixture(instrumentor_type: type) -> Any:
             instrumentor.uninstrument()
 
     return instrument
+
+
+def fingerprint_attribute(system: Any = None, tools: Any = None) -> dict[str, str]:
+    """The ``llm.prompt.fingerprint`` attribute (unkeyed, the default) of a call with this template:
+    the system instructions and tool definitions as the SDK was given them; {} when neither."""
+    from opentelemetry_instrumentation_llm._core.fingerprint import PromptFingerprints
+
+    found = PromptFingerprints().of(system, tools)
+    return {} if found is None else {"llm.prompt.fingerprint": found}

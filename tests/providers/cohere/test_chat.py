@@ -12,8 +12,11 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded, everything_exported
+from tests.conftest import decoded, everything_exported, fingerprint_attribute
 from tests.providers.cohere.conftest import API_KEY, MODEL, base_attributes
+
+# The prompt fingerprint these calls' system instructions give (llm.prompt.fingerprint).
+TEMPLATE = fingerprint_attribute("Be brief.")
 
 # The SDK itself (not this package) uses a pydantic API deprecated in pydantic 2.
 pytestmark = pytest.mark.filterwarnings("ignore:The `__fields__` attribute is deprecated:DeprecationWarning")
@@ -47,7 +50,7 @@ def test_sync_chat_span_attributes_and_metrics(client, fake, fake_server, teleme
     assert span.name == f"chat {MODEL}" and span.kind is SpanKind.CLIENT
     output_words = words(response.message.content[0].text)
     assert dict(span.attributes) == {
-        **base_attributes(fake_server),
+        **(base_attributes(fake_server) | TEMPLATE),
         "gen_ai.request.temperature": 0.3,
         "gen_ai.request.top_p": 0.9,
         "gen_ai.request.top_k": 40,
@@ -66,13 +69,13 @@ def test_sync_chat_span_attributes_and_metrics(client, fake, fake_server, teleme
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in telemetry.points(sc.METRIC_TOKEN_USAGE)}
     assert tokens == {"input": PROMPT_WORDS, "output": output_words}
     (duration,) = telemetry.points(sc.METRIC_OPERATION_DURATION)
-    assert dict(duration.attributes) == base_attributes(fake_server)
+    assert dict(duration.attributes) == (base_attributes(fake_server) | TEMPLATE)
 
 
 async def test_async_chat(aclient, fake, fake_server, telemetry, instrumented):
     response = await aclient.chat(model=MODEL, messages=MESSAGES, max_tokens=32)
     assert dict(telemetry.span().attributes) == {
-        **base_attributes(fake_server),
+        **(base_attributes(fake_server) | TEMPLATE),
         "gen_ai.request.max_tokens": 32,
         "gen_ai.response.id": response.id,
         "gen_ai.response.finish_reasons": ("stop",),
@@ -107,7 +110,7 @@ def test_a_failed_generation_returned_normally_is_an_error(client, fake, fake_se
     assert span.attributes["error.type"] == native.lower()
     assert span.status.status_code is StatusCode.ERROR
     (duration,) = telemetry.points(sc.METRIC_OPERATION_DURATION)
-    assert dict(duration.attributes) == {**base_attributes(fake_server), "error.type": native.lower()}
+    assert dict(duration.attributes) == {**(base_attributes(fake_server) | TEMPLATE), "error.type": native.lower()}
 
 
 def test_tokens_are_preferred_over_billed_units(client, fake, telemetry, instrumented):
@@ -271,7 +274,7 @@ def test_http_errors(client, fake, fake_server, telemetry, instrument, status, e
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == error_type
     (duration,) = telemetry.points(sc.METRIC_OPERATION_DURATION)
-    assert dict(duration.attributes) == {**base_attributes(fake_server), "error.type": error_type}
+    assert dict(duration.attributes) == {**(base_attributes(fake_server) | TEMPLATE), "error.type": error_type}
 
 
 def test_clients_built_before_instrument_and_uninstrument_both_behave(client, fake_server, fake, telemetry, instrument):

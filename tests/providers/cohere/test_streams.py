@@ -196,5 +196,9 @@ def test_streamed_text_and_tool_call_content(client, fake, telemetry, instrument
         }
     ]
     assert tool_span.attributes["gen_ai.response.finish_reasons"] == ("tool_call",)
-    (per_chunk,) = [p for p in telemetry.points(sc.METRIC_TIME_PER_OUTPUT_CHUNK)]
-    assert per_chunk.count == (6 - 1) + (sum(e.type in ("tool-plan-delta", "tool-call-delta") for e in events) - 1)
+    # One series per prompt: the call with tools has a fingerprint (llm.prompt.fingerprint), the other none.
+    per_chunk = telemetry.points(sc.METRIC_TIME_PER_OUTPUT_CHUNK)
+    assert sorted("llm.prompt.fingerprint" in p.attributes for p in per_chunk) == [False, True]
+    assert sum(p.count for p in per_chunk) == (6 - 1) + (
+        sum(e.type in ("tool-plan-delta", "tool-call-delta") for e in events) - 1
+    )

@@ -15,7 +15,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.providers import google_genai as adapter
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded, everything_exported
+from tests.conftest import decoded, everything_exported, fingerprint_attribute
 from tests.providers.google_genai.conftest import (
     API_KEY,
     MODEL,
@@ -25,6 +25,9 @@ from tests.providers.google_genai.conftest import (
     vertex_client,
     words,
 )
+
+# The prompt fingerprint these calls' system instructions give (llm.prompt.fingerprint).
+TEMPLATE = fingerprint_attribute("Answer briefly.")
 
 PROMPT = "Name three primary colours."
 
@@ -119,7 +122,7 @@ async def test_async_generate_content(aclient, fake, fake_server, telemetry, ins
     )
     span = telemetry.span()
     assert dict(span.attributes) == {
-        **base_attributes(fake_server),
+        **(base_attributes(fake_server) | TEMPLATE),
         "gen_ai.response.id": response.response_id,
         "gen_ai.response.model": response.model_version,
         "gen_ai.response.finish_reasons": ("stop",),

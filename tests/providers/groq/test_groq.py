@@ -11,8 +11,11 @@ from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded
+from tests.conftest import decoded, fingerprint_attribute
 from tests.providers.groq.conftest import API_KEY, MODEL, base_attributes
+
+# The prompt fingerprint these calls' system instructions give (llm.prompt.fingerprint).
+TEMPLATE = fingerprint_attribute("Be brief.")
 
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Name three colours please"}]
 PROMPT_WORDS = 2 + 4  # the fake counts whitespace-separated words of every message
@@ -37,7 +40,7 @@ def test_chat_span_and_metrics(client, fake, fake_server, telemetry, instrumente
     span = telemetry.span()
     assert span.name == f"chat {MODEL}"
     assert dict(span.attributes) == {
-        **base_attributes(fake_server),
+        **(base_attributes(fake_server) | TEMPLATE),
         "gen_ai.request.temperature": 0.2,
         "gen_ai.request.top_p": 0.9,
         "gen_ai.request.max_tokens": 64,

@@ -15,11 +15,13 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded, everything_exported
+from tests.conftest import decoded, everything_exported, fingerprint_attribute
 from tests.providers.mistralai.conftest import API_KEY, MODEL, base_attributes, server_url
 
 PROMPT = "Name three primary colours please"
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": PROMPT}]
+# The prompt fingerprint these calls' system instructions give (llm.prompt.fingerprint).
+TEMPLATE = fingerprint_attribute("Be brief.")
 
 
 def words(text: str) -> int:
@@ -48,7 +50,7 @@ def test_sync_complete_span_attributes_and_metrics(client, fake, fake_server, te
     assert span.name == f"chat {MODEL}" and span.kind is SpanKind.CLIENT
     output_words = words(f"echo: {PROMPT}") * 2
     assert dict(span.attributes) == {
-        **base_attributes(fake_server),
+        **(base_attributes(fake_server) | TEMPLATE),
         "gen_ai.request.temperature": 0.3,
         "gen_ai.request.top_p": 0.9,
         "gen_ai.request.max_tokens": 64,
@@ -68,7 +70,10 @@ def test_sync_complete_span_attributes_and_metrics(client, fake, fake_server, te
     tokens = {p.attributes["gen_ai.token.type"]: p.sum for p in telemetry.points(sc.METRIC_TOKEN_USAGE)}
     assert tokens == {"input": prompt_words(MESSAGES), "output": output_words}
     (duration,) = telemetry.points(sc.METRIC_OPERATION_DURATION)
-    assert dict(duration.attributes) == {**base_attributes(fake_server), "gen_ai.response.model": response.model}
+    assert dict(duration.attributes) == {
+        **(base_attributes(fake_server) | TEMPLATE),
+        "gen_ai.response.model": response.model,
+    }
     assert telemetry.points(sc.METRIC_TIME_TO_FIRST_CHUNK) == []
     # The request went out as the user wrote it.
     assert fake.exchanges[0].body["random_seed"] == 7 and "stream_options" not in fake.exchanges[0].body
@@ -78,7 +83,7 @@ async def test_async_complete(aclient, fake, fake_server, telemetry, instrumente
     # UNSET is the SDK's "not given": passed explicitly, it is not a parameter value.
     response = await aclient.chat.complete_async(model=MODEL, messages=MESSAGES, max_tokens=32, top_p=UNSET)
     assert dict(telemetry.span().attributes) == {
-        **base_attributes(fake_server),
+        **(base_attributes(fake_server) | TEMPLATE),
         "gen_ai.request.max_tokens": 32,
         "gen_ai.response.id": response.id,
         "gen_ai.response.model": response.model,
@@ -243,7 +248,7 @@ def test_http_errors(client, fake, fake_server, telemetry, instrument, status, e
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == error_type
     (duration,) = telemetry.points(sc.METRIC_OPERATION_DURATION)
-    assert dict(duration.attributes) == {**base_attributes(fake_server), "error.type": error_type}
+    assert dict(duration.attributes) == {**(base_attributes(fake_server) | TEMPLATE), "error.type": error_type}
 
 
 class Colours(pydantic.BaseModel):
@@ -307,6 +312,7 @@ provider = TracerProvider()
 provider.add_span_processor(SimpleSpanProcessor(spans))
 assert "mistralai" in instrument(tracer_provider=provider)
 from mistralai.client import Mistral
+
 with Mistral(api_key="k", server_url={server_url(fake_server)!r}) as client:
     client.chat.complete(model="m", messages=[{{"role": "user", "content": "hi"}}])
 print([span.name for span in spans.get_finished_spans()])

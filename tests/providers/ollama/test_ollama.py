@@ -11,8 +11,11 @@ from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded
+from tests.conftest import decoded, fingerprint_attribute
 from tests.providers.ollama.conftest import MODEL, base_attributes
+
+# The prompt fingerprint these calls' system instructions give (llm.prompt.fingerprint).
+TEMPLATE = fingerprint_attribute("Answer in one word.")
 
 MESSAGES = [{"role": "system", "content": "Answer in one word."}, {"role": "user", "content": "Sky colour today"}]
 PROMPT_WORDS = 4 + 3
@@ -32,7 +35,7 @@ def test_chat_with_positional_arguments(client, fake, fake_server, telemetry, in
     span = telemetry.span()
     assert span.name == f"chat {MODEL}"
     assert dict(span.attributes) == {
-        **base_attributes(fake_server),
+        **(base_attributes(fake_server) | TEMPLATE),
         "gen_ai.request.temperature": 0.1,
         "gen_ai.request.top_k": 20,
         "gen_ai.request.max_tokens": 50,

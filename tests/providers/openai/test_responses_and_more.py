@@ -11,7 +11,7 @@ from opentelemetry.trace import StatusCode
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm.testing import Reply
-from tests.conftest import decoded
+from tests.conftest import decoded, fingerprint_attribute
 from tests.providers.openai.conftest import base_attributes
 
 # --------------------------------------------------------------------------- Responses API
@@ -57,6 +57,7 @@ def test_responses_create(client, fake, fake_server, telemetry, instrument):
     assert span.name == "chat gpt-5"
     assert attrs == {
         **base_attributes(fake_server, model="gpt-5"),
+        **fingerprint_attribute("Be brief.", [{"type": "function", "name": "translate", "parameters": {}}]),
         "openai.api.type": "responses",
         "gen_ai.request.max_tokens": 100,
         "gen_ai.request.temperature": 0.2,
