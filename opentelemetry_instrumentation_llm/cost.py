@@ -193,9 +193,9 @@ def _scaled(prices: Prices, factor: float) -> Prices:
         return (rate[0] * factor, tuple((start, value * factor) for start, value in rate[1]))
 
     return Prices(
-        scale(prices.input),
-        scale(prices.output),
-        scale(prices.cache_read),  # type: ignore[arg-type]
+        scale(prices.input),  # type: ignore[arg-type]
+        scale(prices.output),  # type: ignore[arg-type]
+        scale(prices.cache_read),
         scale(prices.cache_write),
         source=SOURCE_OVERRIDE,
     )
