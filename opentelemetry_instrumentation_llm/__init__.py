@@ -8,6 +8,7 @@ is installed, with the global providers or the ones you pass.
 from __future__ import annotations
 
 from opentelemetry_instrumentation_llm import cost, request_context
+from opentelemetry_instrumentation_llm.agents import agent, tool, workflow
 from opentelemetry_instrumentation_llm.config import ConfigurationError, ContentCapture
 from opentelemetry_instrumentation_llm.cost import register_prices
 from opentelemetry_instrumentation_llm.feedback import record_feedback
@@ -46,6 +47,7 @@ __all__ = [
     "OllamaInstrumentor",
     "OpenAIInstrumentor",
     "__version__",
+    "agent",
     "bind_context",
     "cost",
     "instrument",
@@ -54,5 +56,7 @@ __all__ = [
     "register_prices",
     "request_context",
     "setup",
+    "tool",
     "uninstrument",
+    "workflow",
 ]
