@@ -16,6 +16,7 @@ import logging
 from collections.abc import Collection
 from typing import Any
 
+import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
@@ -62,7 +63,18 @@ class _PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             return
         self._patched.append((module, target))
 
+    def _patch_on_import(self, module: str, target: str, wrapper: Any) -> None:
+        """Patch now if ``module`` is imported, else when the application imports it (an installed
+        but unused framework costs nothing at startup)."""
+
+        def patch(_module: Any) -> None:
+            if self._active:
+                self._patch(module, target, wrapper)
+
+        wrapt.register_post_import_hook(patch, module)
+
     def _uninstrument(self, **kwargs: Any) -> None:
+        self._active = False
         for module, target in getattr(self, "_patched", ()):
             owner_path, _, attribute = target.rpartition(".")
             owner: Any = importlib.import_module(module)
@@ -86,9 +98,10 @@ class MCPInstrumentor(_PatchingInstrumentor):
         from opentelemetry_instrumentation_llm.frameworks import mcp
 
         self._patched = []
+        self._active = True
         wrapper = mcp.span_factory_wrapper(operation_recorder("opentelemetry_instrumentation_llm.mcp", kwargs))
         for module, target in mcp.SPAN_FACTORIES:
-            self._patch(module, target, wrapper)
+            self._patch_on_import(module, target, wrapper)
 
 
 FRAMEWORKS: dict[str, tuple[str, type[BaseInstrumentor]]] = {
