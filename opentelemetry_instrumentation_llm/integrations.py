@@ -104,7 +104,61 @@ class MCPInstrumentor(_PatchingInstrumentor):
             self._patch_on_import(module, target, wrapper)
 
 
+class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments the OpenAI Agents SDK through its trace-processor interface: runs, agents and
+    function tools as the conventions' workflow, agent and tool spans; model calls once (ours from
+    the ``openai`` instrumentation when on, else from the SDK's generation/response spans).
+
+    The processor is added beside the SDK's own, so its export to OpenAI's trace backend is kept
+    (or not) as configured. ``uninstrument()`` makes our processor inert (the SDK offers no way to
+    remove one processor).
+    """
+
+    _processor: Any = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        from opentelemetry_instrumentation_llm.frameworks import openai_agents
+
+        return (openai_agents.REQUIREMENT,)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._active = True
+        wrapt.register_post_import_hook(lambda _module: self._add_processor(kwargs), "agents")
+
+    def _add_processor(self, kwargs: dict[str, Any]) -> None:
+        if not self._active:
+            return
+        try:
+            from agents.tracing import add_trace_processor
+
+            from opentelemetry_instrumentation_llm._core.recorder import Recorder
+            from opentelemetry_instrumentation_llm.frameworks import openai_agents
+
+            content = content_settings(kwargs)
+            inference = Recorder(
+                openai_agents.FALLBACK_SPEC,
+                tracer_provider=kwargs.get("tracer_provider"),
+                meter_provider=kwargs.get("meter_provider"),
+                logger_provider=kwargs.get("logger_provider"),
+                content=content,
+            )
+            processor = openai_agents.AgentsTraceProcessor(
+                operation_recorder("opentelemetry_instrumentation_llm.openai_agents", kwargs), inference
+            )
+            add_trace_processor(processor)
+            type(self)._processor = processor
+        except Exception:
+            _logger.warning("OpenAIAgentsInstrumentor could not instrument the Agents SDK", exc_info=True)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._active = False
+        if type(self)._processor is not None:
+            type(self)._processor.enabled = False
+            type(self)._processor = None
+
+
 FRAMEWORKS: dict[str, tuple[str, type[BaseInstrumentor]]] = {
+    "openai_agents": ("agents", OpenAIAgentsInstrumentor),
     "mcp": ("mcp", MCPInstrumentor),
 }
 
