@@ -27,6 +27,7 @@ from opentelemetry_instrumentation_llm.instrumentor import (
     instrument,
     uninstrument,
 )
+from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor, OpenAIAgentsInstrumentor
 from opentelemetry_instrumentation_llm.pipeline import LLMTelemetry, setup
 from opentelemetry_instrumentation_llm.request_context import bind_context, llm_context
 from opentelemetry_instrumentation_llm.version import __version__
@@ -43,8 +44,10 @@ __all__ = [
     "LLMInstrumentor",
     "LLMTelemetry",
     "LiteLLMInstrumentor",
+    "MCPInstrumentor",
     "MistralAIInstrumentor",
     "OllamaInstrumentor",
+    "OpenAIAgentsInstrumentor",
     "OpenAIInstrumentor",
     "__version__",
     "agent",
