@@ -168,3 +168,12 @@ async def test_client_error_propagates(instrumented: None, telemetry: Telemetry,
     (span,) = [s for s in telemetry.spans() if s.attributes.get("mcp.method.name") == "resources/read"]
     assert span.status.status_code is StatusCode.ERROR
     assert span.attributes["error.type"] == span.attributes["rpc.response.status_code"]
+
+
+async def test_malformed_meta_context_is_ignored(telemetry: Telemetry, tmp_path: Path) -> None:
+    spans_file = tmp_path / "server-spans.jsonl"
+    async with stdio_server(spans_file) as client:
+        result = await client.call_tool("add", {"a": 1, "b": 1}, meta={"traceparent": "00-not-a-trace-context"})
+    assert not result.is_error
+    (handled,) = [s for s in server_spans(spans_file) if s["name"] == "tools/call add"]
+    assert handled["parent_id"] is None and handled["status"] == "UNSET"
