@@ -230,10 +230,21 @@ def mcp_server() -> Any:
 
 
 def mcp_modes(pipeline: Pipeline) -> dict[str, tuple[Callable[[], None], Callable[[], None]]]:
+    import mcp.shared._otel as sdk_otel
+
     from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor
+
+    sdk_tracer = sdk_otel._tracer
+
+    def sdk_own_on() -> None:  # the SDK's built-in tracing, pointed at the same pipeline
+        sdk_otel._tracer = pipeline.tracer_provider.get_tracer("mcp-python-sdk")
+
+    def sdk_own_off() -> None:
+        sdk_otel._tracer = sdk_tracer
 
     modes = {
         "bare": (lambda: None, lambda: None),
+        "mcp-sdk-own-tracing": (sdk_own_on, sdk_own_off),
         "ours": (lambda: MCPInstrumentor().instrument(**pipeline.providers), lambda: MCPInstrumentor().uninstrument()),
     }
     try:
