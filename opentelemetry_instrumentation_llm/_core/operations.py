@@ -87,6 +87,15 @@ class OperationInfo:
     remote: bool = False
 
 
+_MCP_METRIC_KEYS = (
+    sc.MCP_METHOD_NAME,
+    sc.GEN_AI_OPERATION_NAME,
+    sc.GEN_AI_TOOL_NAME,
+    sc.GEN_AI_PROMPT_NAME,
+    sc.MCP_PROTOCOL_VERSION,
+    sc.NETWORK_TRANSPORT,
+    sc.RPC_RESPONSE_STATUS_CODE,
+)
 # Metric attributes each kind keeps (allow-listed: span attributes such as call ids never reach metrics).
 _METRIC_KEYS: dict[OperationKind, tuple[str, ...]] = {
     OperationKind.AGENT: (
@@ -97,24 +106,8 @@ _METRIC_KEYS: dict[OperationKind, tuple[str, ...]] = {
     ),
     OperationKind.TOOL: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME, sc.GEN_AI_TOOL_TYPE, sc.GEN_AI_AGENT_NAME),
     OperationKind.WORKFLOW: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_WORKFLOW_NAME),
-    OperationKind.MCP_CLIENT: (
-        sc.MCP_METHOD_NAME,
-        sc.GEN_AI_OPERATION_NAME,
-        sc.GEN_AI_TOOL_NAME,
-        sc.GEN_AI_PROMPT_NAME,
-        sc.MCP_PROTOCOL_VERSION,
-        sc.NETWORK_TRANSPORT,
-        sc.RPC_RESPONSE_STATUS_CODE,
-    ),
-    OperationKind.MCP_SERVER: (
-        sc.MCP_METHOD_NAME,
-        sc.GEN_AI_OPERATION_NAME,
-        sc.GEN_AI_TOOL_NAME,
-        sc.GEN_AI_PROMPT_NAME,
-        sc.MCP_PROTOCOL_VERSION,
-        sc.NETWORK_TRANSPORT,
-        sc.RPC_RESPONSE_STATUS_CODE,
-    ),
+    OperationKind.MCP_CLIENT: _MCP_METRIC_KEYS,
+    OperationKind.MCP_SERVER: _MCP_METRIC_KEYS,
 }
 _TOOL_METRIC_KEYS = _METRIC_KEYS[OperationKind.TOOL]
 
