@@ -53,8 +53,10 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def stdio_server(spans_file: Path) -> AsyncIterator[Any]:
-    params = StdioServerParameters(command=sys.executable, args=[str(SERVER_APP), "stdio"], env=server_env(spans_file))
+async def stdio_server(spans_file: Path, **env: str) -> AsyncIterator[Any]:
+    params = StdioServerParameters(
+        command=sys.executable, args=[str(SERVER_APP), "stdio"], env={**server_env(spans_file), **env}
+    )
     async with Client(params, read_timeout_seconds=TIMEOUT) as client:
         yield client
 
@@ -158,6 +160,19 @@ async def test_uninstrumented_client_still_reaches_an_instrumented_server(teleme
     assert telemetry.spans() == []  # nothing of ours on the client side
     (handled,) = [s for s in server_spans(spans_file) if s["name"] == "tools/call add"]
     assert handled["kind"] == "SERVER" and handled["attributes"]["gen_ai.tool.name"] == "add"
+
+
+async def test_instrumented_client_reaches_an_uninstrumented_server(
+    instrumented: None, telemetry: Telemetry, tmp_path: Path
+) -> None:
+    spans_file = tmp_path / "server-spans.jsonl"
+    async with stdio_server(spans_file, UNINSTRUMENTED="1") as client:
+        result = await client.call_tool("add", {"a": 20, "b": 22})
+    assert result.content[0].text == "42"  # type: ignore[union-attr]
+    (call,) = [s for s in telemetry.spans() if s.name == "tools/call add"]
+    assert call.kind is SpanKind.CLIENT and "error.type" not in call.attributes
+    served = server_spans(spans_file) if spans_file.exists() else []
+    assert all(s["scope"] != "opentelemetry_instrumentation_llm.mcp" for s in served)
 
 
 async def test_client_error_propagates(instrumented: None, telemetry: Telemetry, tmp_path: Path) -> None:
