@@ -33,6 +33,10 @@ from opentelemetry_instrumentation_llm._core.guard import report
 from opentelemetry_instrumentation_llm._core.settings import ContentSettings
 from opentelemetry_instrumentation_llm.version import __version__
 
+# The duration record carries the operation's context, so its exemplar leads to the trace; the other
+# records pass an empty one (no exemplar work, no current-context lookup), as the inference recorder does.
+_NO_EXEMPLAR = Context()
+
 AGENT_SCOPE_KEY = create_key("opentelemetry-instrumentation-llm.agent")
 """Context key of the innermost agent run: an :class:`AgentScope`."""
 
@@ -354,7 +358,7 @@ class Operation:
                 tool_attrs = {key: attrs[key] for key in _TOOL_METRIC_KEYS if key in attrs}
                 if error_type is not None:
                     tool_attrs[sc.ERROR_TYPE] = error_type
-                inst.tool.record(duration, tool_attrs, self.context)
+                inst.tool.record(duration, tool_attrs, _NO_EXEMPLAR)
         if self.is_tool and kind is not OperationKind.MCP_SERVER and self.parent_agent is not None:
             self.parent_agent.tool_calls += 1
 
@@ -364,5 +368,5 @@ class Operation:
             return
         attrs: dict[str, AttributeValue] = {sc.GEN_AI_AGENT_NAME: scope.name} if scope.name else {}
         inst = self.recorder.instruments
-        inst.inference_calls.record(scope.inference_calls, attrs, self.context)
-        inst.tool_calls.record(scope.tool_calls, attrs, self.context)
+        inst.inference_calls.record(scope.inference_calls, attrs, _NO_EXEMPLAR)
+        inst.tool_calls.record(scope.tool_calls, attrs, _NO_EXEMPLAR)
