@@ -15,7 +15,7 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_llm import config, cost, feedback, request_context
+from opentelemetry_instrumentation_llm import config, cost, feedback, integrations, request_context
 from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.recorder import Recorder
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
@@ -275,6 +275,8 @@ def instrument(**kwargs: Any) -> list[str]:
             instrumentor.instrument(**kwargs)
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumented.append(sdk)
+    # Agent frameworks (OpenAI Agents SDK, MCP) and the llm.agent/tool/workflow API: integrations.py.
+    instrumented += integrations.instrument_frameworks(**kwargs, content=_content_settings(kwargs))
     _logger.debug("instrument(): instrumented %s", ", ".join(instrumented) or "nothing")
     return instrumented
 
@@ -285,3 +287,4 @@ def uninstrument() -> None:
         instrumentor = instrumentor_type()
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
+    integrations.uninstrument_frameworks()

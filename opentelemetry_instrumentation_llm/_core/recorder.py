@@ -29,6 +29,7 @@ from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.content import to_any_value, to_json
 from opentelemetry_instrumentation_llm._core.guard import note_once, report
+from opentelemetry_instrumentation_llm._core.operations import count_inference
 from opentelemetry_instrumentation_llm._core.records import (
     RequestContent,
     RequestInfo,
@@ -374,6 +375,7 @@ class Invocation:
             name, kind=SpanKind.CLIENT, attributes=attrs, start_time=self._start_ns
         )
         self.context: Context = context.set_value(LLM_SPAN_ACTIVE_KEY, True, trace.set_span_in_context(span))
+        count_inference()  # one context lookup: counts this call in the enclosing agent run, if any
         self._t0 = perf_counter()
 
     @property

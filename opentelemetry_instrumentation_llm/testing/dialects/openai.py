@@ -36,8 +36,19 @@ AZURE_PROMPT_FILTER_CHUNK: dict[str, Any] = {
 }
 
 
+def tool_answer(output: Any) -> str:
+    """The final answer to a request whose last message is a tool result (an agent loop's last turn)."""
+    return f"answer from tool: {text_of(output)}"
+
+
 class OpenAIChat(Dialect):
     """Chat Completions; subclassed by the OpenAI-compatible dialects (Groq, Mistral)."""
+
+    def _text(self, body: dict[str, Any], reply: Reply) -> str:
+        messages = body.get("messages") or []
+        if reply.text is None and messages and isinstance(messages[-1], dict) and messages[-1].get("role") == "tool":
+            return tool_answer(messages[-1].get("content"))
+        return super()._text(body, reply)
 
     def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
         if reply.usage is not None:
@@ -230,7 +241,13 @@ class _OpenAIResponses(Dialect):
         return ""
 
     def _text(self, body: dict[str, Any], reply: Reply) -> str:
-        return reply.text if reply.text is not None else f"echo: {self._input_text(body)}"
+        if reply.text is not None:
+            return reply.text
+        items = body.get("input")
+        last = items[-1] if isinstance(items, list) and items else None
+        if isinstance(last, dict) and last.get("type") == "function_call_output":
+            return tool_answer(last.get("output"))
+        return f"echo: {self._input_text(body)}"
 
     def _response(self, body: dict[str, Any], reply: Reply, status: str, text: str | None) -> dict[str, Any]:
         output: list[dict[str, Any]] = []
@@ -300,6 +317,9 @@ class _OpenAIResponses(Dialect):
 
         yield event("response.created", response=self._response(body, reply, "in_progress", None))
         yield event("response.in_progress", response=self._response(body, reply, "in_progress", None))
+        if reply.tool_calls:
+            yield from self._tool_call_events(event, body, reply, text)
+            return
         yield event(
             "response.output_item.added",
             output_index=0,
@@ -330,6 +350,29 @@ class _OpenAIResponses(Dialect):
         final = self._response(body, reply, "completed", text)
         kind = "response.incomplete" if final["status"] == "incomplete" else "response.completed"
         yield event(kind, response=final)
+
+    def _tool_call_events(self, event: Any, body: dict[str, Any], reply: Reply, text: str) -> Iterator[bytes]:
+        """A streamed reply that asks for function calls: one output item per call, arguments in deltas."""
+        final = self._response(body, reply, "completed", text)
+        for index, item in enumerate(final["output"]):
+            yield event(
+                "response.output_item.added",
+                output_index=index,
+                item={**item, "arguments": "", "status": "in_progress"},
+            )
+            for piece in split(item["arguments"], 2):
+                yield event(
+                    "response.function_call_arguments.delta", item_id=item["id"], output_index=index, delta=piece
+                )
+            yield event(
+                "response.function_call_arguments.done",
+                item_id=item["id"],
+                output_index=index,
+                arguments=item["arguments"],
+                name=item["name"],
+            )
+            yield event("response.output_item.done", output_index=index, item=item)
+        yield event("response.completed", response=final)
 
 
 ROUTES: tuple[tuple[str, Dialect], ...] = (
