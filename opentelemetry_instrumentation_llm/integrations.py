@@ -18,13 +18,12 @@ from typing import Any
 
 import wrapt
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
 
 from opentelemetry_instrumentation_llm import agents
 from opentelemetry_instrumentation_llm._core.operations import OperationRecorder
 from opentelemetry_instrumentation_llm._core.settings import ContentCapture
 from opentelemetry_instrumentation_llm.config import ContentSettings
+from opentelemetry_instrumentation_llm.patching import PatchingInstrumentor as _PatchingInstrumentor
 
 _logger = logging.getLogger(__name__)
 
@@ -50,38 +49,6 @@ def operation_recorder(scope: str, kwargs: dict[str, Any]) -> OperationRecorder:
         meter_provider=kwargs.get("meter_provider"),
         content=content_settings(kwargs),
     )
-
-
-class _PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
-    """Patches a list of (module, attribute) with wrapt, and restores them."""
-
-    def _patch(self, module: str, target: str, wrapper: Any) -> None:
-        try:
-            wrap_function_wrapper(module, target, wrapper)
-        except (ImportError, AttributeError) as exc:
-            _logger.debug("%s: %s.%s not instrumented (%s)", type(self).__name__, module, target, exc)
-            return
-        self._patched.append((module, target))
-
-    def _patch_on_import(self, module: str, target: str, wrapper: Any) -> None:
-        """Patch now if ``module`` is imported, else when the application imports it (an installed
-        but unused framework costs nothing at startup)."""
-
-        def patch(_module: Any) -> None:
-            if self._active:
-                self._patch(module, target, wrapper)
-
-        wrapt.register_post_import_hook(patch, module)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._active = False
-        for module, target in getattr(self, "_patched", ()):
-            owner_path, _, attribute = target.rpartition(".")
-            owner: Any = importlib.import_module(module)
-            for part in owner_path.split(".") if owner_path else ():
-                owner = getattr(owner, part)
-            unwrap(owner, attribute)
-        self._patched: list[tuple[str, str]] = []
 
 
 class MCPInstrumentor(_PatchingInstrumentor):
