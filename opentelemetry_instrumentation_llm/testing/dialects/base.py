@@ -30,22 +30,17 @@ class Dialect:
         raise NotImplementedError
 
     def error_body(self, status: int) -> dict[str, Any]:
-        kinds = {
-            400: "invalid_request_error",
-            401: "authentication_error",
-            404: "not_found_error",
-            429: "rate_limit_error",
-            500: "server_error",
-            503: "server_error",
-        }
-        return {
-            "error": {
-                "message": f"fake error {status}",
-                "type": kinds.get(status, "server_error"),
-                "code": None,
-                "param": None,
-            }
-        }
+        kind = CLIENT_ERROR_KINDS.get(status, "server_error")
+        return {"error": {"message": f"fake error {status}", "type": kind, "code": None, "param": None}}
+
+
+#: the error ``type`` of a 4xx reply, as the OpenAI and Anthropic APIs both name them
+CLIENT_ERROR_KINDS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
 
 
 def words(text: str) -> int:
