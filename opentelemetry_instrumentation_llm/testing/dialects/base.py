@@ -88,6 +88,18 @@ def prompt_words(body: dict[str, Any]) -> int:
     return total
 
 
+def function_calls(reply: Reply) -> list[dict[str, Any]]:
+    """The reply's tool calls as Chat Completions (and Cohere v2) write them."""
+    return [
+        {
+            "id": call.get("id", f"call_{i}"),
+            "type": "function",
+            "function": {"name": call["name"], "arguments": call.get("arguments", "{}")},
+        }
+        for i, call in enumerate(reply.tool_calls or ())
+    ]
+
+
 def model_of(body: dict[str, Any], reply: Reply) -> str:
     return reply.model or f"{body.get('model', 'unknown')}-2026-01-01"
 

@@ -41,14 +41,7 @@ class _CohereChat(Dialect):
         return "I will call " + ", ".join(call["name"] for call in reply.tool_calls or ()) + "."
 
     def _tool_calls(self, reply: Reply) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": call.get("id", f"call_{i}"),
-                "type": "function",
-                "function": {"name": call["name"], "arguments": call.get("arguments", "{}")},
-            }
-            for i, call in enumerate(reply.tool_calls or ())
-        ]
+        return base.function_calls(reply)
 
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         text = self._text(body, reply)

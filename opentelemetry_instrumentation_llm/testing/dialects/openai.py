@@ -7,6 +7,7 @@ from typing import Any
 
 from opentelemetry_instrumentation_llm.testing.dialects.base import (
     Dialect,
+    function_calls,
     model_of,
     prompt_words,
     split,
@@ -61,14 +62,7 @@ class OpenAIChat(Dialect):
         return {"id": self.chat_id, "object": kind, "created": CREATED, "model": model_of(body, reply)}
 
     def _tool_calls(self, reply: Reply) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": call.get("id", f"call_{i}"),
-                "type": "function",
-                "function": {"name": call["name"], "arguments": call.get("arguments", "{}")},
-            }
-            for i, call in enumerate(reply.tool_calls or ())
-        ]
+        return function_calls(reply)
 
     def _message(self, text: str, reply: Reply) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": None if reply.tool_calls else text, "refusal": None}
