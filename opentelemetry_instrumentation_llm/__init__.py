@@ -8,6 +8,7 @@ is installed, with the global providers or the ones you pass.
 from __future__ import annotations
 
 from opentelemetry_instrumentation_llm import cost, request_context, spend
+from opentelemetry_instrumentation_llm.agents import agent, tool, workflow
 from opentelemetry_instrumentation_llm.config import ConfigurationError, ContentCapture
 from opentelemetry_instrumentation_llm.cost import register_prices
 from opentelemetry_instrumentation_llm.feedback import record_feedback
@@ -26,6 +27,7 @@ from opentelemetry_instrumentation_llm.instrumentor import (
     instrument,
     uninstrument,
 )
+from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor, OpenAIAgentsInstrumentor
 from opentelemetry_instrumentation_llm.pipeline import LLMTelemetry, setup
 from opentelemetry_instrumentation_llm.request_context import bind_context, llm_context
 from opentelemetry_instrumentation_llm.version import __version__
@@ -42,10 +44,13 @@ __all__ = [
     "LLMInstrumentor",
     "LLMTelemetry",
     "LiteLLMInstrumentor",
+    "MCPInstrumentor",
     "MistralAIInstrumentor",
     "OllamaInstrumentor",
+    "OpenAIAgentsInstrumentor",
     "OpenAIInstrumentor",
     "__version__",
+    "agent",
     "bind_context",
     "cost",
     "instrument",
@@ -55,5 +60,7 @@ __all__ = [
     "request_context",
     "setup",
     "spend",
+    "tool",
     "uninstrument",
+    "workflow",
 ]

@@ -187,16 +187,17 @@ class PriceBook:
 
 
 def _scaled(prices: Prices, factor: float) -> Prices:
-    def scale(rate: Rate | None) -> Rate | None:
-        if rate is None:
-            return None
+    def scale(rate: Rate) -> Rate:
         return (rate[0] * factor, tuple((start, value * factor) for start, value in rate[1]))
+
+    def scale_optional(rate: Rate | None) -> Rate | None:
+        return None if rate is None else scale(rate)
 
     return Prices(
         scale(prices.input),
         scale(prices.output),
-        scale(prices.cache_read),  # type: ignore[arg-type]
-        scale(prices.cache_write),
+        scale_optional(prices.cache_read),
+        scale_optional(prices.cache_write),
         source=SOURCE_OVERRIDE,
     )
 
@@ -299,14 +300,17 @@ def price_book() -> PriceBook:
     return _book
 
 
+PerMillionTokens = float | None  # a rate in USD per million tokens, or None when not given
+
+
 def register_prices(
     provider: str,
     model: str,
     *,
-    input: float | None = None,
-    output: float | None = None,
-    cache_read: float | None = None,
-    cache_write: float | None = None,
+    input: PerMillionTokens = None,
+    output: PerMillionTokens = None,
+    cache_read: PerMillionTokens = None,
+    cache_write: PerMillionTokens = None,
     scale: float | None = None,
     server: str | None = None,
 ) -> None:

@@ -197,6 +197,19 @@ def _run_calls(out: TextIO, server: FakeLLMServer) -> None:
 
 
 def _summary(out: TextIO, telemetry: DemoTelemetry) -> None:
+    _span_summary(out, telemetry)
+    _metric_summary(out, telemetry)
+    _event_summary(out, telemetry)
+    capture = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "NO_CONTENT")
+    out.write(
+        f"\nContent capture: {capture} (set OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_AND_EVENT "
+        "to record prompts and completions).\n"
+    )
+    if telemetry.otlp:
+        out.write(f"Also exported over OTLP to {os.environ['OTEL_EXPORTER_OTLP_ENDPOINT']}.\n")
+
+
+def _span_summary(out: TextIO, telemetry: DemoTelemetry) -> None:
     spans = sorted(telemetry.spans.get_finished_spans(), key=lambda s: s.start_time or 0)
     out.write(f"\nSpans ({len(spans)}):\n")
     out.write(f"  {'name':34} {'ms':>7} {'in':>5} {'out':>5}  {'finish':14} status\n")
@@ -214,6 +227,8 @@ def _summary(out: TextIO, telemetry: DemoTelemetry) -> None:
         for key, value in sorted((spans[0].attributes or {}).items()):
             out.write(f"    {key} = {value!r}\n")
 
+
+def _metric_summary(out: TextIO, telemetry: DemoTelemetry) -> None:
     data = telemetry.metrics.get_metrics_data()
     out.write("\nMetrics:\n")
     for rm in data.resource_metrics if data else ():
@@ -227,6 +242,8 @@ def _summary(out: TextIO, telemetry: DemoTelemetry) -> None:
                     f"  ({sm.scope.name})\n"
                 )
 
+
+def _event_summary(out: TextIO, telemetry: DemoTelemetry) -> None:
     logs = [entry.log_record for entry in telemetry.logs.get_finished_logs()]
     out.write(f"\nEvents ({len(logs)}):\n")
     for record in logs:
@@ -236,13 +253,6 @@ def _summary(out: TextIO, telemetry: DemoTelemetry) -> None:
             f"  {record.event_name:44} severity={record.severity_number.name if record.severity_number else '-'}"
             f" content={'yes' if content else 'no'}\n"
         )
-    capture = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "NO_CONTENT")
-    out.write(
-        f"\nContent capture: {capture} (set OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=SPAN_AND_EVENT "
-        "to record prompts and completions).\n"
-    )
-    if telemetry.otlp:
-        out.write(f"Also exported over OTLP to {os.environ['OTEL_EXPORTER_OTLP_ENDPOINT']}.\n")
 
 
 def main(out: TextIO = sys.stdout) -> int:

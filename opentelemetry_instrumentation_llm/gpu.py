@@ -84,6 +84,10 @@ class _Reading:
     values: dict[str, Any]
 
 
+_Extract = Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]
+"""Turns one device's reading into (value, attributes) observations."""
+
+
 class NvmlReader:
     """NVML access: initialised once, read all-at-once, shut down once. Never raises to callers."""
 
@@ -289,9 +293,7 @@ class _Snapshots:
             return self._readings
 
 
-def _observe(
-    snapshots: _Snapshots, name: str, extract: Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]
-) -> Callable[[CallbackOptions], Iterator[Observation]]:
+def _observe(snapshots: _Snapshots, name: str, extract: _Extract) -> Callable[[CallbackOptions], Iterator[Observation]]:
     def callback(options: CallbackOptions) -> Iterator[Observation]:
         try:
             readings = snapshots.get(name)
@@ -304,9 +306,7 @@ def _observe(
     return callback
 
 
-def _value(
-    key: str, extra: dict[str, Any] | None = None, sensor: bool = False
-) -> Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]:
+def _value(key: str, extra: dict[str, Any] | None = None, sensor: bool = False) -> _Extract:
     def extract(reading: _Reading) -> Iterable[tuple[float, dict[str, Any]]]:
         value = reading.values.get(key)
         if value is None:
@@ -317,9 +317,7 @@ def _value(
     return extract
 
 
-def _many(
-    *extractors: Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]],
-) -> Callable[[_Reading], Iterable[tuple[float, dict[str, Any]]]]:
+def _many(*extractors: _Extract) -> _Extract:
     def extract(reading: _Reading) -> Iterable[tuple[float, dict[str, Any]]]:
         for extractor in extractors:
             yield from extractor(reading)
@@ -332,6 +330,48 @@ def _memory_utilization(reading: _Reading) -> Iterable[tuple[float, dict[str, An
     if used is None or not total:
         return ()
     return ((used / total, reading.device.attributes),)
+
+
+@dataclass(frozen=True)
+class _Metric:
+    """One observable instrument; ``kind`` picks the meter's ``create_observable_<kind>``."""
+
+    name: str
+    kind: str
+    unit: str
+    extract: _Extract
+    description: str
+
+
+_GPU = {HW_TYPE: "gpu"}
+_GPU_TASKS = _many(*(_value(f"util.{task}", {HW_GPU_TASK: task}) for task in ("general", "encoder", "decoder")))
+_ECC_ERRORS = _many(*(_value(f"ecc.{kind}", {**_GPU, ERROR_TYPE: kind}) for kind in ("corrected", "uncorrected")))
+_CLOCKS = _many(*(_value(f"clock.{kind}", {NVML_CLOCK_TYPE: kind}) for kind in ("graphics", "sm", "memory")))
+_PCIE = _many(*(_value(f"pcie.{way}", {NETWORK_IO_DIRECTION: way}) for way in ("transmit", "receive")))
+_SINCE_LOAD = "since the driver was loaded."
+_NOT_SEMCONV = "not part of the semantic conventions"
+
+_HW_METRICS = (
+    _Metric("hw.gpu.utilization", "gauge", "1", _GPU_TASKS, "Fraction of time the GPU was busy, by task."),
+    _Metric("hw.gpu.memory.usage", "up_down_counter", "By", _value("memory.used"), "GPU memory used."),
+    _Metric("hw.gpu.memory.limit", "up_down_counter", "By", _value("memory.total"), "GPU memory available."),
+    _Metric("hw.gpu.memory.utilization", "gauge", "1", _memory_utilization, "Fraction of GPU memory used."),
+    _Metric("hw.power", "gauge", "W", _value("power", _GPU), "Instantaneous GPU power draw."),
+    _Metric("hw.energy", "counter", "J", _value("energy", _GPU), f"Energy consumed by the GPU {_SINCE_LOAD}"),
+    _Metric("hw.temperature", "gauge", "Cel", _value("temperature", sensor=True), "GPU core temperature."),
+    _Metric("hw.errors", "counter", "{error}", _ECC_ERRORS, f"ECC memory errors {_SINCE_LOAD}"),
+)
+_NVML_EXTRA_METRICS = (
+    _Metric("nvml.gpu.clock.frequency", "gauge", "Hz", _CLOCKS, f"GPU clock frequency (NVML; {_NOT_SEMCONV})."),
+    _Metric("nvml.gpu.pcie.throughput", "gauge", "By/s", _PCIE, f"PCIe throughput sampled by NVML ({_NOT_SEMCONV})."),
+)
+
+
+def _process_memory_metrics() -> tuple[_Metric, ...]:
+    """Built at registration, so that the ``process.pid`` is the registering process's."""
+    this_process = _value("process.memory", {PROCESS_PID: os.getpid()})
+    description = f"GPU memory used by this process (NVML; {_NOT_SEMCONV})."
+    return (_Metric("nvml.gpu.process.memory.usage", "gauge", "By", this_process, description),)
 
 
 def _import_nvml() -> Any:
@@ -392,107 +432,15 @@ class GPUInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         _logger.info("GPU metrics registered for %d GPU(s)", len(reader.devices))
 
     def _register(self, meter: Any, reader: NvmlReader) -> None:
-        s = self._snapshots
-        gpu = {HW_TYPE: "gpu"}
-        meter.create_observable_gauge(
-            "hw.gpu.utilization",
-            [
-                _observe(
-                    s,
-                    "utilization",
-                    _many(
-                        _value("util.general", {HW_GPU_TASK: "general"}),
-                        _value("util.encoder", {HW_GPU_TASK: "encoder"}),
-                        _value("util.decoder", {HW_GPU_TASK: "decoder"}),
-                    ),
-                )
-            ],
-            unit="1",
-            description="Fraction of time the GPU was busy, by task.",
-        )
-        meter.create_observable_up_down_counter(
-            "hw.gpu.memory.usage",
-            [_observe(s, "memory.usage", _value("memory.used"))],
-            unit="By",
-            description="GPU memory used.",
-        )
-        meter.create_observable_up_down_counter(
-            "hw.gpu.memory.limit",
-            [_observe(s, "memory.limit", _value("memory.total"))],
-            unit="By",
-            description="GPU memory available.",
-        )
-        meter.create_observable_gauge(
-            "hw.gpu.memory.utilization",
-            [_observe(s, "memory.utilization", _memory_utilization)],
-            unit="1",
-            description="Fraction of GPU memory used.",
-        )
-        meter.create_observable_gauge(
-            "hw.power",
-            [_observe(s, "power", _value("power", gpu))],
-            unit="W",
-            description="Instantaneous GPU power draw.",
-        )
-        meter.create_observable_counter(
-            "hw.energy",
-            [_observe(s, "energy", _value("energy", gpu))],
-            unit="J",
-            description="Energy consumed by the GPU since the driver was loaded.",
-        )
-        meter.create_observable_gauge(
-            "hw.temperature",
-            [_observe(s, "temperature", _value("temperature", sensor=True))],
-            unit="Cel",
-            description="GPU core temperature.",
-        )
-        meter.create_observable_counter(
-            "hw.errors",
-            [
-                _observe(
-                    s,
-                    "errors",
-                    _many(
-                        _value("ecc.corrected", {**gpu, ERROR_TYPE: "corrected"}),
-                        _value("ecc.uncorrected", {**gpu, ERROR_TYPE: "uncorrected"}),
-                    ),
-                )
-            ],
-            unit="{error}",
-            description="ECC memory errors since the driver was loaded.",
-        )
+        metrics = list(_HW_METRICS)
         if reader.extra_metrics:
-            meter.create_observable_gauge(
-                "nvml.gpu.clock.frequency",
-                [
-                    _observe(
-                        s,
-                        "clock",
-                        _many(*(_value(f"clock.{k}", {NVML_CLOCK_TYPE: k}) for k in ("graphics", "sm", "memory"))),
-                    )
-                ],
-                unit="Hz",
-                description="GPU clock frequency (NVML; not part of the semantic conventions).",
-            )
-            meter.create_observable_gauge(
-                "nvml.gpu.pcie.throughput",
-                [
-                    _observe(
-                        s,
-                        "pcie",
-                        _many(*(_value(f"pcie.{d}", {NETWORK_IO_DIRECTION: d}) for d in ("transmit", "receive"))),
-                    )
-                ],
-                unit="By/s",
-                description="PCIe throughput sampled by NVML (not part of the semantic conventions).",
-            )
+            metrics += _NVML_EXTRA_METRICS
         if reader.process_memory:
-            meter.create_observable_gauge(
-                "nvml.gpu.process.memory.usage",
-                [_observe(s, "process.memory", _value("process.memory", {PROCESS_PID: os.getpid()}))],
-                unit="By",
-                description="GPU memory used by this process (NVML; not part of the semantic conventions).",
-            )
+            metrics += _process_memory_metrics()
+        for metric in metrics:
+            create = getattr(meter, f"create_observable_{metric.kind}")
+            callback = _observe(self._snapshots, metric.name, metric.extract)
+            create(metric.name, [callback], unit=metric.unit, description=metric.description)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         # Observable instruments cannot be removed from a meter; once NVML is shut down their

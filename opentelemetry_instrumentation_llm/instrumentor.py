@@ -12,11 +12,8 @@ from collections.abc import Collection
 from typing import Any, ClassVar
 
 import wrapt
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
 
-from opentelemetry_instrumentation_llm import config, cost, feedback, request_context, spend
+from opentelemetry_instrumentation_llm import config, cost, feedback, integrations, request_context, spend
 from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.fingerprint import PromptFingerprints
 from opentelemetry_instrumentation_llm._core.recorder import Recorder
@@ -28,6 +25,7 @@ from opentelemetry_instrumentation_llm.config import (
     ContentSettings,
     MetricNames,
 )
+from opentelemetry_instrumentation_llm.patching import PatchingInstrumentor
 from opentelemetry_instrumentation_llm.providers import PROVIDERS
 
 _logger = logging.getLogger(__name__)
@@ -128,7 +126,7 @@ def default_collaborators(meter_provider: Any = None, fingerprint_key: bytes | s
     )
 
 
-class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class LLMInstrumentor(PatchingInstrumentor):
     """Instruments one SDK from its adapter's wrap table.
 
     ``instrument()`` accepts the standard ``tracer_provider``, ``meter_provider`` and
@@ -198,25 +196,6 @@ class LLMInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         for span_hook in spec.sdk_span_hooks:
             self._patch(span_hook.module, span_hook.target, sdk_span_hook_wrapper())
         _logger.debug("%s: instrumented %d methods", type(self).__name__, len(self._patched))
-
-    def _patch(self, module: str, target: str, wrapper: Any) -> None:
-        try:
-            wrap_function_wrapper(module, target, wrapper)
-        except (ImportError, AttributeError) as exc:
-            # A method this SDK version lacks: instrument the rest.
-            _logger.debug("%s: %s.%s not instrumented (%s)", type(self).__name__, module, target, exc)
-            return
-        self._patched.append((module, target))
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        self._active = False
-        for module, target in getattr(self, "_patched", ()):
-            owner_path, _, attribute = target.rpartition(".")
-            owner: Any = importlib.import_module(module)
-            for part in owner_path.split(".") if owner_path else ():
-                owner = getattr(owner, part)
-            unwrap(owner, attribute)
-        self._patched = []
 
 
 class OpenAIInstrumentor(LLMInstrumentor):
@@ -324,6 +303,8 @@ def instrument(**kwargs: Any) -> list[str]:
             instrumentor.instrument(**kwargs)
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumented.append(sdk)
+    # Agent frameworks (OpenAI Agents SDK, MCP) and the llm.agent/tool/workflow API: integrations.py.
+    instrumented += integrations.instrument_frameworks(**kwargs, content=_content_settings(kwargs))
     _logger.debug("instrument(): instrumented %s", ", ".join(instrumented) or "nothing")
     return instrumented
 
@@ -334,3 +315,4 @@ def uninstrument() -> None:
         instrumentor = instrumentor_type()
         if instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.uninstrument()
+    integrations.uninstrument_frameworks()

@@ -139,6 +139,7 @@ def setup(
 
     Calling it again returns the same handle until that handle is shut down.
     """
+    # long: the public signature and its documentation; the work itself is in _build and _start.
     global _current, _atexit_registered
     with _state_lock:
         if _current is not None and not _current.is_shut_down:
@@ -154,52 +155,68 @@ def setup(
         exporters = {signal: options.exporters(signal) for signal in SIGNALS}
 
         readers, closers = _metric_readers(exporters["metrics"])  # may raise: nothing is installed yet
-        meter_provider = MeterProvider(resource=resource, metric_readers=[*readers, *metric_readers])
-        tracer_provider = TracerProvider(resource=resource)
-        logger_provider = LoggerProvider(resource=resource)
-        chain = Processors.create(settings, meter_provider=meter_provider)
-        # Redaction wraps the exporters (it then runs in the export threads, off the call path);
-        # sampling sits in front of the batch processors.
-        with _processor_self_metrics():
-            span_exporting = [
-                BatchSpanProcessor(chain.span_exporter(e), meter_provider=meter_provider) for e in exporters["traces"]
-            ]
-            log_exporting = [
-                BatchLogRecordProcessor(chain.log_exporter(e), meter_provider=meter_provider) for e in exporters["logs"]
-            ]
-        if span_exporting:
-            tracer_provider.add_span_processor(chain.span_processor(span_exporting, redact=False))
-        if log_exporting:
-            logger_provider.add_log_record_processor(chain.log_processor(log_exporting, redact=False))
-        handle = LLMTelemetry(
-            tracer_provider,
-            meter_provider,
-            logger_provider,
-            exporters=options.chosen,
-            redaction=chain.redactor is not None,
-            sampling=chain.sampler is not None,
-            _closers=closers,
-        )
-
+        handle = _build(resource, settings, options, exporters, [*readers, *metric_readers], closers)
         if set_global:
             _install_globals(handle)
-        if instrument:
-            from opentelemetry_instrumentation_llm.instrumentor import instrument as instrument_all
-
-            handle.instrumented = instrument_all(
-                tracer_provider=tracer_provider,
-                meter_provider=meter_provider,
-                logger_provider=logger_provider,
-                **instrument_kwargs,
-            )
-        if gpu if gpu is not None else config.GPU.read() is not False:
-            handle.gpu = _start_gpu(meter_provider)
+        _start(handle, instrument, gpu, instrument_kwargs)
         _current = handle
         if not _atexit_registered:
             atexit.register(_shutdown_at_exit)
             _atexit_registered = True
         _logger.debug("setup(): exporters %s, instrumented %s, gpu %s", options.chosen, handle.instrumented, handle.gpu)
         return handle
+
+
+def _build(
+    resource: Resource,
+    settings: ProcessorSettings,
+    options: _ExportOptions,
+    exporters: dict[str, Any],
+    readers: list[MetricReader],
+    closers: Any,
+) -> LLMTelemetry:
+    """The three providers, with redaction around the exporters and sampling before the batch processors."""
+    meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+    tracer_provider = TracerProvider(resource=resource)
+    logger_provider = LoggerProvider(resource=resource)
+    chain = Processors.create(settings, meter_provider=meter_provider)
+    # Redaction wraps the exporters (it then runs in the export threads, off the call path);
+    # sampling sits in front of the batch processors.
+    with _processor_self_metrics():
+        span_exporting = [
+            BatchSpanProcessor(chain.span_exporter(e), meter_provider=meter_provider) for e in exporters["traces"]
+        ]
+        log_exporting = [
+            BatchLogRecordProcessor(chain.log_exporter(e), meter_provider=meter_provider) for e in exporters["logs"]
+        ]
+    if span_exporting:
+        tracer_provider.add_span_processor(chain.span_processor(span_exporting, redact=False))
+    if log_exporting:
+        logger_provider.add_log_record_processor(chain.log_processor(log_exporting, redact=False))
+    return LLMTelemetry(
+        tracer_provider,
+        meter_provider,
+        logger_provider,
+        exporters=options.chosen,
+        redaction=chain.redactor is not None,
+        sampling=chain.sampler is not None,
+        _closers=closers,
+    )
+
+
+def _start(handle: LLMTelemetry, instrument: bool, gpu: bool | None, instrument_kwargs: dict[str, Any]) -> None:
+    """Instrument the installed SDKs and start the GPU gauges, as asked."""
+    if instrument:
+        from opentelemetry_instrumentation_llm.instrumentor import instrument as instrument_all
+
+        handle.instrumented = instrument_all(
+            tracer_provider=handle.tracer_provider,
+            meter_provider=handle.meter_provider,
+            logger_provider=handle.logger_provider,
+            **instrument_kwargs,
+        )
+    if gpu if gpu is not None else config.GPU.read() is not False:
+        handle.gpu = _start_gpu(handle.meter_provider)
 
 
 def _shutdown_at_exit() -> None:

@@ -10,6 +10,10 @@ from __future__ import annotations
 from typing import Final
 
 from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
+    GEN_AI_AGENT_DESCRIPTION as GEN_AI_AGENT_DESCRIPTION,
+    GEN_AI_AGENT_ID as GEN_AI_AGENT_ID,
+    GEN_AI_AGENT_NAME as GEN_AI_AGENT_NAME,
+    GEN_AI_AGENT_VERSION as GEN_AI_AGENT_VERSION,
     GEN_AI_CONVERSATION_ID as GEN_AI_CONVERSATION_ID,
     GEN_AI_EMBEDDINGS_DIMENSION_COUNT as GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
     GEN_AI_EVALUATION_EXPLANATION as GEN_AI_EVALUATION_EXPLANATION,
@@ -40,14 +44,28 @@ from opentelemetry.semconv._incubating.attributes.gen_ai_attributes import (
     GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK as GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK,
     GEN_AI_SYSTEM_INSTRUCTIONS as GEN_AI_SYSTEM_INSTRUCTIONS,
     GEN_AI_TOKEN_TYPE as GEN_AI_TOKEN_TYPE,
+    GEN_AI_TOOL_CALL_ARGUMENTS as GEN_AI_TOOL_CALL_ARGUMENTS,
     GEN_AI_TOOL_CALL_ID as GEN_AI_TOOL_CALL_ID,
+    GEN_AI_TOOL_CALL_RESULT as GEN_AI_TOOL_CALL_RESULT,
     GEN_AI_TOOL_DEFINITIONS as GEN_AI_TOOL_DEFINITIONS,
+    GEN_AI_TOOL_DESCRIPTION as GEN_AI_TOOL_DESCRIPTION,
     GEN_AI_TOOL_NAME as GEN_AI_TOOL_NAME,
     GEN_AI_TOOL_TYPE as GEN_AI_TOOL_TYPE,
     GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS as GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS,
     GEN_AI_USAGE_INPUT_TOKENS as GEN_AI_USAGE_INPUT_TOKENS,
     GEN_AI_USAGE_OUTPUT_TOKENS as GEN_AI_USAGE_OUTPUT_TOKENS,
     GEN_AI_USAGE_REASONING_OUTPUT_TOKENS as GEN_AI_USAGE_REASONING_OUTPUT_TOKENS,
+    GEN_AI_WORKFLOW_NAME as GEN_AI_WORKFLOW_NAME,
+)
+from opentelemetry.semconv._incubating.attributes.jsonrpc_attributes import (
+    JSONRPC_PROTOCOL_VERSION as JSONRPC_PROTOCOL_VERSION,
+    JSONRPC_REQUEST_ID as JSONRPC_REQUEST_ID,
+)
+from opentelemetry.semconv._incubating.attributes.mcp_attributes import (
+    MCP_METHOD_NAME as MCP_METHOD_NAME,
+    MCP_PROTOCOL_VERSION as MCP_PROTOCOL_VERSION,
+    MCP_RESOURCE_URI as MCP_RESOURCE_URI,
+    MCP_SESSION_ID as MCP_SESSION_ID,
 )
 from opentelemetry.semconv._incubating.attributes.openai_attributes import (
     OPENAI_API_TYPE as OPENAI_API_TYPE,
@@ -82,6 +100,20 @@ OP_CHAT: Final = "chat"
 OP_TEXT_COMPLETION: Final = "text_completion"
 OP_EMBEDDINGS: Final = "embeddings"
 OP_GENERATE_CONTENT: Final = "generate_content"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OP_CREATE_AGENT: Final = "create_agent"
+
+# ----------------------------------------------------------------- agents, tools, MCP (docs/agents.md)
+TOOL_TYPE_FUNCTION: Final = "function"
+TOOL_TYPE_EXTENSION: Final = "extension"
+MCP_TOOLS_CALL: Final = "tools/call"
+MCP_PROMPTS_GET: Final = "prompts/get"
+MCP_TOOL_ERROR: Final = "tool_error"  # error.type of a CallToolResult with isError (mcp.md)
+NETWORK_TRANSPORT: Final = "network.transport"
+NETWORK_PROTOCOL_NAME: Final = "network.protocol.name"
+RPC_RESPONSE_STATUS_CODE: Final = "rpc.response.status_code"
 
 # ----------------------------------------------------------------- token types (gen_ai.token.type)
 TOKEN_INPUT: Final = "input"
@@ -110,6 +142,19 @@ METRIC_INFERENCE_CACHE_WRITE_TOKENS: Final = "gen_ai.client.inference.usage.cach
 METRIC_INFERENCE_REASONING_TOKENS: Final = "gen_ai.client.inference.usage.reasoning.output_tokens"
 METRIC_INFERENCE_OPERATION_INPUT_TOKENS: Final = "gen_ai.client.inference.operation.input_tokens"
 METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS: Final = "gen_ai.client.inference.operation.output_tokens"
+
+# ----------------------------------------------------------------- metrics above single calls (docs/agents.md)
+METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+METRIC_INVOKE_AGENT_INFERENCE_CALLS: Final = "gen_ai.invoke_agent.inference_calls"
+METRIC_INVOKE_AGENT_TOOL_CALLS: Final = "gen_ai.invoke_agent.tool_calls"
+METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+METRIC_INVOKE_WORKFLOW_DURATION: Final = "gen_ai.invoke_workflow.duration"  # was gen_ai.workflow.duration
+METRIC_MCP_CLIENT_OPERATION_DURATION: Final = "mcp.client.operation.duration"
+METRIC_MCP_SERVER_OPERATION_DURATION: Final = "mcp.server.operation.duration"
+AGENT_DURATION_BUCKETS: Final = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6)
+WORKFLOW_DURATION_BUCKETS: Final = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0)
+CALL_COUNT_BUCKETS: Final = (1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0)
+MCP_DURATION_BUCKETS: Final = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 # Advised explicit bucket boundaries (gen-ai-metrics.md).
 DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)

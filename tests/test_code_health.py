@@ -40,6 +40,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "integrations",
         "fingerprint",
         "spend",
+        "patching",
     ),
 )
 # Narrower rules inside a layer: these may import only the listed prefixes.

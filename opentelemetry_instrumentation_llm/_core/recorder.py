@@ -31,6 +31,7 @@ from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.content import to_any_value, to_json
 from opentelemetry_instrumentation_llm._core.fingerprint import LLM_PROMPT_FINGERPRINT
 from opentelemetry_instrumentation_llm._core.guard import note_once, report
+from opentelemetry_instrumentation_llm._core.operations import count_inference
 from opentelemetry_instrumentation_llm._core.records import (
     RequestContent,
     RequestInfo,
@@ -123,53 +124,83 @@ def _shared_instruments(meter: Meter, names: MetricNames) -> _Instruments:
         return by_names[names]
 
 
+# The opt-in instruments of the newest draft: (attribute, buckets or None for a counter, name, unit,
+# description). Operations that are not inference (embeddings) keep the baseline names.
+_LATEST: tuple[tuple[str, tuple[float, ...] | None, str, str, str], ...] = (
+    ("duration", sc.DURATION_BUCKETS, sc.METRIC_INFERENCE_DURATION, "s", "GenAI inference duration."),
+    (
+        "ttfc",
+        sc.DURATION_BUCKETS,
+        sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK,
+        "s",
+        "Time to receive the first chunk of a streamed inference.",
+    ),
+    (
+        "tpoc",
+        sc.DURATION_BUCKETS,
+        sc.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK,
+        "s",
+        "Time between consecutive output chunks of a streamed inference.",
+    ),
+    ("input", None, sc.METRIC_INFERENCE_INPUT_TOKENS, "{token}", "Input tokens used."),
+    ("output", None, sc.METRIC_INFERENCE_OUTPUT_TOKENS, "{token}", "Output tokens used."),
+    (
+        "cache_read",
+        None,
+        sc.METRIC_INFERENCE_CACHE_READ_TOKENS,
+        "{token}",
+        "Input tokens read from the provider's cache.",
+    ),
+    (
+        "cache_write",
+        None,
+        sc.METRIC_INFERENCE_CACHE_WRITE_TOKENS,
+        "{token}",
+        "Input tokens written to the provider's cache.",
+    ),
+    ("reasoning", None, sc.METRIC_INFERENCE_REASONING_TOKENS, "{token}", "Output tokens spent on reasoning."),
+    (
+        "op_input",
+        sc.TOKEN_BUCKETS,
+        sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS,
+        "{token}",
+        "Input tokens per inference.",
+    ),
+    (
+        "op_output",
+        sc.TOKEN_BUCKETS,
+        sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS,
+        "{token}",
+        "Output tokens per inference.",
+    ),
+    ("other_duration", sc.DURATION_BUCKETS, sc.METRIC_OPERATION_DURATION, "s", "GenAI operation duration."),
+    ("other_tokens", sc.TOKEN_BUCKETS, sc.METRIC_TOKEN_USAGE, "{token}", "Number of input and output tokens used."),
+)
+
+
 class _LatestInstruments:
     """The restructured ``gen_ai.client.inference.*`` instruments of the newest draft (opt-in)."""
 
+    duration: Any
+    ttfc: Any
+    tpoc: Any
+    input: Any
+    output: Any
+    cache_read: Any
+    cache_write: Any
+    reasoning: Any
+    op_input: Any
+    op_output: Any
+    other_duration: Any
+    other_tokens: Any
+
     def __init__(self, meter: Meter) -> None:
-        d, t = sc.DURATION_BUCKETS, sc.TOKEN_BUCKETS
-        counter = meter.create_counter
-        self.duration = _histogram(meter, sc.METRIC_INFERENCE_DURATION, "s", d, "GenAI inference duration.")
-        self.ttfc = _histogram(
-            meter,
-            sc.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK,
-            "s",
-            d,
-            "Time to receive the first chunk of a streamed inference.",
-        )
-        self.tpoc = _histogram(
-            meter,
-            sc.METRIC_INFERENCE_TIME_PER_OUTPUT_CHUNK,
-            "s",
-            d,
-            "Time between consecutive output chunks of a streamed inference.",
-        )
-        self.input = counter(sc.METRIC_INFERENCE_INPUT_TOKENS, unit="{token}", description="Input tokens used.")
-        self.output = counter(sc.METRIC_INFERENCE_OUTPUT_TOKENS, unit="{token}", description="Output tokens used.")
-        self.cache_read = counter(
-            sc.METRIC_INFERENCE_CACHE_READ_TOKENS,
-            unit="{token}",
-            description="Input tokens read from the provider's cache.",
-        )
-        self.cache_write = counter(
-            sc.METRIC_INFERENCE_CACHE_WRITE_TOKENS,
-            unit="{token}",
-            description="Input tokens written to the provider's cache.",
-        )
-        self.reasoning = counter(
-            sc.METRIC_INFERENCE_REASONING_TOKENS, unit="{token}", description="Output tokens spent on reasoning."
-        )
-        self.op_input = _histogram(
-            meter, sc.METRIC_INFERENCE_OPERATION_INPUT_TOKENS, "{token}", t, "Input tokens per inference."
-        )
-        self.op_output = _histogram(
-            meter, sc.METRIC_INFERENCE_OPERATION_OUTPUT_TOKENS, "{token}", t, "Output tokens per inference."
-        )
-        # Operations that are not inference (embeddings) keep the baseline names.
-        self.other_duration = _histogram(meter, sc.METRIC_OPERATION_DURATION, "s", d, "GenAI operation duration.")
-        self.other_tokens = _histogram(
-            meter, sc.METRIC_TOKEN_USAGE, "{token}", t, "Number of input and output tokens used."
-        )
+        for attribute, buckets, name, unit, description in _LATEST:
+            if buckets is None:
+                instrument = meter.create_counter(name, unit=unit, description=description)
+            else:
+                instrument = _histogram(meter, name, unit, buckets, description)
+            setattr(self, attribute, instrument)
 
 
 class Recorder:
@@ -367,6 +398,7 @@ class Invocation:
             name, kind=SpanKind.CLIENT, attributes=attrs, start_time=self._start_ns
         )
         self.context: Context = context.set_value(LLM_SPAN_ACTIVE_KEY, True, trace.set_span_in_context(span))
+        count_inference()  # one context lookup: counts this call in the enclosing agent run, if any
         self._t0 = perf_counter()
 
     @property
@@ -524,18 +556,14 @@ class Invocation:
                 duration, attrs if error_type is None else {**attrs, sc.ERROR_TYPE: error_type}, self.context
             )
             if usage is not None:
-                token_usage = inst.token_usage
+                token_usage: Any = inst.token_usage
                 if usage.input_tokens is not None:
                     token_usage.record(
-                        usage.input_tokens,
-                        {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT},  # type: ignore[union-attr]
-                        _NO_EXEMPLAR,
+                        usage.input_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_INPUT}, _NO_EXEMPLAR
                     )
                 if usage.output_tokens is not None:
                     token_usage.record(
-                        usage.output_tokens,
-                        {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_OUTPUT},  # type: ignore[union-attr]
-                        _NO_EXEMPLAR,
+                        usage.output_tokens, {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_OUTPUT}, _NO_EXEMPLAR
                     )
             if first_chunk is not None:
                 inst.ttfc.record(first_chunk - self._t0, attrs, _NO_EXEMPLAR)  # type: ignore[union-attr]

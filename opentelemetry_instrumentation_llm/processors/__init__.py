@@ -127,12 +127,18 @@ class Processors:
 
         Pass ``redact=False`` when the exporters were wrapped with :meth:`span_exporter`.
         """
-        return self._chain(_fan_out_spans(downstream), RedactingSpanProcessor, SamplingSpanProcessor, redact)
+        chained: SpanProcessor = self._chain(
+            _fan_out_spans(downstream), RedactingSpanProcessor, SamplingSpanProcessor, redact
+        )
+        return chained
 
     def log_processor(
         self, downstream: LogRecordProcessor | Sequence[LogRecordProcessor], *, redact: bool = True
     ) -> LogRecordProcessor:
-        return self._chain(_fan_out_logs(downstream), RedactingLogRecordProcessor, SamplingLogRecordProcessor, redact)
+        chained: LogRecordProcessor = self._chain(
+            _fan_out_logs(downstream), RedactingLogRecordProcessor, SamplingLogRecordProcessor, redact
+        )
+        return chained
 
     def _chain(self, processor: Any, redacting: Any, sampling: Any, redact: bool) -> Any:
         """``processor`` behind redaction (when on and asked for), behind the tail sampler (when on)."""
@@ -146,18 +152,16 @@ class Processors:
 def _fan_out_spans(downstream: SpanProcessor | Sequence[SpanProcessor]) -> SpanProcessor:
     from opentelemetry.sdk.trace import SynchronousMultiSpanProcessor
 
-    return _fan_out(downstream, SpanProcessor, SynchronousMultiSpanProcessor, "add_span_processor")  # type: ignore[no-any-return]
+    processor: SpanProcessor = _fan_out(downstream, SpanProcessor, SynchronousMultiSpanProcessor, "add_span_processor")
+    return processor
 
 
 def _fan_out_logs(downstream: LogRecordProcessor | Sequence[LogRecordProcessor]) -> LogRecordProcessor:
     from opentelemetry.sdk._logs import SynchronousMultiLogRecordProcessor
 
-    return _fan_out(
-        downstream,
-        LogRecordProcessor,
-        SynchronousMultiLogRecordProcessor,  # type: ignore[no-any-return]
-        "add_log_record_processor",
-    )
+    multi = SynchronousMultiLogRecordProcessor
+    processor: LogRecordProcessor = _fan_out(downstream, LogRecordProcessor, multi, "add_log_record_processor")
+    return processor
 
 
 def _fan_out(downstream: Any, single: type, multi_type: Any, add: str) -> Any:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from opentelemetry.context import Context
 from opentelemetry.sdk._logs import LogRecordProcessor
@@ -24,6 +24,9 @@ from opentelemetry.trace import Link, Status
 from opentelemetry_instrumentation_llm._core.guard import report
 from opentelemetry_instrumentation_llm.processors.redaction import Redactor
 from opentelemetry_instrumentation_llm.processors.sampling import KEEP, TraceSampler
+
+_Exporter = TypeVar("_Exporter", SpanExporter, LogRecordExporter)
+_Processor = TypeVar("_Processor", SpanProcessor, LogRecordProcessor)
 
 
 def redacted_span(span: ReadableSpan, redactor: Redactor) -> ReadableSpan:
@@ -75,16 +78,26 @@ class _Forwarding:
         return bool(self._inner.force_flush(timeout_millis))
 
 
-class RedactingSpanExporter(_Forwarding, SpanExporter):
+class _RedactingExporter(_Forwarding, Generic[_Exporter]):
+    def __init__(self, exporter: _Exporter, redactor: Redactor) -> None:
+        self.exporter: _Exporter = exporter
+        self._inner = exporter
+        self.redactor = redactor
+
+
+class _RedactingProcessor(_Forwarding, Generic[_Processor]):
+    def __init__(self, downstream: _Processor, redactor: Redactor) -> None:
+        self.downstream: _Processor = downstream
+        self._inner = downstream
+        self.redactor = redactor
+
+
+class RedactingSpanExporter(_RedactingExporter[SpanExporter], SpanExporter):
     """Redacts spans on their way out, inside the batch processor's export thread.
 
     This is what ``setup()`` uses: redaction then costs the application's threads nothing on the
     call path (spans wait unredacted only in the process's own export queue).
     """
-
-    def __init__(self, exporter: SpanExporter, redactor: Redactor) -> None:
-        self.exporter = self._inner = exporter
-        self.redactor = redactor
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         redacted = []
@@ -96,12 +109,8 @@ class RedactingSpanExporter(_Forwarding, SpanExporter):
         return self.exporter.export(redacted)
 
 
-class RedactingLogRecordExporter(_Forwarding, LogRecordExporter):
+class RedactingLogRecordExporter(_RedactingExporter[LogRecordExporter], LogRecordExporter):
     """Redacts log records on their way out, inside the batch processor's export thread."""
-
-    def __init__(self, exporter: LogRecordExporter, redactor: Redactor) -> None:
-        self.exporter = self._inner = exporter
-        self.redactor = redactor
 
     def export(self, batch: Sequence[Any]) -> Any:
         redacted = []
@@ -123,12 +132,8 @@ class RedactingLogRecordExporter(_Forwarding, LogRecordExporter):
         return self.exporter.export(redacted)
 
 
-class RedactingSpanProcessor(_Forwarding, SpanProcessor):
+class RedactingSpanProcessor(_RedactingProcessor[SpanProcessor], SpanProcessor):
     """Forwards a redacted copy of every finished span to ``downstream``."""
-
-    def __init__(self, downstream: SpanProcessor, redactor: Redactor) -> None:
-        self.downstream = self._inner = downstream
-        self.redactor = redactor
 
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         self.downstream.on_start(span, parent_context=parent_context)
@@ -142,12 +147,8 @@ class RedactingSpanProcessor(_Forwarding, SpanProcessor):
         self.downstream.on_end(copy)
 
 
-class RedactingLogRecordProcessor(_Forwarding, LogRecordProcessor):
+class RedactingLogRecordProcessor(_RedactingProcessor[LogRecordProcessor], LogRecordProcessor):
     """Redacts each log record's body and attributes (any depth) before ``downstream`` sees it."""
-
-    def __init__(self, downstream: LogRecordProcessor, redactor: Redactor) -> None:
-        self.downstream = self._inner = downstream
-        self.redactor = redactor
 
     def on_emit(self, log_record: Any) -> None:
         try:

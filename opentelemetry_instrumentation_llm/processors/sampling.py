@@ -79,6 +79,11 @@ class TraceSampler:
         self._decided_max = max(1024, max_traces)
         self._span_sink: Callable[[Any], None] | None = None
         self._log_sink: Callable[[Any], None] | None = None
+        self._create_instruments(meter_provider)
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+
+    def _create_instruments(self, meter_provider: MeterProvider | None) -> None:
         meter = get_meter("opentelemetry_instrumentation_llm.sampling", __version__, meter_provider=meter_provider)
         self._traces = meter.create_counter(
             "llm.sampling.traces",
@@ -94,8 +99,6 @@ class TraceSampler:
             unit="{trace}",
             description="Traces held awaiting a sampling decision.",
         )
-        self._stop = threading.Event()
-        self._timer: threading.Thread | None = None
 
     # ------------------------------------------------------------------ wiring
 

@@ -758,19 +758,11 @@ class CompletionStreamAccumulator:
 
     def add(self, data: dict[str, Any]) -> bool:
         if "generation" in data:  # Llama
-            return self._piece(
-                data["generation"],
-                data.get("prompt_token_count"),
-                data.get("generation_token_count"),
-                data.get("stop_reason"),
-            )
+            input_tokens, output_tokens = data.get("prompt_token_count"), data.get("generation_token_count")
+            return self._piece(data["generation"], input_tokens, output_tokens, data.get("stop_reason"))
         if "outputText" in data:  # Titan
-            return self._piece(
-                data["outputText"],
-                data.get("inputTextTokenCount"),
-                data.get("totalOutputTextTokenCount"),
-                data.get("completionReason"),
-            )
+            input_tokens, output_tokens = data.get("inputTextTokenCount"), data.get("totalOutputTextTokenCount")
+            return self._piece(data["outputText"], input_tokens, output_tokens, data.get("completionReason"))
         if "outputs" in data:  # Mistral
             first = _first_of(data, "outputs")
             return self._piece(first.get("text"), None, None, first.get("stop_reason"))

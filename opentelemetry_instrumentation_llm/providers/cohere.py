@@ -478,20 +478,15 @@ _RAW = "cohere.v2.raw_client"
 
 
 def spec() -> ProviderSpec:
-    chat: dict[str, Any] = {
-        "parse_request": parse_chat_request,
+    response: dict[str, Any] = {
         "parse_response": parse_chat_response,
         "parse_content": parse_chat_content,
         "parse_template": chat_template(_arg),
     }
+    chat = {**response, "parse_request": parse_chat_request}
     # chat_stream: a context manager that sends the request on enter and holds the event iterator in ``_data``.
-    stream: dict[str, Any] = {
-        **chat,
-        "parse_request": parse_chat_stream_request,
-        "accumulator": CohereChatStreamAccumulator,
-        "stream_manager": True,
-        "raw_stream_attribute": "_data",
-    }
+    stream = {**response, "parse_request": parse_chat_stream_request, "accumulator": CohereChatStreamAccumulator}
+    stream.update(stream_manager=True, raw_stream_attribute="_data")
     embed: dict[str, Any] = {"parse_request": parse_embed_request, "parse_response": parse_embed_response}
     endpoints = [
         Endpoint(_RAW, f"{cls}.{method}", is_async, **parsers)

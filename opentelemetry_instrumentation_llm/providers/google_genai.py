@@ -581,19 +581,13 @@ _MODELS = "google.genai.models"
 
 
 def spec() -> ProviderSpec:
-    generate: dict[str, Any] = {
-        "parse_request": parse_generate_request,
+    response: dict[str, Any] = {
         "parse_response": parse_generate_response,
         "parse_content": parse_generate_content,
         "parse_template": google_genai_template,
     }
-    stream: dict[str, Any] = {
-        "parse_request": parse_stream_request,
-        "parse_response": parse_generate_response,
-        "parse_content": parse_generate_content,
-        "parse_template": google_genai_template,
-        "accumulator": GenerateContentStreamAccumulator,
-    }
+    generate = {**response, "parse_request": parse_generate_request}
+    stream = {**response, "parse_request": parse_stream_request, "accumulator": GenerateContentStreamAccumulator}
     embed: dict[str, Any] = {"parse_request": parse_embed_request, "parse_response": parse_embed_response}
     endpoints = []
     for cls, is_async in (("Models", False), ("AsyncModels", True)):

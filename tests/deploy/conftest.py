@@ -248,13 +248,26 @@ def gpu_metrics() -> list[ExportedMetric]:
 
 
 @pytest.fixture(scope="session")
-def catalog(demo_run: DemoRun, gpu_metrics: list[ExportedMetric]) -> Catalog:
+def agent_metrics() -> list[ExportedMetric]:
+    """The agent, tool, workflow and MCP metrics: a hand-written loop (one tool failing) and an MCP
+    tools/call on an in-process server, as tests/agents and tests/frameworks exercise them."""
+    from tests.agents.exported import agent_and_mcp_metrics
+
+    resource = frozenset({"service.name", "service.instance.id"})
+    return [
+        ExportedMetric(name, unit, _kind_of_sdk(data), attributes, resource)
+        for name, unit, data, attributes in agent_and_mcp_metrics()
+    ]
+
+
+@pytest.fixture(scope="session")
+def catalog(demo_run: DemoRun, gpu_metrics: list[ExportedMetric], agent_metrics: list[ExportedMetric]) -> Catalog:
     result = Catalog()
     for name, entries in demo_run.metrics.items():
         for resource, metric in entries:
             points = getattr(metric, metric.WhichOneof("data")).data_points
             attributes = frozenset(kv.key for p in points for kv in p.attributes)
             result.add(ExportedMetric(name, metric.unit, _kind_of_proto(metric), attributes, frozenset(resource)))
-    for metric in gpu_metrics:
+    for metric in [*gpu_metrics, *agent_metrics]:
         result.add(metric)
     return result

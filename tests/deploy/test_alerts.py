@@ -16,7 +16,11 @@ from tests.deploy.conftest import DEPLOY, REPO, Catalog, load_yaml
 
 PROMETHEUS = DEPLOY / "prometheus"
 RULES = PROMETHEUS / "alerts.yaml"
-UNIT_TESTS = [PROMETHEUS / "alerts.test.yaml", PROMETHEUS / "alerts-usage.test.yaml"]
+UNIT_TESTS = [
+    PROMETHEUS / "alerts.test.yaml",
+    PROMETHEUS / "alerts-usage.test.yaml",
+    PROMETHEUS / "alerts-agents.test.yaml",
+]
 RUNBOOK_BASE = (
     "https://github.com/opentelemetry-instrumentation-llm/opentelemetry-instrumentation-llm/blob/main/"
     "docs/operations.md#"
@@ -30,6 +34,7 @@ ALERTS = {
     "GenAICostAboveDailyBudget",
     "GPUTemperatureHigh",
     "GPUMemoryNearLimit",
+    "LLMToolErrorRateHigh",
 }
 # How each alert's threshold is loosened to "always true": its unit tests must then fail.
 LOOSENED = {
@@ -40,6 +45,7 @@ LOOSENED = {
     "GenAICostAboveDailyBudget": ("[1d])) > 100", "[1d])) > 0"),
     "GPUTemperatureHigh": ("> 85", "> 0"),
     "GPUMemoryNearLimit": ("> 0.95", "> 0"),
+    "LLMToolErrorRateHigh": (") > 0.1", ") > 0"),
 }
 
 

@@ -18,7 +18,11 @@ from tests.deploy.conftest import DEPLOY, Catalog, load_yaml
 from tests.deploy.test_alerts import check_references
 
 DASHBOARDS = DEPLOY / "grafana" / "dashboards"
-FILES = {"llm-overview": DASHBOARDS / "llm-overview.json", "gpu": DASHBOARDS / "gpu.json"}
+FILES = {
+    "llm-overview": DASHBOARDS / "llm-overview.json",
+    "gpu": DASHBOARDS / "gpu.json",
+    "agents-and-tools": DASHBOARDS / "agents-and-tools.json",
+}
 DATASOURCES = DEPLOY / "grafana" / "provisioning" / "datasources" / "datasources.yaml"
 
 

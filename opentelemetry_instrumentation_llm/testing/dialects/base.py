@@ -30,22 +30,17 @@ class Dialect:
         raise NotImplementedError
 
     def error_body(self, status: int) -> dict[str, Any]:
-        kinds = {
-            400: "invalid_request_error",
-            401: "authentication_error",
-            404: "not_found_error",
-            429: "rate_limit_error",
-            500: "server_error",
-            503: "server_error",
-        }
-        return {
-            "error": {
-                "message": f"fake error {status}",
-                "type": kinds.get(status, "server_error"),
-                "code": None,
-                "param": None,
-            }
-        }
+        kind = CLIENT_ERROR_KINDS.get(status, "server_error")
+        return {"error": {"message": f"fake error {status}", "type": kind, "code": None, "param": None}}
+
+
+#: the error ``type`` of a 4xx reply, as the OpenAI and Anthropic APIs both name them
+CLIENT_ERROR_KINDS = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
 
 
 def words(text: str) -> int:
@@ -91,6 +86,18 @@ def prompt_words(body: dict[str, Any]) -> int:
     if system:
         total += words(text_of(system))
     return total
+
+
+def function_calls(reply: Reply) -> list[dict[str, Any]]:
+    """The reply's tool calls as Chat Completions (and Cohere v2) write them."""
+    return [
+        {
+            "id": call.get("id", f"call_{i}"),
+            "type": "function",
+            "function": {"name": call["name"], "arguments": call.get("arguments", "{}")},
+        }
+        for i, call in enumerate(reply.tool_calls or ())
+    ]
 
 
 def model_of(body: dict[str, Any], reply: Reply) -> str:

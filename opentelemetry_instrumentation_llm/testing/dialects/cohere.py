@@ -30,9 +30,6 @@ class _CohereChat(Dialect):
     def error_body(self, status: int) -> dict[str, Any]:
         return {"message": f"fake error {status}"}
 
-    def _text(self, body: dict[str, Any], reply: Reply) -> str:
-        return reply.text if reply.text is not None else f"echo: {base.last_user_text(body.get('messages', []))}"
-
     def _usage(self, body: dict[str, Any], reply: Reply, text: str) -> dict[str, Any]:
         counts = {"input_tokens": base.prompt_words(body), "output_tokens": base.words(text)}
         return reply.usage if reply.usage is not None else {"billed_units": dict(counts), "tokens": dict(counts)}
@@ -44,14 +41,7 @@ class _CohereChat(Dialect):
         return "I will call " + ", ".join(call["name"] for call in reply.tool_calls or ()) + "."
 
     def _tool_calls(self, reply: Reply) -> list[dict[str, Any]]:
-        return [
-            {
-                "id": call.get("id", f"call_{i}"),
-                "type": "function",
-                "function": {"name": call["name"], "arguments": call.get("arguments", "{}")},
-            }
-            for i, call in enumerate(reply.tool_calls or ())
-        ]
+        return base.function_calls(reply)
 
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         text = self._text(body, reply)
@@ -70,64 +60,33 @@ class _CohereChat(Dialect):
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         text = self._text(body, reply)
-        yield _event(
-            {
-                "id": CHAT_ID,
-                "type": "message-start",
-                "delta": {
-                    "message": {"role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}
-                },
-            }
-        )
-        if reply.tool_calls:
-            for piece in base.split(self._plan(reply), 2):
-                yield _event({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": piece}}})
-            for i, call in enumerate(self._tool_calls(reply)):
-                yield _event(
-                    {
-                        "type": "tool-call-start",
-                        "index": i,
-                        "delta": {
-                            "message": {
-                                "tool_calls": {
-                                    "id": call["id"],
-                                    "type": "function",
-                                    "function": {"name": call["function"]["name"], "arguments": ""},
-                                }
-                            }
-                        },
-                    }
-                )
-                for piece in base.split(call["function"]["arguments"], 2):
-                    yield _event(
-                        {
-                            "type": "tool-call-delta",
-                            "index": i,
-                            "delta": {"message": {"tool_calls": {"function": {"arguments": piece}}}},
-                        }
-                    )
-                yield _event({"type": "tool-call-end", "index": i})
-        else:
-            yield _event(
-                {"type": "content-start", "index": 0, "delta": {"message": {"content": {"type": "text", "text": ""}}}}
-            )
-            for piece in base.split(text, reply.chunks or max(1, base.words(text))):
-                yield _event({"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": piece}}}})
-            yield _event({"type": "content-end", "index": 0})
-        usage = self._usage(body, reply, text)
+        started = {"role": "assistant", "content": [], "tool_plan": "", "tool_calls": [], "citations": []}
+        yield _event({"id": CHAT_ID, "type": "message-start", "delta": {"message": started}})
+        yield from self._tool_call_events(reply) if reply.tool_calls else self._content_events(text, reply)
+        end: dict[str, Any] = {"finish_reason": self._finish(reply), "usage": self._usage(body, reply, text)}
         if reply.stream_error is not None:
-            yield _event(
-                {
-                    "type": "message-end",
-                    "delta": {
-                        "error": reply.stream_error.get("message", "stream error"),
-                        "finish_reason": "ERROR",
-                        "usage": usage,
-                    },
-                }
-            )
-            return
-        yield _event({"type": "message-end", "delta": {"finish_reason": self._finish(reply), "usage": usage}})
+            error = reply.stream_error.get("message", "stream error")
+            end = {"error": error, "finish_reason": "ERROR", "usage": end["usage"]}
+        yield _event({"type": "message-end", "delta": end})
+
+    def _tool_call_events(self, reply: Reply) -> Iterator[bytes]:
+        for piece in base.split(self._plan(reply), 2):
+            yield _event({"type": "tool-plan-delta", "delta": {"message": {"tool_plan": piece}}})
+        for i, call in enumerate(self._tool_calls(reply)):
+            function = call["function"]
+            started = {**call, "function": {"name": function["name"], "arguments": ""}}
+            yield _event({"type": "tool-call-start", "index": i, "delta": {"message": {"tool_calls": started}}})
+            for piece in base.split(function["arguments"], 2):
+                delta = {"message": {"tool_calls": {"function": {"arguments": piece}}}}
+                yield _event({"type": "tool-call-delta", "index": i, "delta": delta})
+            yield _event({"type": "tool-call-end", "index": i})
+
+    def _content_events(self, text: str, reply: Reply) -> Iterator[bytes]:
+        started = {"message": {"content": {"type": "text", "text": ""}}}
+        yield _event({"type": "content-start", "index": 0, "delta": started})
+        for piece in base.split(text, reply.chunks or max(1, base.words(text))):
+            yield _event({"type": "content-delta", "index": 0, "delta": {"message": {"content": {"text": piece}}}})
+        yield _event({"type": "content-end", "index": 0})
 
 
 class _CohereEmbed(Dialect):

@@ -17,11 +17,11 @@ from opentelemetry_instrumentation_llm.testing.dialects import base as dialect
 from opentelemetry_instrumentation_llm.testing.dialects.openai import OpenAIChat
 from opentelemetry_instrumentation_llm.testing.replies import Reply
 
-CREATED = 1_767_225_600
-
 
 class _MistralChat(OpenAIChat):
     """OpenAI's chat shapes (text, usage, finish reasons) in Mistral's envelope and stream layout."""
+
+    chat_id = "cmpl-mistral0001"
 
     def error_body(self, status: int) -> dict[str, Any]:
         kinds = {400: "invalid_request_error", 401: "unauthorized", 404: "not_found", 429: "rate_limited"}
@@ -44,35 +44,30 @@ class _MistralChat(OpenAIChat):
             for i, call in enumerate(reply.tool_calls or ())
         ]
 
+    def _message(self, text: str, reply: Reply) -> dict[str, Any]:
+        tool_calls = self._tool_calls(reply) if reply.tool_calls else None
+        return {
+            "role": "assistant",
+            "content": "" if reply.tool_calls else text,
+            "tool_calls": tool_calls,
+            "prefix": False,
+        }
+
+    def _choice(self, index: int, message: dict[str, Any], reply: Reply) -> dict[str, Any]:
+        return {"index": index, "message": message, "finish_reason": self._finish(reply)}
+
     def json(self, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
         text = self._text(body, reply)
-        choices = []
-        for index in range(int(body.get("n") or 1)):
-            message: dict[str, Any] = {
-                "role": "assistant",
-                "content": "" if reply.tool_calls else text,
-                "tool_calls": self._tool_calls(reply) if reply.tool_calls else None,
-                "prefix": False,
-            }
-            choices.append({"index": index, "message": message, "finish_reason": self._finish(reply)})
         return {
-            "id": "cmpl-mistral0001",
-            "object": "chat.completion",
-            "created": CREATED,
-            "model": dialect.model_of(body, reply),
-            "choices": choices,
+            **self._head(body, reply, "chat.completion"),
+            "choices": self._choices(body, reply, text),
             "usage": self._usage(body, reply, text),
         }
 
     def events(self, body: dict[str, Any], reply: Reply) -> Iterator[bytes]:
         text = self._text(body, reply)
         n = int(body.get("n") or 1)
-        base = {
-            "id": "cmpl-mistral0001",
-            "object": "chat.completion.chunk",
-            "created": CREATED,
-            "model": dialect.model_of(body, reply),
-        }
+        base = self._head(body, reply, "chat.completion.chunk")
 
         def chunk(index: int, delta: dict[str, Any], finish: str | None = None, **extra: Any) -> bytes:
             choice = {"index": index, "delta": delta, "finish_reason": finish}

@@ -1,0 +1,125 @@
+"""MCP (the ``mcp`` Python SDK, 2.x): client requests and server handling as the MCP conventions' spans.
+
+``mcp`` 2.x traces itself through one span factory, ``mcp.shared._otel.otel_span``, that its
+JSON-RPC dispatcher (client side: ``MCP send tools/call add`` spans, then ``traceparent`` injected
+into ``params._meta``) and its server middleware (server side, parented on the context extracted
+from ``_meta``) import by name. We replace that factory in both places: each operation the SDK
+would have traced becomes one :class:`~opentelemetry_instrumentation_llm._core.operations.Operation`
+with the conventions' name (``tools/call add``), kind, attributes and metrics, made current while
+the SDK runs, so the SDK's own propagation now carries our span's context. Everything the SDK
+tells its span (``error.type``, JSON-RPC status codes, status) is forwarded to ours.
+
+``mcp`` 1.x has no such factory; see docs/agents.md for what is supported there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm._core.operations import (
+    Operation,
+    OperationInfo,
+    OperationKind,
+    OperationRecorder,
+)
+
+REQUIREMENT = "mcp >= 2.0"
+# (module, attribute): where the SDK's span factory is imported by name.
+SPAN_FACTORIES: tuple[tuple[str, str], ...] = (
+    ("mcp.shared.jsonrpc_dispatcher", "otel_span"),
+    ("mcp.server._otel", "otel_span"),
+)
+
+
+class SpanView:
+    """What the SDK's code holds in place of its own span: calls reach our span, and the outcome
+    the SDK reports (``error.type``, status message) is kept for our metrics."""
+
+    def __init__(self, operation: Operation) -> None:
+        self._operation = operation
+        self.error_type: str | None = None
+        self.message: str | None = None
+
+    def set_attribute(self, key: str, value: AttributeValue) -> None:
+        self.set_attributes({key: value})
+
+    def set_attributes(self, attributes: Mapping[str, AttributeValue]) -> None:
+        error_type = attributes.get(sc.ERROR_TYPE)
+        if error_type is not None:
+            self.error_type = str(error_type)
+        self._operation.set_attributes({k: v for k, v in attributes.items() if k != sc.ERROR_TYPE})
+
+    def set_status(self, status: Status | StatusCode, description: str | None = None) -> None:
+        if isinstance(status, Status):
+            description = status.description or description
+        if description:
+            self.message = description
+
+    def record_exception(self, exception: BaseException, *args: Any, **kwargs: Any) -> None:
+        self._operation.span.record_exception(exception, *args, **kwargs)
+
+    def is_recording(self) -> bool:
+        return self._operation.span.is_recording()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._operation.span, name)
+
+
+def operation_info(name: str, kind: SpanKind, attributes: Mapping[str, Any] | None) -> OperationInfo | None:
+    """The operation the SDK is about to trace, from what it passes its span factory; None if unknown."""
+    attrs = dict(attributes or {})
+    method = attrs.pop(sc.MCP_METHOD_NAME, None)
+    if not isinstance(method, str):
+        return None
+    # SDK names: "MCP send {method} {target}" (client), "{method} {target}" (server).
+    _, _, rest = name.partition(method)
+    target = rest.strip() or None
+    for key in (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME, sc.GEN_AI_PROMPT_NAME):
+        attrs.pop(key, None)  # derived again from method and target by the core
+    op_kind = OperationKind.MCP_CLIENT if kind is SpanKind.CLIENT else OperationKind.MCP_SERVER
+    return OperationInfo(op_kind, target, attrs or None, method=method)
+
+
+def span_factory_wrapper(recorder: OperationRecorder) -> Callable[..., Any]:
+    """A wrapt wrapper for the SDK's ``otel_span``: our operation instead of the SDK's span."""
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        name = args[0] if args else kwargs.get("name", "")
+        info = operation_info(name, kwargs.get("kind", SpanKind.INTERNAL), kwargs.get("attributes"))
+        if info is None:
+            return wrapped(*args, **kwargs)
+        operation = recorder.start(info, parent=kwargs.get("context"))
+        if operation is None:
+            return wrapped(*args, **kwargs)
+        return _current(operation)
+
+    return wrapper
+
+
+@contextmanager
+def _current(operation: Operation) -> Iterator[SpanView]:
+    view = SpanView(operation)
+    token = otel_context.attach(operation.context)
+    try:
+        yield view
+    except BaseException as exc:
+        _end(operation, view, exc)
+        raise
+    else:
+        _end(operation, view, None)
+    finally:
+        otel_context.detach(token)
+
+
+def _end(operation: Operation, view: SpanView, error: BaseException | None) -> None:
+    if view.error_type is not None:
+        operation.finish(error_type=view.error_type, message=view.message or (str(error) if error else None))
+    else:
+        operation.finish(error)

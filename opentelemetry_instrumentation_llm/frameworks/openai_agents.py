@@ -1,0 +1,198 @@
+"""OpenAI Agents SDK (``openai-agents``): its trace-processor events as operation records.
+
+The SDK reports what it does to every registered ``TracingProcessor`` (its supported extension
+point); :class:`AgentsTraceProcessor` is one, added beside the SDK's own (whose export to OpenAI's
+backend stays as the user configured it). It maps:
+
+=====================  ==========================================================================
+SDK trace / span       what we record
+=====================  ==========================================================================
+trace (one run)        ``invoke_workflow {workflow name}``, the root of the run's trace
+agent                  ``invoke_agent {agent name}`` (INTERNAL)
+function (a tool)      ``execute_tool {tool name}`` (INTERNAL, ``gen_ai.tool.type=function``)
+generation, response   nothing when our ``openai`` instrumentation is on (its inference span is the
+                       one span of the model call); otherwise an inference span from the SDK's
+                       data (model, usage)
+turn, task, handoff,   no span of their own (the conventions define none); a handoff shows as the
+guardrail, custom      next ``invoke_agent`` span of the same trace
+=====================  ==========================================================================
+
+Each recorded operation's context is made current from the SDK's span start to its end, so model
+calls and tools (and MCP requests, and anything else instrumented) inside nest under it. The
+processor never raises into the SDK.
+
+With ``OPENAI_AGENTS_DISABLE_TRACING=1`` the SDK calls no processor at all: agent, tool and
+workflow spans are then absent, while model calls are still recorded by the ``openai``
+instrumentation (as spans without an agent parent).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from agents.tracing import Span as SdkSpan, Trace as SdkTrace, TracingProcessor
+from opentelemetry import context as otel_context
+
+from opentelemetry_instrumentation_llm import semconv as sc
+from opentelemetry_instrumentation_llm._core.guard import report
+from opentelemetry_instrumentation_llm._core.operations import (
+    Operation,
+    OperationInfo,
+    OperationKind,
+    OperationRecorder,
+)
+from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder
+from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo, Usage
+from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
+
+REQUIREMENT = "openai-agents >= 0.20"
+FALLBACK_SPEC = ProviderSpec(sdk="openai_agents", endpoints=(), classify=lambda _result: ResultKind.VALUE)
+
+# The openai SDK methods the Agents SDK's models call; wrapped by our core when the openai
+# instrumentation is on (then the model call already has its inference span).
+_MODEL_METHODS = (
+    ("openai.resources.responses", "AsyncResponses", "create"),
+    ("openai.resources.chat.completions", "AsyncCompletions", "create"),
+)
+_OUR_WRAPPERS = "opentelemetry_instrumentation_llm._core.wrappers"
+
+
+def openai_instrumented_by_us() -> bool:
+    """Whether the openai SDK's model methods carry our core's wrapper right now."""
+    import sys
+
+    for module_name, owner, method in _MODEL_METHODS:
+        module = sys.modules.get(module_name)
+        wrapper = getattr(getattr(getattr(module, owner, None), method, None), "_self_wrapper", None)
+        if getattr(wrapper, "__module__", None) != _OUR_WRAPPERS:
+            return False
+    return True
+
+
+def _usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    if isinstance(usage, dict):
+        return Usage(input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"))
+    return Usage(input_tokens=getattr(usage, "input_tokens", None), output_tokens=getattr(usage, "output_tokens", None))
+
+
+class AgentsTraceProcessor(TracingProcessor):
+    """The Agents SDK's trace and span events, recorded through the core."""
+
+    def __init__(self, operations: OperationRecorder, inference: Recorder) -> None:
+        self._operations = operations
+        self._inference = inference
+        self._open: dict[str, tuple[Operation | Invocation, Any]] = {}
+        self._lock = threading.Lock()
+        self.enabled = True
+
+    # ------------------------------------------------------------------ traces (runs)
+
+    def on_trace_start(self, trace: SdkTrace) -> None:
+        if self.enabled:
+            self._begin(
+                trace.trace_id,
+                lambda: self._operations.start(OperationInfo(OperationKind.WORKFLOW, getattr(trace, "name", None))),
+            )
+
+    def on_trace_end(self, trace: SdkTrace) -> None:
+        self._end(trace.trace_id, None)
+
+    # ------------------------------------------------------------------ spans
+
+    def on_span_start(self, span: SdkSpan[Any]) -> None:
+        if not self.enabled:
+            return
+        data = span.span_data
+        kind = data.type
+        if kind == "agent":
+            info = OperationInfo(OperationKind.AGENT, data.name)
+            self._begin(span.span_id, lambda: self._operations.start(info))
+        elif kind == "function":
+            info = OperationInfo(OperationKind.TOOL, data.name, {sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION})
+            self._begin(span.span_id, lambda: self._operations.start(info))
+        elif kind in ("generation", "response") and not openai_instrumented_by_us():
+            model = getattr(data, "model", None)
+            request = RequestInfo(operation=sc.OP_CHAT, provider=sc.PROVIDER_OPENAI, model=model)
+            self._begin(span.span_id, lambda: Invocation(self._inference, request, None))
+
+    def on_span_end(self, span: SdkSpan[Any]) -> None:
+        self._end(span.span_id, span)
+
+    def shutdown(self) -> None:
+        self.enabled = False
+
+    def force_flush(self) -> None:
+        pass
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def _begin(self, key: str, start: Any) -> None:
+        try:
+            record = start()
+            if record is None:
+                return
+            token = otel_context.attach(record.context)
+            with self._lock:
+                self._open[key] = (record, token)
+        except Exception as exc:  # noqa: BLE001 - fail open: never raise into the SDK
+            report("starting an Agents SDK span", exc)
+
+    def _end(self, key: str, span: SdkSpan[Any] | None) -> None:
+        with self._lock:
+            entry = self._open.pop(key, None)
+        if entry is None:
+            return
+        record, token = entry
+        try:
+            otel_context.detach(token)
+            if isinstance(record, Invocation):
+                record.finish(_response(span))
+            else:
+                _finish_operation(record, span)
+        except Exception as exc:  # noqa: BLE001 - fail open: never raise into the SDK
+            report("ending an Agents SDK span", exc)
+
+
+def _finish_operation(operation: Operation, span: SdkSpan[Any] | None) -> None:
+    error = span.error if span is not None else None
+    if span is not None and operation.captures_content and span.span_data.type == "function":
+        data = span.span_data
+        if data.input is not None:
+            operation.record_content(sc.GEN_AI_TOOL_CALL_ARGUMENTS, data.input)
+        if data.output is not None and error is None:
+            operation.record_content(sc.GEN_AI_TOOL_CALL_RESULT, str(data.output))
+    if error:
+        # The SDK reports a message, not a type; "_OTHER" is the conventions' fallback error.type.
+        operation.finish(error_type="_OTHER", message=str(error.get("message") or "error"))
+    else:
+        operation.finish()
+
+
+def _finish_reasons(response: Any) -> list[str] | None:
+    """The conventions' finish reason of a Responses API response (one output, so one reason)."""
+    status = getattr(response, "status", None)
+    if status == "incomplete":
+        return ["length"]
+    if status != "completed":
+        return None
+    calls = any(getattr(item, "type", None) == "function_call" for item in getattr(response, "output", None) or ())
+    return ["tool_call" if calls else "stop"]
+
+
+def _response(span: SdkSpan[Any] | None) -> ResponseInfo | None:
+    if span is None:
+        return None
+    data = span.span_data
+    if data.type == "response":
+        response = getattr(data, "response", None)
+        return ResponseInfo(
+            response_id=getattr(response, "id", None),
+            response_model=getattr(response, "model", None),
+            finish_reasons=_finish_reasons(response),
+            usage=_usage(getattr(response, "usage", None) or data.usage),
+            error_type="_OTHER" if span.error else None,
+        )
+    return ResponseInfo(usage=_usage(data.usage), error_type="_OTHER" if span.error else None)
