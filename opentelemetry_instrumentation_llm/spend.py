@@ -142,27 +142,14 @@ class SpendTable:
         self.tokens = SpaceSaving(self.capacity)
 
     def add(self, user_id: str, cost: float | None, tokens: int | None) -> None:
-        # SpaceSaving.add inlined for a known user (the common case): this runs once per call.
         now = self._clock()
         with self._lock:
             if now >= self._day_end:
                 self._roll(now)
             if cost is not None and 0 < cost < math.inf:
-                table = self.cost
-                table.total += cost
-                entry = table._counts.get(user_id)
-                if entry is not None:
-                    entry[0] += cost
-                else:
-                    table.insert(user_id, cost)
+                self.cost.add(user_id, cost)
             if tokens is not None and tokens > 0:
-                table = self.tokens
-                table.total += tokens
-                entry = table._counts.get(user_id)
-                if entry is not None:
-                    entry[0] += tokens
-                else:
-                    table.insert(user_id, tokens)
+                self.tokens.add(user_id, tokens)
 
     def observations(self, table: str) -> list[tuple[str, float]]:
         """(exported user label, value) for the top K users of ``table`` ("cost" or "tokens"), then
