@@ -28,7 +28,7 @@ from opentelemetry.util.types import AttributeValue
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.content import to_any_value, to_json
-from opentelemetry_instrumentation_llm._core.guard import note_once, report
+from opentelemetry_instrumentation_llm._core.guard import end_anyway, note_once, report
 from opentelemetry_instrumentation_llm._core.operations import count_inference
 from opentelemetry_instrumentation_llm._core.records import (
     RequestContent,
@@ -401,11 +401,7 @@ class Invocation:
         try:
             self._finish(response, perf_counter() if end is None else end, first_chunk, chunk_gaps, error)
         except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
-            report("ending a span", exc)
-            try:
-                self.span.end()
-            except Exception:  # noqa: BLE001 - fail open: instrumentation never breaks the call
-                pass
+            end_anyway(self.span, "ending a span", exc)
 
     def fail(self, error: BaseException, response: ResponseInfo | None = None, **timing: Any) -> None:
         """End the call as failed; the user's exception itself is re-raised by the caller."""
