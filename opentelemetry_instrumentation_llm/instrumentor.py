@@ -25,7 +25,7 @@ from opentelemetry_instrumentation_llm.config import (
     ContentSettings,
     MetricNames,
 )
-from opentelemetry_instrumentation_llm.patching import PatchingInstrumentor
+from opentelemetry_instrumentation_llm.patching import PatchingInstrumentor, instrument_once
 from opentelemetry_instrumentation_llm.providers import PROVIDERS
 
 _logger = logging.getLogger(__name__)
@@ -298,10 +298,7 @@ def instrument(**kwargs: Any) -> list[str]:
         if not installed(PROVIDERS[sdk].sdk):
             _logger.debug("instrument(): %s is not installed; skipped", sdk)
             continue
-        instrumentor = instrumentor_type()
-        if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument(**kwargs)
-        if instrumentor.is_instrumented_by_opentelemetry:
+        if instrument_once(instrumentor_type, kwargs):
             instrumented.append(sdk)
     # Agent frameworks (OpenAI Agents SDK, MCP) and the llm.agent/tool/workflow API: integrations.py.
     instrumented += integrations.instrument_frameworks(**kwargs, content=_content_settings(kwargs))

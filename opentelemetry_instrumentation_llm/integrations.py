@@ -23,7 +23,7 @@ from opentelemetry_instrumentation_llm import agents
 from opentelemetry_instrumentation_llm._core.operations import OperationRecorder
 from opentelemetry_instrumentation_llm._core.settings import ContentCapture
 from opentelemetry_instrumentation_llm.config import ContentSettings
-from opentelemetry_instrumentation_llm.patching import PatchingInstrumentor as _PatchingInstrumentor
+from opentelemetry_instrumentation_llm.patching import PatchingInstrumentor as _PatchingInstrumentor, instrument_once
 
 _logger = logging.getLogger(__name__)
 
@@ -142,10 +142,7 @@ def instrument_frameworks(**kwargs: Any) -> list[str]:
     for name, (module, instrumentor_type) in FRAMEWORKS.items():
         if importlib.util.find_spec(module) is None:
             continue
-        instrumentor = instrumentor_type()
-        if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument(**kwargs)
-        if instrumentor.is_instrumented_by_opentelemetry:
+        if instrument_once(instrumentor_type, kwargs):
             done.append(name)
     return done
 

@@ -52,3 +52,11 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 owner = getattr(owner, part)
             unwrap(owner, attribute)
         self._patched: list[tuple[str, str]] = []
+
+
+def instrument_once(instrumentor_type: type[BaseInstrumentor], kwargs: dict[str, Any]) -> bool:
+    """Instrument with ``instrumentor_type`` unless already done; whether it is instrumented now."""
+    instrumentor = instrumentor_type()
+    if not instrumentor.is_instrumented_by_opentelemetry:
+        instrumentor.instrument(**kwargs)
+    return bool(instrumentor.is_instrumented_by_opentelemetry)

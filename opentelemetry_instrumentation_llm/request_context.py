@@ -66,19 +66,10 @@ class llm_context(contextlib.ContextDecorator):
     Nested contexts add to (and override keys of) the enclosing one.
     """
 
-    def __init__(
-        self,
-        *,
-        session_id: str | None = None,
-        conversation_id: str | None = None,
-        user_id: str | None = None,
-        tenant_id: str | None = None,
-        feature: str | None = None,
-        prompt_name: str | None = None,
-        prompt_version: str | None = None,
-        propagate: Iterable[str] = DEFAULT_PROPAGATE,
-        **extra: str,
-    ) -> None:
+    def __init__(self, *, session_id: str | None = None, conversation_id: str | None = None,
+                 user_id: str | None = None, tenant_id: str | None = None, feature: str | None = None,
+                 prompt_name: str | None = None, prompt_version: str | None = None,
+                 propagate: Iterable[str] = DEFAULT_PROPAGATE, **extra: str) -> None:  # fmt: skip
         given = {
             "session_id": session_id,
             "conversation_id": conversation_id,

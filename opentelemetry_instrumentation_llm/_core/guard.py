@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 _logger = logging.getLogger("opentelemetry_instrumentation_llm")
 
@@ -32,3 +33,12 @@ def note_once(key: str, message: str) -> None:
     if len(_noted) < _MAX_REMEMBERED:
         _noted.add(key)
     _logger.debug("opentelemetry-instrumentation-llm: %s", message)
+
+
+def end_anyway(span: Any, where: str, exc: BaseException) -> None:
+    """Our code failed while ending ``span``: report it once, and still end the span."""
+    report(where, exc)
+    try:
+        span.end()
+    except Exception:  # noqa: BLE001 - fail open: instrumentation never breaks the call
+        pass

@@ -29,7 +29,7 @@ from opentelemetry.util.types import AttributeValue
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.content import to_json
-from opentelemetry_instrumentation_llm._core.guard import report
+from opentelemetry_instrumentation_llm._core.guard import end_anyway, report
 from opentelemetry_instrumentation_llm._core.settings import ContentSettings
 from opentelemetry_instrumentation_llm.version import __version__
 
@@ -299,14 +299,8 @@ class Operation:
 
     # ------------------------------------------------------------------ ending
 
-    def finish(
-        self,
-        error: BaseException | None = None,
-        *,
-        error_type: str | None = None,
-        message: str | None = None,
-        end_time: int | None = None,
-    ) -> None:
+    def finish(self, error: BaseException | None = None, *, error_type: str | None = None,
+               message: str | None = None, end_time: int | None = None) -> None:  # fmt: skip
         """End the invocation; ``error`` (raised) or ``error_type`` (reported) marks a failure."""
         if self._done:
             return
@@ -314,11 +308,7 @@ class Operation:
         try:
             self._finish(error, error_type, message, end_time)
         except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
-            report("ending an operation span", exc)
-            try:
-                self.span.end()
-            except Exception:  # noqa: BLE001 - fail open: instrumentation never breaks the call
-                pass
+            end_anyway(self.span, "ending an operation span", exc)
 
     def _finish(
         self, error: BaseException | None, error_type: str | None, message: str | None, end_time: int | None

@@ -30,7 +30,7 @@ from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.content import to_any_value, to_json
 from opentelemetry_instrumentation_llm._core.fingerprint import LLM_PROMPT_FINGERPRINT
-from opentelemetry_instrumentation_llm._core.guard import note_once, report
+from opentelemetry_instrumentation_llm._core.guard import end_anyway, note_once, report
 from opentelemetry_instrumentation_llm._core.operations import count_inference
 from opentelemetry_instrumentation_llm._core.records import (
     RequestContent,
@@ -181,26 +181,17 @@ _LATEST: tuple[tuple[str, tuple[float, ...] | None, str, str, str], ...] = (
 class _LatestInstruments:
     """The restructured ``gen_ai.client.inference.*`` instruments of the newest draft (opt-in)."""
 
-    duration: Any
-    ttfc: Any
-    tpoc: Any
-    input: Any
-    output: Any
-    cache_read: Any
-    cache_write: Any
-    reasoning: Any
-    op_input: Any
-    op_output: Any
-    other_duration: Any
-    other_tokens: Any
-
     def __init__(self, meter: Meter) -> None:
-        for attribute, buckets, name, unit, description in _LATEST:
-            if buckets is None:
-                instrument = meter.create_counter(name, unit=unit, description=description)
-            else:
-                instrument = _histogram(meter, name, unit, buckets, description)
-            setattr(self, attribute, instrument)
+        made: list[Any] = [
+            meter.create_counter(name, unit=unit, description=description)
+            if buckets is None
+            else _histogram(meter, name, unit, buckets, description)
+            for _, buckets, name, unit, description in _LATEST
+        ]
+        (
+            self.duration, self.ttfc, self.tpoc, self.input, self.output, self.cache_read, self.cache_write,
+            self.reasoning, self.op_input, self.op_output, self.other_duration, self.other_tokens,
+        ) = made  # fmt: skip
 
 
 class Recorder:
@@ -433,11 +424,7 @@ class Invocation:
         try:
             self._finish(response, perf_counter() if end is None else end, first_chunk, chunk_gaps, error)
         except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
-            report("ending a span", exc)
-            try:
-                self.span.end()
-            except Exception:  # noqa: BLE001 - fail open: instrumentation never breaks the call
-                pass
+            end_anyway(self.span, "ending a span", exc)
 
     def fail(self, error: BaseException, response: ResponseInfo | None = None, **timing: Any) -> None:
         """End the call as failed; the user's exception itself is re-raised by the caller."""
@@ -540,15 +527,9 @@ class Invocation:
         elif error_type is not None:
             span.set_status(Status(StatusCode.ERROR, error_type))
 
-    def _record_metrics(
-        self,
-        attrs: dict[str, AttributeValue],
-        duration: float,
-        usage: Usage | None,
-        first_chunk: float | None,
-        chunk_gaps: Sequence[float] | None,
-        error_type: str | None,
-    ) -> None:
+    def _record_metrics(self, attrs: dict[str, AttributeValue], duration: float, usage: Usage | None,
+                        first_chunk: float | None, gaps: Sequence[float] | None,
+                        error_type: str | None) -> None:  # fmt: skip
         """Records every histogram. ``attrs`` never carries error.type, which only duration takes."""
         inst = self.recorder.instruments
         if inst.duration is not None:
@@ -567,14 +548,14 @@ class Invocation:
                     )
             if first_chunk is not None:
                 inst.ttfc.record(first_chunk - self._t0, attrs, _NO_EXEMPLAR)  # type: ignore[union-attr]
-                if chunk_gaps:
+                if gaps:
                     record = inst.tpoc.record  # type: ignore[union-attr]
-                    for gap in chunk_gaps:
+                    for gap in gaps:
                         record(gap, attrs, _NO_EXEMPLAR)
         if inst.latest is not None:
             ttfc = None if first_chunk is None else first_chunk - self._t0
             _record_latest(
-                inst.latest, self.request.operation, attrs, duration, usage, ttfc, chunk_gaps, error_type, self.context
+                inst.latest, self.request.operation, attrs, duration, usage, ttfc, gaps, error_type, self.context
             )
 
     def _emit_details(self, end_attrs: dict[str, AttributeValue], response: ResponseInfo | None) -> None:
@@ -602,17 +583,9 @@ class Invocation:
         )
 
 
-def _record_latest(
-    latest: _LatestInstruments,
-    operation: str,
-    base: dict[str, AttributeValue],
-    duration: float,
-    usage: Usage | None,
-    ttfc: float | None,
-    chunk_gaps: Sequence[float] | None,
-    error_type: str | None,
-    span_context: Context,
-) -> None:
+def _record_latest(latest: _LatestInstruments, operation: str, base: dict[str, AttributeValue], duration: float,
+                   usage: Usage | None, ttfc: float | None, chunk_gaps: Sequence[float] | None,
+                   error_type: str | None, span_context: Context) -> None:  # fmt: skip
     """The opt-in ``gen_ai.client.inference.*`` records of the newest draft."""
     with_error = base if error_type is None else {**base, sc.ERROR_TYPE: error_type}
     if operation not in _INFERENCE_OPERATIONS:
