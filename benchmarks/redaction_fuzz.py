@@ -43,6 +43,7 @@ from tests.e2e.collector import OTLPSink, Rotel, any_value, wait_until
 PLACES = ("span_attribute", "span_event", "log_body", "log_attribute")
 CASE_KEY = "fuzz.case"
 SDK_SHARE = 10  # one case in SDK_SHARE goes through the OpenAI SDK
+FLUSH_EVERY = 1000  # the generator outruns the exporter; flush before the batch queue (2048) fills
 
 
 @dataclass
@@ -160,6 +161,8 @@ def run_secret_cases(
                 detector = list(GENERATORS)[index % len(GENERATORS)]  # every detector equally
                 case = make_case(index, rng, detector=detector, disguise=DISGUISES[(index // 16) % len(DISGUISES)])
                 cases[index] = case
+                if index % FLUSH_EVERY == FLUSH_EVERY - 1:
+                    telemetry.force_flush()
                 if index % SDK_SHARE == SDK_SHARE - 1:
                     _call_sdk(client, server, case, rng)
                     place = "sdk_stream"
@@ -234,6 +237,8 @@ def false_positives(
     tracer = telemetry.tracer_provider.get_tracer("redaction-fuzz")
     try:
         for index, (_, text) in enumerate(texts):
+            if index % FLUSH_EVERY == FLUSH_EVERY - 1:
+                telemetry.force_flush()  # a burst beyond the queue (2048) would be dropped, not leaked
             with tracer.start_as_current_span("ordinary", attributes={CASE_KEY: index, "text": text}):
                 pass
         telemetry.force_flush()
