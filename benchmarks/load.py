@@ -2,7 +2,7 @@
 
 Run:  python benchmarks/load.py                    (5 alternating pairs of 20 s runs, then the variants)
       python benchmarks/load.py --quick            (2 pairs of 3 s; no variants)
-      python benchmarks/load.py --duration 600 --pairs 1 --no-variants   (the 10-minute hold)
+      python benchmarks/load.py --hold 600         (one instrumented 10-minute run: queue and RSS over time)
 
 The fake provider runs in its own process (a real HTTP server on loopback); a real collector
 (``rotel``, discarding what it receives) takes OTLP. Each run is a fresh interpreter driving
@@ -288,6 +288,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run (600 for the long hold)")
     parser.add_argument("--concurrency", type=int, default=48, help="concurrent asyncio tasks")
     parser.add_argument("--no-variants", action="store_true")
+    parser.add_argument("--hold", type=float, metavar="SECONDS", help="one instrumented run this long, sampled")
     parser.add_argument("--worker", choices=["uninstrumented", "instrumented"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
@@ -305,6 +306,12 @@ def main() -> int:
         args.pairs, args.duration, args.no_variants = 2, 3.0, True
     os.environ.setdefault("OTEL_EXPORTER_OTLP_INSECURE", "true")
     services = Services()
+    if args.hold:
+        args.duration = args.hold
+        try:
+            return report_hold(args, run_worker(services, True, args))
+        finally:
+            services.close()
     try:
         pairs = [(run_worker(services, False, args), run_worker(services, True, args)) for _ in range(args.pairs)]
         variants = (
@@ -368,6 +375,30 @@ def report(
                 f"{background_cpu(result):>17.0f}"
             )
     return 0 if statistics.median(losses) <= 0.10 else 1
+
+
+def report_hold(args: argparse.Namespace, run: dict[str, Any]) -> int:
+    """Queue and RSS through one long instrumented run: flat means nothing accumulates."""
+    throughput, cpu = describe(run)
+    print(
+        f"Hold: {args.concurrency} concurrent tasks for {args.hold:g} s, {os.cpu_count()} CPUs; "
+        f"{run['calls']} calls, {throughput:.0f} calls/s, {cpu:.0f} µs CPU per call"
+    )
+    samples = run["samples"]
+    step = max(1, len(samples) // 10)
+    print(f"{'second':>7}{'span queue':>12}{'RSS MB':>9}")
+    for second in range(step - 1, len(samples), step):
+        queue, resident = samples[second]
+        print(f"{second + 1:>7}{queue:>12}{resident / 2**20:>9.1f}")
+    queues = [q for q, _ in samples]
+    first_half = [r for _, r in samples[len(samples) // 10 : len(samples) // 2]]
+    second_half = [r for _, r in samples[len(samples) // 2 :]]
+    print(
+        f"span queue max {max(queues)} of 2048; RSS median first half (after 10%) "
+        f"{statistics.median(first_half) / 2**20:.1f} MB, second half {statistics.median(second_half) / 2**20:.1f} MB; "
+        f"shutdown {run.get('shutdown_s', 0):.2f} s"
+    )
+    return 0
 
 
 if __name__ == "__main__":
