@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from _collector import BlackholeCollector, free_port, span_export_queue
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 MESSAGES = [{"role": "user", "content": "Summarise the plot of Hamlet in two sentences."}]
@@ -51,12 +52,6 @@ VARIANTS: dict[str, dict[str, str]] = {
     "span batches of 2048, queue 8192": {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2048", "OTEL_BSP_MAX_QUEUE_SIZE": "8192"},
     "content capture on": {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_AND_EVENT"},
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss() -> int:
@@ -79,20 +74,6 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         while not self.stop.wait(1.0):
             self.samples.append((len(self.queue) if self.queue is not None else 0, rss()))
-
-
-def _span_queue(telemetry: Any) -> Any:
-    """The batch span processor's queue, wherever setup() put it in the processor chain."""
-    pending = list(telemetry.tracer_provider._active_span_processor._span_processors)
-    while pending:
-        processor = pending.pop()
-        batch = getattr(processor, "_batch_processor", None)
-        if batch is not None:
-            return batch._queue
-        pending.extend(getattr(processor, "_span_processors", ()))
-        if getattr(processor, "downstream", None) is not None:
-            pending.append(processor.downstream)
-    return None
 
 
 def thread_cpu() -> dict[str, float]:
@@ -164,7 +145,7 @@ def worker_main(instrumented: bool, base_url: str, endpoint: str, concurrency: i
         from opentelemetry_instrumentation_llm import setup
 
         telemetry = setup("load", endpoint=endpoint, gpu=False)
-        queue = _span_queue(telemetry)
+        queue = span_export_queue(telemetry)
     sampler = Sampler(queue)
     sampler.start()
     calls, wall, cpu, threads = asyncio.run(
@@ -186,8 +167,6 @@ class Services:
     """The fake provider (its own process) and the collector, for the whole sitting."""
 
     def __init__(self) -> None:
-        import rotel
-
         self.provider_port = free_port()
         self.provider = subprocess.Popen(
             [
@@ -204,35 +183,14 @@ class Services:
         )
         assert self.provider.stdout is not None
         self.provider.stdout.readline()
-        grpc_port, http_port = free_port(), free_port()
-        binary = os.path.join(os.path.dirname(rotel.__file__), "rotel-agent")
-        self.collector = subprocess.Popen(
-            [
-                binary,
-                "start",
-                "--otlp-grpc-endpoint",
-                f"127.0.0.1:{grpc_port}",
-                "--otlp-http-endpoint",
-                f"127.0.0.1:{http_port}",
-                "--exporter",
-                "blackhole",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.endpoint = f"http://127.0.0.1:{grpc_port}"
-        self.http_endpoint = f"http://127.0.0.1:{http_port}"
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", grpc_port)) == 0:
-                    break
-            time.sleep(0.05)
+        self.collector = BlackholeCollector.start()
+        self.endpoint = self.collector.grpc_endpoint
+        self.http_endpoint = self.collector.http_endpoint
 
     def close(self) -> None:
-        for process in (self.provider, self.collector):
-            process.terminate()
-            process.wait(10)
+        self.provider.terminate()
+        self.provider.wait(10)
+        self.collector.stop()
 
 
 def run_worker(

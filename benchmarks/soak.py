@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from _collector import BlackholeCollector, span_export_queue
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
@@ -224,7 +225,8 @@ def worker(instrumented: bool, rounds: int, endpoint: str, trace_rounds: int) ->
     sync_calls, async_calls = scenarios()
     loop = asyncio.new_event_loop()
     per_round = len(sync_calls) + len(async_calls)
-    run_rounds(max(20, rounds // 10), sync_calls, async_calls, loop)  # warm-up: caches, pools, interned strings
+    warmup = max(20, rounds // 10)
+    run_rounds(warmup, sync_calls, async_calls, loop)  # warm-up: caches, pools, interned strings
     gc.collect()
     start = rss()
     started = time.perf_counter()
@@ -238,6 +240,7 @@ def worker(instrumented: bool, rounds: int, endpoint: str, trace_rounds: int) ->
     second_half_calls = (rounds - rounds // 2) * per_round
     result: dict[str, Any] = {
         "calls": rounds * per_round,
+        "calls_with_warmup": (rounds + warmup) * per_round,
         "seconds": elapsed,
         "rss_start": start,
         "rss_middle": middle,
@@ -260,8 +263,7 @@ def _telemetry_checks(telemetry: Any, counting: Counting, double_ends: DoubleEnd
 
     telemetry.force_flush()
     gc.collect()
-    processor = telemetry.tracer_provider._active_span_processor._span_processors[0]
-    queue = getattr(getattr(processor, "_batch_processor", processor), "_queue", None)
+    queue = span_export_queue(telemetry)
     return {
         "spans_started": counting.started,
         "spans_ended": counting.ended,
@@ -298,41 +300,6 @@ def _top_allocations(
 # --------------------------------------------------------------------------- the orchestrator
 
 
-def start_collector() -> tuple[subprocess.Popen[bytes], str]:
-    import socket
-
-    import rotel
-
-    def free() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return int(s.getsockname()[1])
-
-    grpc_port, http_port = free(), free()
-    binary = os.path.join(os.path.dirname(rotel.__file__), "rotel-agent")
-    process = subprocess.Popen(
-        [
-            binary,
-            "start",
-            "--otlp-grpc-endpoint",
-            f"127.0.0.1:{grpc_port}",
-            "--otlp-http-endpoint",
-            f"127.0.0.1:{http_port}",
-            "--exporter",
-            "blackhole",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", grpc_port)) == 0:
-                break
-        time.sleep(0.05)
-    return process, f"http://127.0.0.1:{grpc_port}"
-
-
 def report(runs: dict[str, dict[str, Any]]) -> bool:
     mib = 1024 * 1024
     print(
@@ -349,9 +316,8 @@ def report(runs: dict[str, dict[str, Any]]) -> bool:
     extra = (ours["growth_per_1000"] - base["growth_per_1000"]) / 1024
     print(f"\nGrowth attributable to instrumentation: {extra:+.2f} KiB per 1,000 calls (goal: at most 5)")
     print(
-        f"Spans started {ours['spans_started']}, ended {ours['spans_ended']} (calls incl. warm-up and the "
-        f"tracemalloc stretch are counted up to the check), SDK 'ended span' warnings: "
-        f"{ours['double_end_warnings']}"
+        f"Calls (warm-up included) {ours['calls_with_warmup']}: spans started {ours['spans_started']}, "
+        f"ended {ours['spans_ended']}; SDK 'ended span' warnings: {ours['double_end_warnings']}"
     )
     print(
         f"Our objects alive at the end: {ours['live_objects'] or 'none'}; server cache entries: "
@@ -364,7 +330,7 @@ def report(runs: dict[str, dict[str, Any]]) -> bool:
             print(f"  {line}")
     return (
         extra <= 5
-        and ours["spans_started"] == ours["spans_ended"]
+        and ours["spans_started"] == ours["spans_ended"] == ours["calls_with_warmup"]
         and not ours["double_end_warnings"]
         and not ours["live_objects"]
     )
@@ -383,7 +349,8 @@ def main() -> int:
         result = worker(args.worker == "instrumented", rounds, args.endpoint, trace_rounds)
         print(json.dumps(result))
         return 0
-    collector, endpoint = start_collector()
+    collector = BlackholeCollector.start()
+    endpoint = collector.grpc_endpoint
     runs: dict[str, dict[str, Any]] = {}
     try:
         for name in ("uninstrumented", "instrumented"):
@@ -407,8 +374,7 @@ def main() -> int:
                 return 2
             runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
     finally:
-        collector.terminate()
-        collector.wait(10)
+        collector.stop()
     print(
         f"Soak: {rounds} calls per scenario x 16 scenarios per run; Python {sys.version.split()[0]}, "
         f"{os.cpu_count()} CPUs"
