@@ -227,15 +227,13 @@ def worker(instrumented: bool, rounds: int, endpoint: str, trace_rounds: int) ->
     per_round = len(sync_calls) + len(async_calls)
     warmup = max(20, rounds // 10)
     run_rounds(warmup, sync_calls, async_calls, loop)  # warm-up: caches, pools, interned strings
-    gc.collect()
-    start = rss()
+    settle = _settler(telemetry)
+    start = settle()
     started = time.perf_counter()
     run_rounds(rounds // 2, sync_calls, async_calls, loop)
-    gc.collect()
-    middle = rss()
+    middle = settle()
     run_rounds(rounds - rounds // 2, sync_calls, async_calls, loop)
-    gc.collect()
-    end = rss()
+    end = settle()
     elapsed = time.perf_counter() - started
     second_half_calls = (rounds - rounds // 2) * per_round
     result: dict[str, Any] = {
@@ -249,7 +247,10 @@ def worker(instrumented: bool, rounds: int, endpoint: str, trace_rounds: int) ->
     }
     if telemetry is not None:
         result.update(_telemetry_checks(telemetry, counting, double_ends))
-    result["top_allocations"] = _top_allocations(trace_rounds, sync_calls, async_calls, loop)
+    result["traced_growth_per_1000"], result["top_allocations"] = _top_allocations(
+        trace_rounds, sync_calls, async_calls, loop, telemetry
+    )
+    result["traced_calls"] = trace_rounds * per_round
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
     if telemetry is not None:
@@ -275,18 +276,33 @@ def _telemetry_checks(telemetry: Any, counting: Counting, double_ends: DoubleEnd
     }
 
 
+def _settler(telemetry: Any) -> Callable[[], int]:
+    """RSS after emptying the export queues and a full collection: memory retained, not in flight."""
+
+    def settle() -> int:
+        if telemetry is not None:
+            telemetry.force_flush()
+        gc.collect()
+        return rss()
+
+    return settle
+
+
 def _top_allocations(
     rounds: int,
     sync_calls: list[Callable[[], None]],
     async_calls: list[Callable[[], Awaitable[None]]],
     loop: asyncio.AbstractEventLoop,
-) -> list[str]:
-    """Where memory still allocated after ``rounds`` more rounds was allocated (net of frees)."""
+    telemetry: Any,
+) -> tuple[float, list[str]]:
+    """Bytes per 1,000 calls still allocated after ``rounds`` more rounds (net of frees, export
+    queues emptied), and the top five sites where they were allocated."""
+    settle = _settler(telemetry)
     tracemalloc.start(1)
-    gc.collect()
+    settle()
     before = tracemalloc.take_snapshot()
     run_rounds(rounds, sync_calls, async_calls, loop)
-    gc.collect()
+    settle()
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()
     ignore = [
@@ -294,7 +310,9 @@ def _top_allocations(
         tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
     ]
     stats = after.filter_traces(ignore).compare_to(before.filter_traces(ignore), "lineno")
-    return [f"{s.size_diff / 1024:+.1f} KiB in {s.count_diff:+d} blocks: {s.traceback[0]}" for s in stats[:5]]
+    calls = rounds * (len(sync_calls) + len(async_calls))
+    growth = sum(s.size_diff for s in stats) / calls * 1000
+    return growth, [f"{s.size_diff / 1024:+.1f} KiB in {s.count_diff:+d} blocks: {s.traceback[0]}" for s in stats[:5]]
 
 
 # --------------------------------------------------------------------------- the orchestrator
@@ -323,6 +341,12 @@ def report(runs: dict[str, dict[str, Any]]) -> bool:
         f"Our objects alive at the end: {ours['live_objects'] or 'none'}; server cache entries: "
         f"{ours['server_cache']}; internal failures reported: {ours['failures_reported'] or 'none'}; "
         f"export queue: {ours['export_queue']}"
+    )
+    traced = (ours["traced_growth_per_1000"] - base["traced_growth_per_1000"]) / 1024
+    print(
+        f"Python heap still held after a traced stretch of {ours['traced_calls']} calls: "
+        f"{base['traced_growth_per_1000'] / 1024:+.2f} KiB per 1,000 calls uninstrumented, "
+        f"{ours['traced_growth_per_1000'] / 1024:+.2f} instrumented ({traced:+.2f} attributable)"
     )
     for name, r in runs.items():
         print(f"\nTop allocation sites still held after the tracemalloc stretch ({name}):")
