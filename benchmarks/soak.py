@@ -7,8 +7,9 @@ Run:  python benchmarks/soak.py                 (20,000 calls per scenario, 320,
 Sixteen scenarios: OpenAI and Anthropic, sync and async, each stream read to the end, broken off
 early (then dropped), closed explicitly, or dropped unread for the garbage collector. A round
 makes one call of each; a run makes ``--calls`` rounds. Each run is a fresh interpreter: first
-uninstrumented (the baseline), then through ``setup()`` with content capture on, the batch
-processors and OTLP/gRPC export to a real collector (``rotel``, discarding what it receives).
+uninstrumented (the baseline), then instrumented with exporters off (our code alone), then
+through ``setup()`` with content capture on, the batch processors and OTLP/gRPC export to a real
+collector (``rotel``, discarding what it receives).
 The SDKs talk to the fake provider through its in-process transport, so the calls are fast and
 the only difference between the runs is our instrumentation and export pipeline.
 
@@ -318,6 +319,11 @@ def _top_allocations(
 # --------------------------------------------------------------------------- the orchestrator
 
 
+# The instrumented run without exporters separates our code from the export path (gRPC, protobuf).
+NO_EXPORT = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
+RUNS: dict[str, dict[str, str]] = {"uninstrumented": {}, "no exporters": NO_EXPORT, "instrumented": {}}
+
+
 def report(runs: dict[str, dict[str, Any]]) -> bool:
     mib = 1024 * 1024
     print(
@@ -330,9 +336,13 @@ def report(runs: dict[str, dict[str, Any]]) -> bool:
             f"{r['rss_start'] / mib:>9.1f}MB{r['rss_middle'] / mib:>7.1f}MB"
             f"{r['rss_end'] / mib:>7.1f}MB{r['growth_per_1000'] / 1024:>27.2f} KiB"
         )
-    base, ours = runs["uninstrumented"], runs["instrumented"]
+    base, ours, bare = runs["uninstrumented"], runs["instrumented"], runs["no exporters"]
     extra = (ours["growth_per_1000"] - base["growth_per_1000"]) / 1024
-    print(f"\nGrowth attributable to instrumentation: {extra:+.2f} KiB per 1,000 calls (goal: at most 5)")
+    extra_bare = (bare["growth_per_1000"] - base["growth_per_1000"]) / 1024
+    print(
+        f"\nRSS growth attributable to instrumentation: {extra_bare:+.2f} KiB per 1,000 calls without exporters, "
+        f"{extra:+.2f} with OTLP export (goal: at most 5)"
+    )
     print(
         f"Calls (warm-up included) {ours['calls_with_warmup']}: spans started {ours['spans_started']}, "
         f"ended {ours['spans_ended']}; SDK 'ended span' warnings: {ours['double_end_warnings']}"
@@ -377,7 +387,7 @@ def main() -> int:
     endpoint = collector.grpc_endpoint
     runs: dict[str, dict[str, Any]] = {}
     try:
-        for name in ("uninstrumented", "instrumented"):
+        for name, env in RUNS.items():
             done = subprocess.run(
                 [
                     sys.executable,
@@ -385,13 +395,14 @@ def main() -> int:
                     "--calls",
                     str(rounds),
                     "--worker",
-                    name,
+                    "uninstrumented" if name == "uninstrumented" else "instrumented",
                     "--endpoint",
                     endpoint,
                 ],
                 capture_output=True,
                 text=True,
                 check=False,
+                env={**os.environ, **env},
             )
             if done.returncode != 0:
                 print(done.stderr, file=sys.stderr)
