@@ -27,12 +27,17 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, unquote
 
 _logger = logging.getLogger(__name__)
 
 _DIGIT = re.compile(r"[0-9]")
 _DIGIT_RUNS = re.compile(r"[0-9]+")
 _A = re.ASCII
+# Where a secret may start: not glued to an ASCII letter or digit. Unlike ``\b`` this also matches
+# after ``_`` (``cfg_sk-...``) and after letters of other scripts (``密码是sk-...``), which ``\b``
+# treats as word characters.
+_NOT_AFTER_ALNUM = r"(?<![A-Za-z0-9])"
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "anthropic_key",
-        re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}"),
+        re.compile(_NOT_AFTER_ALNUM + r"sk-ant-[A-Za-z0-9_-]{20,}"),
         triggers=("sk-ant-",),
         group="secrets",
         anchor=re.compile("sk-ant-"),
@@ -146,7 +151,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "openai_key",
-        re.compile(r"\bsk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
+        re.compile(_NOT_AFTER_ALNUM + r"sk-(?!ant-)(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"),
         triggers=("sk-",),
         group="secrets",
         anchor=re.compile("sk-"),
@@ -154,7 +159,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "aws_access_key",
-        re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),
+        re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}(?![A-Za-z0-9])"),
         triggers=("AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA"),
         group="secrets",
         anchor=re.compile("AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA"),
@@ -162,7 +167,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "aws_secret_key",
-        re.compile(r"(?i)\baws_?secret_?access_?key\b\s*[=:]\s*[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])"),
+        re.compile(r"(?i)(?<![a-z0-9])aws_?secret_?access_?key\s*[=:]\s*[A-Za-z0-9/+]{40}"),
         triggers=("ecret", "ECRET"),
         group="secrets",
         anchor=re.compile("(?i)secret"),
@@ -170,7 +175,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "github_token",
-        re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b"),
+        re.compile(
+            _NOT_AFTER_ALNUM + r"(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})(?![A-Za-z0-9_])"
+        ),
         triggers=("gh", "github_pat_"),
         group="secrets",
         anchor=re.compile("gh[pousr]_|github_pat_"),
@@ -178,7 +185,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "google_api_key",
-        re.compile(r"\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
+        re.compile(_NOT_AFTER_ALNUM + r"AIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])"),
         triggers=("AIza",),
         group="secrets",
         anchor=re.compile("AIza"),
@@ -186,7 +193,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "jwt",
-        re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),
+        re.compile(_NOT_AFTER_ALNUM + r"eyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}"),
         triggers=("eyJ",),
         group="secrets",
         anchor=re.compile("eyJ"),
@@ -194,7 +201,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "bearer_token",
-        re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/-]{8,}=*"),
+        re.compile(r"(?i)(?<![a-z0-9])bearer\s+[A-Za-z0-9._~+/-]{8,}=*"),
         triggers=("earer", "EARER"),
         group="secrets",
         anchor=re.compile("(?i)bearer"),
@@ -203,17 +210,21 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     # PII.
     Detector(
         "email",
-        re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
+        re.compile(
+            r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?![A-Za-z0-9])"
+        ),
         triggers=("@",),
         anchor=re.compile("@"),
         window=256,
     ),
-    # Card numbers as they are written: contiguous, 4-4-4-4(-3) or Amex 4-6-5, with one separator.
+    # Card numbers as they are written: contiguous, 4-4-4-4(-3) or Amex 4-6-5, with one separator;
+    # not a digit run inside a longer hex string (a commit hash or digest).
     Detector(
         "credit_card",
         re.compile(
-            r"[0-9](?<![0-9-][0-9])(?:[0-9]{12,18}|[0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{3})?"
-            r"|[0-9]{3}([ -])[0-9]{6}\2[0-9]{5})(?![0-9-])",
+            r"[0-9](?<![0-9-][0-9])(?<![0-9A-Fa-f]{8}[0-9])"
+            r"(?:[0-9]{12,18}|[0-9]{3}([ -])[0-9]{4}\1[0-9]{4}\1[0-9]{4}(?:\1[0-9]{3})?"
+            r"|[0-9]{3}([ -])[0-9]{6}\2[0-9]{5})(?![0-9-])(?![0-9A-Fa-f]{8})",
             _A,
         ),
         needs_digit=True,
@@ -223,7 +234,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "iban",
-        re.compile(r"\b[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", _A),
+        re.compile(r"(?<![A-Z0-9])[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9])", _A),
         needs_digit=True,
         validate=iban_valid,
         anchor=_DIGIT_RUNS,
@@ -239,7 +250,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "ipv4",
-        re.compile(r"[0-9](?<![0-9.][0-9])[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?![0-9.])", _A),
+        re.compile(r"[0-9](?<![0-9.][0-9])[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?![0-9]|\.[0-9])", _A),
         needs_digit=True,
         validate=lambda v: all(int(o) <= 255 and (o == "0" or not o.startswith("0")) for o in v.split(".")),
         anchor=_DIGIT_RUNS,
@@ -247,7 +258,7 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "ipv6",
-        re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])"),
+        re.compile(r"(?<![0-9A-Fa-f])(?<!::)(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f]*:)"),
         triggers=(":",),
         validate=ipv6_valid,
         anchor=re.compile(r":[0-9A-Fa-f]{0,4}:"),
@@ -258,9 +269,9 @@ BUILTIN_DETECTORS: tuple[Detector, ...] = (
     Detector(
         "phone",
         re.compile(
-            r"(?<![\w+])(?:\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){2,4}"
-            r"|\([0-9]{3}\)[ .-]?[0-9]{3}[ .-][0-9]{4}"
-            r"|[0-9]{3}[.-][0-9]{3}[.-][0-9]{4})(?![\w])",
+            r"(?:(?<![0-9+])\+[0-9]{1,3}[ .-]?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-]?[0-9]{2,4}){2,4}"
+            r"|(?<![A-Za-z0-9+])\([0-9]{3}\)[ .-]?[0-9]{3}[ .-][0-9]{4}"
+            r"|(?<![A-Za-z0-9+.-])[0-9]{3}[.-][0-9]{3}[.-][0-9]{4})(?![A-Za-z0-9])",
             _A,
         ),
         needs_digit=True,
@@ -277,6 +288,11 @@ GROUPS = {
     "pii": tuple(d.name for d in BUILTIN_DETECTORS if d.group == "pii"),
 }
 
+
+# A run of URL characters holding at least one percent escape; decoded before searching.
+_URL_CHAR = r"(?:[A-Za-z0-9._~!$'()*+,;=:@/?-]|%[0-9A-Fa-f]{2})"
+_PERCENT_RUN = re.compile(f"{_URL_CHAR}*%[0-9A-Fa-f]{{2}}{_URL_CHAR}*")
+_URL_SAFE = "._~!$'()*+,;=:@/?-[]"  # kept as is when a redacted run is encoded again (tokens use [ : ])
 
 _SHORTEST = 6  # no detectable value is shorter ("a@b.io"); shorter strings are skipped outright
 
@@ -384,6 +400,15 @@ class Redactor:
 
     def redact_text(self, text: str) -> str:
         """``text`` with every detected value replaced (the same object back when nothing matched)."""
+        result = self._detect(text)
+        if "%" in result:
+            result = self._detect_percent_encoded(result)
+        for custom in self.custom:
+            result = custom(result)
+        return result if result != text else text
+
+    def _detect(self, text: str) -> str:
+        """One pass of every detector over ``text``, all matches spliced at once."""
         matches: list[tuple[int, int, int, str, str]] = []
         anchors: dict[int, list[tuple[int, int]]] = {}
         seen: dict[str, bool] = {}
@@ -391,22 +416,42 @@ class Redactor:
             if detector.could_match_cached(text, seen):
                 for start, end, value in self._find(detector, text, anchors):
                     matches.append((start, priority, end, detector.name, value))
-        result = text
-        if matches:
-            matches.sort()
-            pieces: list[str] = []
-            cursor = 0
-            for start, _, end, name, value in matches:
-                if start < cursor:  # overlaps a match already taken (an earlier or stronger one)
-                    continue
-                pieces.append(text[cursor:start])
-                pieces.append(self._token(name, value))
-                cursor = end
-            pieces.append(text[cursor:])
-            result = "".join(pieces)
-        for custom in self.custom:
-            result = custom(result)
-        return result if result != text else text
+        if not matches:
+            return text
+        matches.sort()
+        pieces: list[str] = []
+        cursor = 0
+        for start, _, end, name, value in matches:
+            if start < cursor:  # overlaps a match already taken (an earlier or stronger one)
+                continue
+            pieces.append(text[cursor:start])
+            pieces.append(self._token(name, value))
+            cursor = end
+        pieces.append(text[cursor:])
+        return "".join(pieces)
+
+    def _detect_percent_encoded(self, text: str) -> str:
+        """Values hidden by URL encoding (``jane%40example.com``, ``BEGIN%20RSA%20PRIVATE%20KEY``).
+
+        Each URL-ish run holding a percent escape is decoded and searched; a run where something
+        is found is written back redacted and encoded again (so quotes, backslashes and control
+        characters stay escaped, and JSON text stays valid). Runs where nothing is found are left
+        exactly as they were.
+        """
+        pieces: list[str] = []
+        cursor = 0
+        for match in _PERCENT_RUN.finditer(text):
+            decoded = unquote(match.group(0))
+            redacted = self._detect(decoded)
+            if redacted is decoded:
+                continue
+            pieces.append(text[cursor : match.start()])
+            pieces.append(quote(redacted, safe=_URL_SAFE))
+            cursor = match.end()
+        if not pieces:
+            return text
+        pieces.append(text[cursor:])
+        return "".join(pieces)
 
     def redact_value(self, value: Any) -> Any:
         """Strings, sequences and mappings at any depth; other values are returned unchanged."""

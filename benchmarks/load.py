@@ -1,0 +1,363 @@
+"""Load held: throughput at saturation, uninstrumented vs instrumented, with the real export path.
+
+Run:  python benchmarks/load.py                    (5 alternating pairs of 20 s runs, then the variants)
+      python benchmarks/load.py --quick            (2 pairs of 3 s; no variants)
+      python benchmarks/load.py --hold 600         (one instrumented 10-minute run: queue and RSS over time)
+
+The fake provider runs in its own process (a real HTTP server on loopback); a real collector
+(``rotel``, discarding what it receives) takes OTLP. Each run is a fresh interpreter driving
+``--concurrency`` asyncio tasks with the async OpenAI SDK (two in three calls are chat calls, one
+in three a short stream read to the end) as fast as the provider answers. Runs alternate
+uninstrumented / instrumented (``setup()`` as a user calls it: default pipeline, OTLP/gRPC), so
+both meet the same machine state. Per run: calls per second, process CPU per call (every thread:
+the calls, our instrumentation, the export threads), and, sampled every second, the span export
+queue and RSS, to show they do not grow. Then single runs of pipeline variants locate the cost:
+instrumentation without exporters, each signal's exporter alone, HTTP instead of gRPC, other
+batch sizes.
+
+Goal: at most 10% throughput loss at saturation; export queue and RSS flat over a long run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from _collector import BlackholeCollector, free_port, span_export_queue
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+MESSAGES = [{"role": "user", "content": "Summarise the plot of Hamlet in two sentences."}]
+
+# Pipeline variants: environment for the instrumented worker. "default" is what setup() does.
+VARIANTS: dict[str, dict[str, str]] = {
+    "default (setup(), OTLP/gRPC)": {},
+    "instrumentation only (no exporters)": {
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    },
+    "traces exported only": {"OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+    "metrics exported only": {"OTEL_TRACES_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"},
+    "OTLP/HTTP instead of gRPC": {"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"},
+    "span batches of 128 every 1 s": {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "128", "OTEL_BSP_SCHEDULE_DELAY": "1000"},
+    "span batches of 2048, queue 8192": {"OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "2048", "OTEL_BSP_MAX_QUEUE_SIZE": "8192"},
+    "content capture on": {"OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "SPAN_AND_EVENT"},
+}
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
+
+
+# --------------------------------------------------------------------------- one run (a fresh interpreter)
+
+
+class Sampler(threading.Thread):
+    """Every second: the span export queue length and RSS."""
+
+    def __init__(self, queue: Any) -> None:
+        super().__init__(daemon=True)
+        self.queue = queue
+        self.samples: list[tuple[int, int]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(1.0):
+            self.samples.append((len(self.queue) if self.queue is not None else 0, rss()))
+
+
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds used so far by each thread of this process (Python threads by name, native
+    threads such as gRPC's by their kernel name), from /proc."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/self/task/{tid}/comm") as comm:
+                kernel_name = comm.read().strip()
+        except OSError:
+            continue
+        name = names.get(int(tid), f"native: {kernel_name}")
+        if name.startswith(("OtelBatch", "OtelPeriodic")):
+            name = name.split("-")[0]
+        used[name] = used.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    return used
+
+
+async def drive(
+    base_url: str, concurrency: int, warmup: float, duration: float
+) -> tuple[int, float, float, dict[str, float]]:
+    """(calls completed, wall seconds, process CPU seconds, CPU seconds per thread) in the measured window."""
+    import httpx2
+    import openai
+
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    client = openai.AsyncOpenAI(
+        api_key="sk-load", base_url=base_url, max_retries=0, http_client=httpx2.AsyncClient(limits=limits, timeout=30)
+    )
+    state = {"measuring": False, "calls": 0}
+    stop_at = time.monotonic() + warmup + duration
+
+    async def worker(index: int) -> None:
+        n = index
+        while time.monotonic() < stop_at:
+            n += 1
+            if n % 3 == 0:
+                stream: Any = await client.chat.completions.create(
+                    model="gpt-4o-mini",
+                    messages=MESSAGES,  # type: ignore[arg-type]
+                    stream=True,
+                )
+                async for _ in stream:
+                    pass
+            else:
+                await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+            if state["measuring"]:
+                state["calls"] += 1
+
+    tasks = [asyncio.create_task(worker(i)) for i in range(concurrency)]
+    await asyncio.sleep(warmup)
+    state["measuring"] = True
+    wall, cpu, threads = time.perf_counter(), time.process_time(), thread_cpu()
+    await asyncio.gather(*tasks)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    threads = {name: used - threads.get(name, 0.0) for name, used in thread_cpu().items()}
+    await client.close()
+    return state["calls"], wall, cpu, threads
+
+
+def worker_main(instrumented: bool, base_url: str, endpoint: str, concurrency: int, duration: float) -> dict[str, Any]:
+    telemetry, queue = None, None
+    if instrumented:
+        from opentelemetry_instrumentation_llm import setup
+
+        telemetry = setup("load", endpoint=endpoint, gpu=False)
+        queue = span_export_queue(telemetry)
+    sampler = Sampler(queue)
+    sampler.start()
+    calls, wall, cpu, threads = asyncio.run(
+        drive(base_url, concurrency, warmup=min(2.0, duration / 5), duration=duration)
+    )
+    sampler.stop.set()
+    result: dict[str, Any] = {"calls": calls, "wall": wall, "cpu": cpu, "samples": sampler.samples, "threads": threads}
+    if telemetry is not None:
+        started = time.perf_counter()
+        telemetry.shutdown()
+        result["shutdown_s"] = time.perf_counter() - started
+    return result
+
+
+# --------------------------------------------------------------------------- the orchestrator
+
+
+class Services:
+    """The fake provider (its own process) and the collector, for the whole sitting."""
+
+    def __init__(self) -> None:
+        self.provider_port = free_port()
+        self.provider = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, threading\n"
+                "from opentelemetry_instrumentation_llm.testing import FakeLLMServer\n"
+                "server = FakeLLMServer(port=int(sys.argv[1])); server.fake.exchanges = type('L', (list,), "
+                "{'append': lambda self, x: None})(); server.start(); print('ready', flush=True)\n"
+                "threading.Event().wait()",
+                str(self.provider_port),
+            ],
+            stdout=subprocess.PIPE,
+        )
+        assert self.provider.stdout is not None
+        self.provider.stdout.readline()
+        self.collector = BlackholeCollector.start()
+        self.endpoint = self.collector.grpc_endpoint
+        self.http_endpoint = self.collector.http_endpoint
+
+    def close(self) -> None:
+        self.provider.terminate()
+        self.provider.wait(10)
+        self.collector.stop()
+
+
+def run_worker(
+    services: Services, instrumented: bool, args: argparse.Namespace, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    environment = {**os.environ, **(env or {})}
+    endpoint = (
+        services.http_endpoint
+        if env and env.get("OTEL_EXPORTER_OTLP_PROTOCOL") == "http/protobuf"
+        else services.endpoint
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            "instrumented" if instrumented else "uninstrumented",
+            "--base-url",
+            f"http://127.0.0.1:{services.provider_port}/v1",
+            "--endpoint",
+            endpoint,
+            "--concurrency",
+            str(args.concurrency),
+            "--duration",
+            str(args.duration),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def describe(result: dict[str, Any]) -> tuple[float, float]:
+    """(calls per second, CPU µs per call)."""
+    return result["calls"] / result["wall"], result["cpu"] / result["calls"] * 1e6
+
+
+def background_cpu(result: dict[str, Any]) -> float:
+    """CPU µs per call spent outside the main thread (export threads, gRPC's own threads)."""
+    threads: dict[str, float] = result["threads"]
+    calls: int = result["calls"]
+    return sum(v for k, v in threads.items() if k != "MainThread") / calls * 1e6
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="2 pairs of 3 s runs, no variants")
+    parser.add_argument("--pairs", type=int, default=5, help="alternating uninstrumented/instrumented pairs")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per run (600 for the long hold)")
+    parser.add_argument("--concurrency", type=int, default=48, help="concurrent asyncio tasks")
+    parser.add_argument("--no-variants", action="store_true")
+    parser.add_argument("--hold", type=float, metavar="SECONDS", help="one instrumented run this long, sampled")
+    parser.add_argument("--worker", choices=["uninstrumented", "instrumented"], help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--endpoint", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(
+            json.dumps(
+                worker_main(
+                    args.worker == "instrumented", args.base_url, args.endpoint, args.concurrency, args.duration
+                )
+            )
+        )
+        return 0
+    if args.quick:
+        args.pairs, args.duration, args.no_variants = 2, 3.0, True
+    os.environ.setdefault("OTEL_EXPORTER_OTLP_INSECURE", "true")
+    services = Services()
+    if args.hold:
+        args.duration = args.hold
+        try:
+            return report_hold(args, run_worker(services, True, args))
+        finally:
+            services.close()
+    try:
+        pairs = [(run_worker(services, False, args), run_worker(services, True, args)) for _ in range(args.pairs)]
+        variants = (
+            {} if args.no_variants else {name: run_worker(services, True, args, env) for name, env in VARIANTS.items()}
+        )
+        baseline_again = None if args.no_variants else run_worker(services, False, args)
+    finally:
+        services.close()
+    return report(args, pairs, variants, baseline_again)
+
+
+def report(
+    args: argparse.Namespace,
+    pairs: list[tuple[dict[str, Any], dict[str, Any]]],
+    variants: dict[str, dict[str, Any]],
+    baseline_again: dict[str, Any] | None,
+) -> int:
+    print(
+        f"Load: {args.concurrency} concurrent tasks, {args.duration:g} s per run, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}"
+    )
+    print(
+        f"\n{'pair':<6}{'uninstrumented calls/s':>24}{'instrumented calls/s':>22}{'loss':>8}"
+        f"{'CPU µs/call U':>15}{'I':>8}{'+CPU':>8}{'of which off the main thread':>30}"
+    )
+    losses, extra_cpu = [], []
+    for i, (base, ours) in enumerate(pairs, 1):
+        (tb, cb), (ti, ci) = describe(base), describe(ours)
+        losses.append(1 - ti / tb)
+        extra_cpu.append(ci - cb)
+        print(
+            f"{i:<6}{tb:>24.0f}{ti:>22.0f}{losses[-1]:>8.1%}{cb:>15.0f}{ci:>8.0f}{ci - cb:>8.0f}"
+            f"{background_cpu(ours) - background_cpu(base):>30.0f}"
+        )
+    print(
+        f"median throughput loss {statistics.median(losses):.1%}, median extra CPU per call "
+        f"{statistics.median(extra_cpu):.0f} µs (goal: loss at most 10%)"
+    )
+    samples = [s for _, ours in pairs for s in [ours["samples"]]]
+    for i, run in enumerate(samples, 1):
+        if run:
+            queue = [q for q, _ in run]
+            tenth = max(1, len(run) // 10)
+            print(
+                f"instrumented run {i}: span export queue max {max(queue)} (capacity 2048), last {queue[-1]}; "
+                f"RSS {run[tenth - 1][1] / 2**20:.1f} MB at 10% -> {run[-1][1] / 2**20:.1f} MB at the end; "
+                f"shutdown {pairs[i - 1][1].get('shutdown_s', 0):.2f} s"
+            )
+    if variants and baseline_again is not None:
+        reference = statistics.median([describe(b)[0] for b, _ in pairs] + [describe(baseline_again)[0]])
+        reference_cpu = statistics.median([describe(b)[1] for b, _ in pairs] + [describe(baseline_again)[1]])
+        print(
+            f"\nWhere the cost goes (single runs; reference: median uninstrumented {reference:.0f} calls/s, "
+            f"{reference_cpu:.0f} µs CPU/call)"
+        )
+        print(f"{'pipeline':<40}{'calls/s':>9}{'loss':>8}{'+CPU µs/call':>14}{'off main thread':>17}")
+        for name, result in variants.items():
+            throughput, cpu = describe(result)
+            print(
+                f"{name:<40}{throughput:>9.0f}{1 - throughput / reference:>8.1%}{cpu - reference_cpu:>14.0f}"
+                f"{background_cpu(result):>17.0f}"
+            )
+    return 0 if statistics.median(losses) <= 0.10 else 1
+
+
+def report_hold(args: argparse.Namespace, run: dict[str, Any]) -> int:
+    """Queue and RSS through one long instrumented run: flat means nothing accumulates."""
+    throughput, cpu = describe(run)
+    print(
+        f"Hold: {args.concurrency} concurrent tasks for {args.hold:g} s, {os.cpu_count()} CPUs; "
+        f"{run['calls']} calls, {throughput:.0f} calls/s, {cpu:.0f} µs CPU per call"
+    )
+    samples = run["samples"]
+    step = max(1, len(samples) // 10)
+    print(f"{'second':>7}{'span queue':>12}{'RSS MB':>9}")
+    for second in range(step - 1, len(samples), step):
+        queue, resident = samples[second]
+        print(f"{second + 1:>7}{queue:>12}{resident / 2**20:>9.1f}")
+    queues = [q for q, _ in samples]
+    first_half = [r for _, r in samples[len(samples) // 10 : len(samples) // 2]]
+    second_half = [r for _, r in samples[len(samples) // 2 :]]
+    print(
+        f"span queue max {max(queues)} of 2048; RSS median first half (after 10%) "
+        f"{statistics.median(first_half) / 2**20:.1f} MB, second half {statistics.median(second_half) / 2**20:.1f} MB; "
+        f"shutdown {run.get('shutdown_s', 0):.2f} s"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
