@@ -27,7 +27,11 @@ from opentelemetry_instrumentation_llm.instrumentor import (
     instrument,
     uninstrument,
 )
-from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor, OpenAIAgentsInstrumentor
+from opentelemetry_instrumentation_llm.integrations import (
+    LangChainInstrumentor,
+    MCPInstrumentor,
+    OpenAIAgentsInstrumentor,
+)
 from opentelemetry_instrumentation_llm.pipeline import LLMTelemetry, setup
 from opentelemetry_instrumentation_llm.request_context import bind_context, llm_context
 from opentelemetry_instrumentation_llm.version import __version__
@@ -43,6 +47,7 @@ __all__ = [
     "GroqInstrumentor",
     "LLMInstrumentor",
     "LLMTelemetry",
+    "LangChainInstrumentor",
     "LiteLLMInstrumentor",
     "MCPInstrumentor",
     "MistralAIInstrumentor",
