@@ -26,7 +26,7 @@ from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from langgraph.graph import END, START, StateGraph
 
-from opentelemetry_instrumentation_llm.instrumentor import OpenAIInstrumentor
+from opentelemetry_instrumentation_llm.instrumentor import AnthropicInstrumentor, OpenAIInstrumentor
 from opentelemetry_instrumentation_llm.integrations import LangChainInstrumentor
 from opentelemetry_instrumentation_llm.processors import Processors, ProcessorSettings
 from opentelemetry_instrumentation_llm.testing import FakeLLM, FakeLLMServer, Reply
@@ -38,6 +38,7 @@ SECRET_EMAIL = "jane.doe@example.com"
 PRICES = {"input": 2.0, "output": 8.0}  # USD per million tokens, for the fake's self-hosted gpt-4o
 instrument_langchain = instrument_fixture(LangChainInstrumentor)
 instrument_openai = instrument_fixture(OpenAIInstrumentor)
+instrument_anthropic = instrument_fixture(AnthropicInstrumentor)
 
 
 @tool
@@ -146,6 +147,69 @@ def test_react_agent_with_a_tool_is_one_trace(
     assert point_sum(telemetry.points("gen_ai.invoke_agent.inference_calls")) == 2
     assert point_sum(telemetry.points("gen_ai.invoke_agent.tool_calls")) == 1
     assert point_count(telemetry.points("gen_ai.execute_tool.duration"), **{"gen_ai.tool.name": "get_weather"}) == 1
+
+
+def test_create_agent_over_chat_anthropic(
+    fake_server: FakeLLMServer,
+    fake: FakeLLM,
+    telemetry: Telemetry,
+    instrument_anthropic: Callable[..., Any],
+    instrument_langchain: Callable[..., Any],
+) -> None:
+    """``langchain.agents.create_agent`` (the successor of create_react_agent) over ChatAnthropic:
+    the anthropic SDK's calls are ours, one span each, inside the agent; its own spans are not added."""
+    agents = pytest.importorskip("langchain.agents")
+    langchain_anthropic = pytest.importorskip("langchain_anthropic")
+    instrument_anthropic()
+    instrument_langchain()
+    model = langchain_anthropic.ChatAnthropic(
+        model="claude-sonnet-4-5", base_url=fake_server.anthropic_base_url, api_key="sk-ant-test", max_retries=0
+    )
+    fake.push(Reply(tool_calls=[{"id": "toolu_1", "name": "get_weather", "arguments": json.dumps({"city": "Brest"})}]))
+    agents.create_agent(model, [get_weather], name="planner").invoke({"messages": [("user", "weather in Brest?")]})
+    spans = telemetry.spans()
+    assert_one_trace(spans)
+    (agent_span,) = by_operation(spans, "invoke_agent")
+    assert agent_span.name == "invoke_agent planner" and agent_span.parent is None
+    (tool_span,) = by_operation(spans, "execute_tool")
+    assert tool_span.attributes["gen_ai.agent.name"] == "planner"
+    calls = inference_spans(spans)
+    assert len(calls) == len(fake.exchanges) == 2
+    assert {s.instrumentation_scope.name for s in calls} == {"opentelemetry_instrumentation_llm.anthropic"}
+    assert all(s.parent.span_id == agent_span.context.span_id for s in calls)
+    assert len(spans) == 4
+
+
+_CORE_ONLY = """
+import sys, json
+sys.modules["langchain"] = None  # an application with langchain-core and langgraph only
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry_instrumentation_llm import instrument
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+instrument(tracer_provider=provider)
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+from langgraph.graph import START, MessagesState, StateGraph
+model = GenericFakeChatModel(messages=iter([AIMessage(content="hello")]))
+graph = StateGraph(MessagesState)
+graph.add_node("model", lambda state: {"messages": [model.invoke(state["messages"])]})
+graph.add_edge(START, "model")
+graph.compile(name="core_only").invoke({"messages": [("user", "hi")]})
+print(json.dumps(sorted(span.name for span in exporter.get_finished_spans())))
+"""
+
+
+def test_loads_with_langchain_core_and_langgraph_alone() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _CORE_ONLY], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == ["chat", "invoke_workflow core_only"]
 
 
 def run_graph(app: Any, mode: str) -> str:
