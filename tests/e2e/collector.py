@@ -67,6 +67,7 @@ class ReceivedSpan:
     trace_id: bytes
     span_id: bytes
     status_code: int
+    parent_span_id: bytes = b""
 
 
 @dataclass
@@ -137,7 +138,8 @@ class OTLPSink:
                 for ss in rs.scope_spans:
                     for span in ss.spans:
                         found.append(ReceivedSpan(resource, ss.scope.name, span.name, attributes(span.attributes),
-                                                  span.trace_id, span.span_id, span.status.code))
+                                                  span.trace_id, span.span_id, span.status.code,
+                                                  span.parent_span_id))
         return found
 
     def logs(self) -> list[ReceivedLog]:
