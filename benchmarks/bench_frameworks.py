@@ -18,6 +18,8 @@ Modes, switched on and off round by round in one process (so drift hits all alik
 * ``ours-langchain-only``: ``LangChainInstrumentor`` alone (model calls from the callbacks, as a
   framework-only instrumentation records them: the like-for-like comparison with the competitors);
 * ``ours-openai-only``: the SDK instrumentation alone (what the framework layer adds on top of it);
+* ``lc-callbacks``: a callback handler that does nothing, added the same way: what LangChain itself
+  spends once any handler is attached to its runs (every callback-based instrumentation pays it);
 * competitors, when installed: ``openinference-instrumentation-langchain`` and OpenLLMetry's
   ``opentelemetry-instrumentation-langchain``, each instrumenting the framework. OpenLLMetry's
   ``uninstrument()`` leaves its callback handler in place (0.62), so it runs in a child process
@@ -159,6 +161,7 @@ def langchain_modes(pipeline: Pipeline) -> Modes:
             lambda: OpenAIInstrumentor().uninstrument(),
         ),
     }
+    modes["lc-callbacks"] = noop_handler_mode()
     for name, (module, attribute) in COMPETITORS.items():
         try:
             instrumentor = getattr(__import__(module, fromlist=[attribute]), attribute)
@@ -170,6 +173,27 @@ def langchain_modes(pipeline: Pipeline) -> Modes:
             lambda cls=instrumentor: cls().uninstrument(),
         )
     return modes
+
+
+def noop_handler_mode() -> tuple[Callable[[], None], Callable[[], None]]:
+    from contextvars import ContextVar
+
+    from langchain_core.callbacks import BaseCallbackHandler
+    from langchain_core.tracers import context as lc_context
+
+    class Noop(BaseCallbackHandler):
+        run_inline = True
+
+    handler = Noop()  # one handler for every run, as ours (the variable's default, never set)
+    hook: ContextVar[Any] = ContextVar("bench_noop_handler", default=handler)
+
+    def on() -> None:
+        lc_context.register_configure_hook(hook, True)
+
+    def off() -> None:
+        lc_context._configure_hooks[:] = [h for h in lc_context._configure_hooks if h[0] is not hook]
+
+    return on, off
 
 
 def scenario_floor(pipeline: Pipeline, modes: Modes, build: Callable[[], Callable[[], Any]], label: str) -> Any:
@@ -242,7 +266,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.modes:
         figures = run_scenarios(fake, ["bare", "ours", *args.modes.split(",")], rounds, n)
     else:
-        mine = ["bare", "ours", "ours-langchain-only", "ours-openai-only", *(set(COMPETITORS) - STICKY)]
+        mine = ["bare", "ours", "ours-langchain-only", "ours-openai-only", "lc-callbacks"]
+        mine += sorted(set(COMPETITORS) - STICKY)
         figures = {"clock": args.clock, **run_scenarios(fake, mine, rounds, n)}
         for name in sorted(STICKY):
             child = [sys.executable, __file__, "--clock", args.clock, "--modes", name, *(["--quick"] * args.quick)]
