@@ -34,7 +34,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_overhead import Discard
+import bench_overhead
+from bench_overhead import Discard, time_batch, time_batch_async
 from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -101,23 +102,6 @@ def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: int) -> Ca
             histogram.record(0.5, attrs)
 
     return floor
-
-
-def timed(loop: asyncio.AbstractEventLoop, fn: Callable[[], Awaitable[Any]], n: int) -> float:
-    async def run() -> float:
-        start = clock()
-        for _ in range(n):
-            await fn()
-        return (clock() - start) / n
-
-    return loop.run_until_complete(run())
-
-
-def timed_sync(fn: Callable[[], Any], n: int) -> float:
-    start = clock()
-    for _ in range(n):
-        fn()
-    return (clock() - start) / n
 
 
 # ------------------------------------------------------------------------------- Agents SDK
@@ -230,10 +214,21 @@ def mcp_server() -> Any:
 
 
 def mcp_modes(pipeline: Pipeline) -> dict[str, tuple[Callable[[], None], Callable[[], None]]]:
+    import mcp.shared._otel as sdk_otel
+
     from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor
+
+    sdk_tracer = sdk_otel._tracer
+
+    def sdk_own_on() -> None:  # the SDK's built-in tracing, pointed at the same pipeline
+        sdk_otel._tracer = pipeline.tracer_provider.get_tracer("mcp-python-sdk")
+
+    def sdk_own_off() -> None:
+        sdk_otel._tracer = sdk_tracer
 
     modes = {
         "bare": (lambda: None, lambda: None),
+        "mcp-sdk-own-tracing": (sdk_own_on, sdk_own_off),
         "ours": (lambda: MCPInstrumentor().instrument(**pipeline.providers), lambda: MCPInstrumentor().uninstrument()),
     }
     try:
@@ -292,7 +287,7 @@ def measure(
             results[name].append(batch(n))
             off()
         gc.collect()
-        results["floor"].append(timed_sync(floor_fn, n))
+        results["floor"].append(time_batch(floor_fn, n))
     best = {name: min(values) * 1e6 for name, values in results.items()}
     base = best["bare"]
     print(f"\n{label} (us per {'run' if 'agent' in label else 'call'}, min over {rounds} rounds of {n})")
@@ -319,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     global clock
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    bench_overhead.clock = clock  # time_batch / time_batch_async read it there
     rounds, n = (3, 10) if args.quick else (7, 30)
     loop = asyncio.new_event_loop()
     fake = FakeLLM()
@@ -343,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     figures["agent_run"] = measure(
         "Agents SDK run, 3 model calls + 2 tool calls",
         modes,
-        lambda k: timed(loop, run_agent, k),
+        lambda k: time_batch_async(loop, run_agent, k),
         agents_floor,
         rounds,
         n,

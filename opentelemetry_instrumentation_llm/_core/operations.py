@@ -34,6 +34,10 @@ from opentelemetry_instrumentation_llm._core.guard import report
 from opentelemetry_instrumentation_llm._core.settings import ContentSettings
 from opentelemetry_instrumentation_llm.version import __version__
 
+# The duration record carries the operation's context, so its exemplar leads to the trace; the other
+# records pass an empty one (no exemplar work, no current-context lookup), as the inference recorder does.
+_NO_EXEMPLAR = Context()
+
 AGENT_SCOPE_KEY = create_key("opentelemetry-instrumentation-llm.agent")
 """Context key of the innermost agent run: an :class:`AgentScope`."""
 
@@ -89,6 +93,15 @@ class OperationInfo:
     remote: bool = False
 
 
+_MCP_METRIC_KEYS = (
+    sc.MCP_METHOD_NAME,
+    sc.GEN_AI_OPERATION_NAME,
+    sc.GEN_AI_TOOL_NAME,
+    sc.GEN_AI_PROMPT_NAME,
+    sc.MCP_PROTOCOL_VERSION,
+    sc.NETWORK_TRANSPORT,
+    sc.RPC_RESPONSE_STATUS_CODE,
+)
 # Metric attributes each kind keeps (allow-listed: span attributes such as call ids never reach metrics).
 _METRIC_KEYS: dict[OperationKind, tuple[str, ...]] = {
     OperationKind.AGENT: (
@@ -100,24 +113,8 @@ _METRIC_KEYS: dict[OperationKind, tuple[str, ...]] = {
     OperationKind.TOOL: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME, sc.GEN_AI_TOOL_TYPE, sc.GEN_AI_AGENT_NAME),
     OperationKind.WORKFLOW: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_WORKFLOW_NAME),
     OperationKind.RETRIEVAL: (),  # the conventions define no retrieval metric: span only
-    OperationKind.MCP_CLIENT: (
-        sc.MCP_METHOD_NAME,
-        sc.GEN_AI_OPERATION_NAME,
-        sc.GEN_AI_TOOL_NAME,
-        sc.GEN_AI_PROMPT_NAME,
-        sc.MCP_PROTOCOL_VERSION,
-        sc.NETWORK_TRANSPORT,
-        sc.RPC_RESPONSE_STATUS_CODE,
-    ),
-    OperationKind.MCP_SERVER: (
-        sc.MCP_METHOD_NAME,
-        sc.GEN_AI_OPERATION_NAME,
-        sc.GEN_AI_TOOL_NAME,
-        sc.GEN_AI_PROMPT_NAME,
-        sc.MCP_PROTOCOL_VERSION,
-        sc.NETWORK_TRANSPORT,
-        sc.RPC_RESPONSE_STATUS_CODE,
-    ),
+    OperationKind.MCP_CLIENT: _MCP_METRIC_KEYS,
+    OperationKind.MCP_SERVER: _MCP_METRIC_KEYS,
 }
 _TOOL_METRIC_KEYS = _METRIC_KEYS[OperationKind.TOOL]
 
@@ -369,7 +366,7 @@ class Operation:
                 tool_attrs = {key: attrs[key] for key in _TOOL_METRIC_KEYS if key in attrs}
                 if error_type is not None:
                     tool_attrs[sc.ERROR_TYPE] = error_type
-                inst.tool.record(duration, tool_attrs, self.context)
+                inst.tool.record(duration, tool_attrs, _NO_EXEMPLAR)
         if self.is_tool and kind is not OperationKind.MCP_SERVER and self.parent_agent is not None:
             self.parent_agent.tool_calls += 1
 
@@ -379,5 +376,5 @@ class Operation:
             return
         attrs: dict[str, AttributeValue] = {sc.GEN_AI_AGENT_NAME: scope.name} if scope.name else {}
         inst = self.recorder.instruments
-        inst.inference_calls.record(scope.inference_calls, attrs, self.context)
-        inst.tool_calls.record(scope.tool_calls, attrs, self.context)
+        inst.inference_calls.record(scope.inference_calls, attrs, _NO_EXEMPLAR)
+        inst.tool_calls.record(scope.tool_calls, attrs, _NO_EXEMPLAR)

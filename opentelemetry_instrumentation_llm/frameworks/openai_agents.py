@@ -171,6 +171,17 @@ def _finish_operation(operation: Operation, span: SdkSpan[Any] | None) -> None:
         operation.finish()
 
 
+def _finish_reasons(response: Any) -> list[str] | None:
+    """The conventions' finish reason of a Responses API response (one output, so one reason)."""
+    status = getattr(response, "status", None)
+    if status == "incomplete":
+        return ["length"]
+    if status != "completed":
+        return None
+    calls = any(getattr(item, "type", None) == "function_call" for item in getattr(response, "output", None) or ())
+    return ["tool_call" if calls else "stop"]
+
+
 def _response(span: SdkSpan[Any] | None) -> ResponseInfo | None:
     if span is None:
         return None
@@ -180,6 +191,7 @@ def _response(span: SdkSpan[Any] | None) -> ResponseInfo | None:
         return ResponseInfo(
             response_id=getattr(response, "id", None),
             response_model=getattr(response, "model", None),
+            finish_reasons=_finish_reasons(response),
             usage=_usage(getattr(response, "usage", None) or data.usage),
             error_type="_OTHER" if span.error else None,
         )

@@ -70,7 +70,8 @@ def main() -> None:
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(JsonLinesExporter(path, reader)))
     trace.set_tracer_provider(tracer_provider)  # the SDK's own tracing would use it, were it not replaced
-    MCPInstrumentor().instrument(meter_provider=MeterProvider(metric_readers=[reader]))
+    if not os.environ.get("UNINSTRUMENTED"):
+        MCPInstrumentor().instrument(meter_provider=MeterProvider(metric_readers=[reader]))
 
     from mcp.server.mcpserver import MCPServer
 

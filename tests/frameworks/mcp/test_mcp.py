@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -52,8 +53,10 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def stdio_server(spans_file: Path) -> AsyncIterator[Any]:
-    params = StdioServerParameters(command=sys.executable, args=[str(SERVER_APP), "stdio"], env=server_env(spans_file))
+async def stdio_server(spans_file: Path, **env: str) -> AsyncIterator[Any]:
+    params = StdioServerParameters(
+        command=sys.executable, args=[str(SERVER_APP), "stdio"], env={**server_env(spans_file), **env}
+    )
     async with Client(params, read_timeout_seconds=TIMEOUT) as client:
         yield client
 
@@ -154,9 +157,22 @@ async def test_uninstrumented_client_still_reaches_an_instrumented_server(teleme
     async with stdio_server(spans_file) as client:
         result = await client.call_tool("add", {"a": 1, "b": 1})
     assert not result.is_error
-    assert telemetry.spans() == []
+    assert telemetry.spans() == []  # nothing of ours on the client side
     (handled,) = [s for s in server_spans(spans_file) if s["name"] == "tools/call add"]
-    assert handled["parent_id"] is None  # no _meta context: the server span is a root
+    assert handled["kind"] == "SERVER" and handled["attributes"]["gen_ai.tool.name"] == "add"
+
+
+async def test_instrumented_client_reaches_an_uninstrumented_server(
+    instrumented: None, telemetry: Telemetry, tmp_path: Path
+) -> None:
+    spans_file = tmp_path / "server-spans.jsonl"
+    async with stdio_server(spans_file, UNINSTRUMENTED="1") as client:
+        result = await client.call_tool("add", {"a": 20, "b": 22})
+    assert result.content[0].text == "42"  # type: ignore[union-attr]
+    (call,) = [s for s in telemetry.spans() if s.name == "tools/call add"]
+    assert call.kind is SpanKind.CLIENT and "error.type" not in call.attributes
+    served = server_spans(spans_file) if spans_file.exists() else []
+    assert all(s["scope"] != "opentelemetry_instrumentation_llm.mcp" for s in served)
 
 
 async def test_client_error_propagates(instrumented: None, telemetry: Telemetry, tmp_path: Path) -> None:
@@ -170,10 +186,60 @@ async def test_client_error_propagates(instrumented: None, telemetry: Telemetry,
     assert span.attributes["error.type"] == span.attributes["rpc.response.status_code"]
 
 
-async def test_malformed_meta_context_is_ignored(telemetry: Telemetry, tmp_path: Path) -> None:
+async def test_malformed_meta_context_is_ignored(tmp_path: Path) -> None:
+    """A raw JSON-RPC peer (no SDK client that would inject its own context) sends a malformed
+    ``traceparent``: the server answers, and its span starts a trace of its own."""
     spans_file = tmp_path / "server-spans.jsonl"
-    async with stdio_server(spans_file) as client:
-        result = await client.call_tool("add", {"a": 1, "b": 1}, meta={"traceparent": "00-not-a-trace-context"})
-    assert not result.is_error
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SERVER_APP),
+        "stdio",
+        env=server_env(spans_file),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    assert process.stdin is not None and process.stdout is not None
+
+    async def send(message: dict[str, Any], answer: bool = True) -> dict[str, Any] | None:
+        process.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")  # type: ignore[union-attr]
+        await process.stdin.drain()  # type: ignore[union-attr]
+        if not answer:
+            return None
+        line = await asyncio.wait_for(process.stdout.readline(), TIMEOUT)  # type: ignore[union-attr]
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    try:
+        await send(
+            {
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "0"},
+                },
+            }
+        )
+        await send({"method": "notifications/initialized"}, answer=False)
+        reply = await send(
+            {
+                "id": 2,
+                "method": "tools/call",
+                "params": {
+                    "name": "add",
+                    "arguments": {"a": 1, "b": 1},
+                    "_meta": {"traceparent": "00-not-a-trace-context"},
+                },
+            }
+        )
+    finally:
+        process.stdin.close()
+        try:
+            await asyncio.wait_for(process.wait(), TIMEOUT)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+    assert reply is not None and reply["id"] == 2 and not reply["result"].get("isError")
     (handled,) = [s for s in server_spans(spans_file) if s["name"] == "tools/call add"]
     assert handled["parent_id"] is None and handled["status"] == "UNSET"

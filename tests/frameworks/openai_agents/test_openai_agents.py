@@ -138,6 +138,11 @@ async def test_model_calls_from_the_sdk_when_openai_is_not_instrumented(
         assert span.attributes["gen_ai.provider.name"] == "openai"
         assert span.attributes["gen_ai.usage.input_tokens"] > 0
         assert span.attributes["gen_ai.response.model"] == "gpt-4o-2026-01-01"
+    assert [s.attributes["gen_ai.response.finish_reasons"] for s in chats] == [
+        ("tool_call",),
+        ("tool_call",),
+        ("stop",),
+    ]
     assert len(telemetry.points("gen_ai.client.operation.duration")) >= 1
 
 
