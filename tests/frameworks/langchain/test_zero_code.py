@@ -71,6 +71,8 @@ def test_langgraph_app_is_one_trace_through_the_collector(
             "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
             "OTEL_BSP_SCHEDULE_DELAY": "100",
             "OTEL_METRIC_EXPORT_INTERVAL": "500",
+            # Other LangChain instrumentations (installed for benchmarks/bench_frameworks.py) stay out.
+            "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "langchain",
         }
     )
     result = subprocess.run(
