@@ -29,6 +29,7 @@ from opentelemetry_instrumentation_llm.instrumentor import (
 )
 from opentelemetry_instrumentation_llm.integrations import (
     LangChainInstrumentor,
+    LlamaIndexInstrumentor,
     MCPInstrumentor,
     OpenAIAgentsInstrumentor,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "LLMTelemetry",
     "LangChainInstrumentor",
     "LiteLLMInstrumentor",
+    "LlamaIndexInstrumentor",
     "MCPInstrumentor",
     "MistralAIInstrumentor",
     "OllamaInstrumentor",

@@ -1,4 +1,4 @@
-"""Instrumentors for agent frameworks: the OpenAI Agents SDK, MCP and LangChain/LangGraph.
+"""Instrumentors for agent frameworks: the OpenAI Agents SDK, MCP, LangChain/LangGraph and LlamaIndex.
 
 Like the SDK instrumentors, each is a ``BaseInstrumentor`` (entry points ``llm_openai_agents`` and
 ``llm_mcp``) built on an adapter from ``frameworks/``; the adapter translates the framework's
@@ -250,10 +250,68 @@ class LangChainInstrumentor(_PatchingInstrumentor):
         cls._handler = cls._hook = None
 
 
+class LlamaIndexInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments LlamaIndex through its instrumentation dispatcher: one span handler on the root
+    dispatcher maps agents, workflows and query/chat engines, tools, retrievers and embeddings to
+    operations; model calls once (ours from the SDK's instrumentation when on, else from the
+    LlamaIndex span). Applied when ``llama_index.core`` is imported.
+    """
+
+    _handler: Any = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        from opentelemetry_instrumentation_llm.frameworks import llama_index
+
+        return (llama_index.REQUIREMENT,)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._active = True
+        wrapt.register_post_import_hook(lambda _module: self._add_handler(kwargs), "llama_index.core")
+
+    def _add_handler(self, kwargs: dict[str, Any]) -> None:
+        if not self._active or type(self)._handler is not None:
+            return
+        try:
+            from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+
+            from opentelemetry_instrumentation_llm._core.recorder import Recorder
+            from opentelemetry_instrumentation_llm.frameworks import llama_index
+
+            inference = Recorder(
+                llama_index.FALLBACK_SPEC,
+                tracer_provider=kwargs.get("tracer_provider"),
+                meter_provider=kwargs.get("meter_provider"),
+                logger_provider=kwargs.get("logger_provider"),
+                content=content_settings(kwargs),
+            )
+            handler = llama_index.LlamaIndexSpanHandler(
+                operation_recorder("opentelemetry_instrumentation_llm.llama_index", kwargs), inference
+            )
+            get_dispatcher().add_span_handler(handler)
+            type(self)._handler = handler
+        except Exception:
+            _logger.warning("LlamaIndexInstrumentor could not instrument llama-index-core", exc_info=True)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._active = False
+        handler, type(self)._handler = type(self)._handler, None
+        if handler is None:
+            return
+        handler.enabled = False
+        try:
+            from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+
+            dispatcher = get_dispatcher()
+            dispatcher.span_handlers = [h for h in dispatcher.span_handlers if h is not handler]
+        except Exception:  # the handler is inert anyway
+            _logger.debug("LlamaIndexInstrumentor: span handler not removed", exc_info=True)
+
+
 FRAMEWORKS: dict[str, tuple[str, type[BaseInstrumentor]]] = {
     "openai_agents": ("agents", OpenAIAgentsInstrumentor),
     "mcp": ("mcp", MCPInstrumentor),
     "langchain": ("langchain_core", LangChainInstrumentor),
+    "llama_index": ("llama_index.core", LlamaIndexInstrumentor),
 }
 
 
