@@ -41,14 +41,13 @@ The handler never raises into LangChain.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import context as otel_context
-from opentelemetry.context import _RUNTIME_CONTEXT, Context
+from opentelemetry.context import Context
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from opentelemetry_instrumentation_llm._core.guard import report
@@ -61,6 +60,7 @@ from opentelemetry_instrumentation_llm._core.operations import (
 from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder
 from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
+from opentelemetry_instrumentation_llm.frameworks._common import detach_if_current, wrapped_by_us
 
 REQUIREMENT = "langchain-core >= 1.0"
 FALLBACK_SPEC = ProviderSpec(sdk="langchain", endpoints=(), classify=lambda _result: ResultKind.VALUE)
@@ -78,7 +78,6 @@ _SDK_METHODS: dict[str, tuple[str, str, str]] = {
     "OpenAI": ("openai.resources.completions", "Completions", "create"),
     "ChatAnthropic": ("anthropic.resources.messages.messages", "Messages", "create"),
 }
-_OUR_WRAPPERS = "opentelemetry_instrumentation_llm._core.wrappers"
 
 # LangGraph's control-flow exceptions (interrupts, Command to a parent graph) are not failures.
 _CONTROL_FLOW = frozenset({"GraphBubbleUp", "GraphInterrupt", "ParentCommand"})
@@ -90,10 +89,7 @@ def instrumented_by_us(serialized: Any) -> bool:
     target = _SDK_METHODS.get(ids[-1]) if ids else None
     if target is None:
         return False
-    module_name, owner, method = target
-    module = sys.modules.get(module_name)
-    wrapper = getattr(getattr(getattr(module, owner, None), method, None), "_self_wrapper", None)
-    return getattr(wrapper, "__module__", None) == _OUR_WRAPPERS
+    return wrapped_by_us(*target)
 
 
 # Where langchain-core and LangGraph fill the context copy a run's body executes in.
@@ -187,7 +183,7 @@ class LangChainCallbackHandler(BaseCallbackHandler):
             return
         try:
             name = kwargs.get("name") or _serialized_name(serialized)
-            parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
+            parent = self._parent(parent_run_id)
             agent = agent_marker(name, metadata)
             info = None
             if agent is not None and (parent is None or parent.agent != agent):
@@ -210,7 +206,7 @@ class LangChainCallbackHandler(BaseCallbackHandler):
         if not self.enabled:
             return
         try:
-            parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
+            parent = self._parent(parent_run_id)
             name = kwargs.get("name") or _serialized_name(serialized)
             attrs: dict[str, Any] = {sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION}
             if kwargs.get("tool_call_id"):
@@ -239,7 +235,7 @@ class LangChainCallbackHandler(BaseCallbackHandler):
         if not self.enabled:
             return
         try:
-            parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
+            parent = self._parent(parent_run_id)
             metadata = kwargs.get("metadata") or {}
             # The vector store behind a VectorStoreRetriever names the data source; else the retriever.
             source = metadata.get("ls_vector_store_provider") or kwargs.get("name") or _serialized_name(serialized)
@@ -283,7 +279,7 @@ class LangChainCallbackHandler(BaseCallbackHandler):
         if not self.enabled:
             return
         try:
-            parent = self._runs.get(parent_run_id) if parent_run_id is not None else None
+            parent = self._parent(parent_run_id)
             parent_ctx = parent.context if parent is not None else otel_context.get_current()
             agent = parent.agent if parent else None
             if instrumented_by_us(serialized):
@@ -333,6 +329,9 @@ class LangChainCallbackHandler(BaseCallbackHandler):
 
     # ------------------------------------------------------------------ bookkeeping
 
+    def _parent(self, parent_run_id: UUID | None) -> _Run | None:
+        return self._runs.get(parent_run_id) if parent_run_id is not None else None
+
     def enter_child_context(self, config: Mapping[str, Any]) -> None:
         """Make the run's context current in the context copy LangChain runs its body in (called
         inside that copy; never detached: the copy ends with the body)."""
@@ -362,8 +361,7 @@ class LangChainCallbackHandler(BaseCallbackHandler):
         if run is None:
             return
         try:
-            if run.attached is not None:
-                _detach(run)
+            detach_if_current(run.attached, run.token)
             if error is not None and _not_a_failure(error):
                 error = None
             record = run.record
@@ -376,17 +374,6 @@ class LangChainCallbackHandler(BaseCallbackHandler):
                 record.finish(error)
         except Exception as exc:  # noqa: BLE001 - fail open: never raise into LangChain
             report("ending a LangChain run", exc)
-
-
-def _detach(run: _Run) -> None:
-    """Detach where we attached; a run whose end is reported from another thread or task leaves
-    that context alone (it goes away with its thread or task)."""
-    if otel_context.get_current() is not run.attached:
-        return  # something attached after us and is still current: not ours to undo
-    try:
-        _RUNTIME_CONTEXT.detach(run.token)
-    except ValueError:  # the token belongs to another contextvars.Context (another task or thread)
-        pass
 
 
 def _not_a_failure(error: BaseException) -> bool:

@@ -32,13 +32,12 @@ own here (an instrumented SDK's span covers the call).
 from __future__ import annotations
 
 import inspect
-import sys
 from collections.abc import Mapping
 from typing import Any
 
 from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from opentelemetry import context as otel_context
-from opentelemetry.context import _RUNTIME_CONTEXT, Context
+from opentelemetry.context import Context
 from pydantic import PrivateAttr
 
 from opentelemetry_instrumentation_llm import semconv as sc
@@ -52,11 +51,11 @@ from opentelemetry_instrumentation_llm._core.operations import (
 from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder
 from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
+from opentelemetry_instrumentation_llm.frameworks._common import detach_if_current, wrapped_by_us
 
 REQUIREMENT = "llama-index-core >= 0.12"
 FALLBACK_SPEC = ProviderSpec(sdk="llama_index", endpoints=(), classify=lambda _result: ResultKind.VALUE)
 
-_OUR_WRAPPERS = "opentelemetry_instrumentation_llm._core.wrappers"
 # LlamaIndex integration modules whose calls go through an SDK method our core wraps.
 _SDK_METHODS: dict[str, tuple[str, str, str]] = {
     "llama_index.llms.openai": ("openai.resources.chat.completions.completions", "Completions", "create"),
@@ -78,11 +77,9 @@ _INTERESTING = _LLM_METHODS | _EMBEDDING_METHODS | _ENGINE_METHODS | _TOOL_METHO
 def instrumented_by_us(instance: Any) -> bool:
     """Whether the SDK method under this LlamaIndex LLM or embedding carries our core's wrapper."""
     module_name = type(instance).__module__
-    for prefix, (sdk_module, owner, method) in _SDK_METHODS.items():
+    for prefix, target in _SDK_METHODS.items():
         if module_name.startswith(prefix):
-            module = sys.modules.get(sdk_module)
-            wrapper = getattr(getattr(getattr(module, owner, None), method, None), "_self_wrapper", None)
-            return getattr(wrapper, "__module__", None) == _OUR_WRAPPERS
+            return wrapped_by_us(*target)
     return False
 
 
@@ -243,7 +240,7 @@ class LlamaIndexSpanHandler(BaseSpanHandler[Any]):  # type: ignore[misc]
         if run is None:
             return
         try:
-            _detach(run)
+            detach_if_current(run.attached, run.token)
             record = run.record
             if record is None:
                 return
@@ -258,16 +255,6 @@ class LlamaIndexSpanHandler(BaseSpanHandler[Any]):  # type: ignore[misc]
             record.finish(error)
         except Exception as exc:  # noqa: BLE001 - fail open: never raise into LlamaIndex
             report("ending a LlamaIndex span", exc)
-
-
-def _detach(run: _Run) -> None:
-    """Detach where we attached (see frameworks/langchain.py for why the checks)."""
-    if run.attached is None or otel_context.get_current() is not run.attached:
-        return
-    try:
-        _RUNTIME_CONTEXT.detach(run.token)
-    except ValueError:  # the token belongs to another contextvars.Context
-        pass
 
 
 def _record_result(operation: Operation, result: Any) -> None:
