@@ -1,5 +1,5 @@
-"""What the framework adapters share: whether our core wraps an SDK method, and detaching a
-context only where it was attached."""
+"""What the framework adapters share: whether our core wraps an SDK method, an inference span
+opened from a framework's view of a model call, and detaching a context only where it was attached."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry.context import _RUNTIME_CONTEXT, Context
+
+from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder
+from opentelemetry_instrumentation_llm._core.records import RequestInfo
 
 _OUR_WRAPPERS = "opentelemetry_instrumentation_llm._core.wrappers"
 
@@ -32,3 +35,13 @@ def detach_if_current(attached: Context | None, token: Any) -> None:
         _RUNTIME_CONTEXT.detach(token)
     except ValueError:  # the token belongs to another contextvars.Context
         pass
+
+
+def start_inference(recorder: Recorder, request: RequestInfo, parent: Context) -> Invocation:
+    """The inference span of a model call the framework reports and no SDK instrumentation of ours
+    covers, opened in ``parent`` (the recorder starts spans in the current context)."""
+    token = otel_context.attach(parent)
+    try:
+        return Invocation(recorder, request, None)
+    finally:
+        otel_context.detach(token)

@@ -60,7 +60,7 @@ from opentelemetry_instrumentation_llm._core.operations import (
 from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder
 from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
-from opentelemetry_instrumentation_llm.frameworks._common import detach_if_current, wrapped_by_us
+from opentelemetry_instrumentation_llm.frameworks._common import detach_if_current, start_inference, wrapped_by_us
 
 REQUIREMENT = "langchain-core >= 1.0"
 FALLBACK_SPEC = ProviderSpec(sdk="langchain", endpoints=(), classify=lambda _result: ResultKind.VALUE)
@@ -286,11 +286,7 @@ class LangChainCallbackHandler(BaseCallbackHandler):
                 self._track(run_id, _Run(None, parent_ctx, agent), attach=True)  # the SDK's span is the call's
                 return
             request = _model_request(operation, kwargs)
-            token = otel_context.attach(parent_ctx)  # the inference span starts in the current context
-            try:
-                invocation = Invocation(self._inference, request, None)
-            finally:
-                otel_context.detach(token)
+            invocation = start_inference(self._inference, request, parent_ctx)
             self._track(run_id, _Run(invocation, invocation.context, agent), attach=True)
         except Exception as exc:  # noqa: BLE001 - fail open: never raise into LangChain
             report("starting a LangChain model run", exc)

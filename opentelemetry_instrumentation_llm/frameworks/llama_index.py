@@ -51,7 +51,7 @@ from opentelemetry_instrumentation_llm._core.operations import (
 from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder
 from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
-from opentelemetry_instrumentation_llm.frameworks._common import detach_if_current, wrapped_by_us
+from opentelemetry_instrumentation_llm.frameworks._common import detach_if_current, start_inference, wrapped_by_us
 
 REQUIREMENT = "llama-index-core >= 0.12"
 FALLBACK_SPEC = ProviderSpec(sdk="llama_index", endpoints=(), classify=lambda _result: ResultKind.VALUE)
@@ -226,11 +226,7 @@ class LlamaIndexSpanHandler(BaseSpanHandler[Any]):  # type: ignore[misc]
         if in_model_call or instrumented_by_us(instance):
             return _Run(None, parent_ctx, True)  # one span per call: the SDK's (ours), or the outer one
         request = _model_request(instance, operation)
-        token = otel_context.attach(parent_ctx)  # the inference span starts in the current context
-        try:
-            invocation = Invocation(self._inference, request, None)
-        finally:
-            otel_context.detach(token)
+        invocation = start_inference(self._inference, request, parent_ctx)
         return _Run(invocation, invocation.context, True)
 
     # ------------------------------------------------------------------ ending
