@@ -26,6 +26,7 @@ from langchain_core.vectorstores import InMemoryVectorStore
 from langchain_openai import ChatOpenAI, OpenAIEmbeddings
 from langgraph.graph import END, START, StateGraph
 
+from opentelemetry_instrumentation_llm import cost
 from opentelemetry_instrumentation_llm.instrumentor import AnthropicInstrumentor, OpenAIInstrumentor
 from opentelemetry_instrumentation_llm.integrations import LangChainInstrumentor
 from opentelemetry_instrumentation_llm.processors import Processors, ProcessorSettings
@@ -76,9 +77,11 @@ def instrumented(
     prices = tmp_path / "prices.json"
     prices.write_text(json.dumps({"prices": [{"provider": "openai", "model": "gpt-4o*", **PRICES}]}))
     monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_PRICES_FILE", str(prices))
+    cost.reset()  # the price book is read once per process: read this test's file
     instrument_openai()
     instrument_langchain()
     yield
+    cost.reset()
 
 
 def react_agent(model: ChatOpenAI, tools: list[Any]) -> Any:
