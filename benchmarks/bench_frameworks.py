@@ -1,4 +1,4 @@
-"""Time added per LangGraph agent run and per LangChain RAG query.
+"""Time added per LangGraph agent run, per LangChain RAG query and per LlamaIndex RAG query.
 
 Run:  python benchmarks/bench_frameworks.py [--quick] [--clock cpu] [--json out.json]
       (competitors: pip install openinference-instrumentation-langchain opentelemetry-instrumentation-langchain)
@@ -9,7 +9,11 @@ through an httpx2 transport, so the SDK paths run in full without socket noise):
 * agent run: LangGraph's ``create_react_agent`` with two tools; three model calls (two ask for a
   tool each, the third answers), two tool calls;
 * RAG query: ``retriever | prompt | ChatOpenAI | parser`` over an ``InMemoryVectorStore`` (local
-  deterministic embeddings, so the retrieval costs no HTTP), one model call.
+  deterministic embeddings, so the retrieval costs no HTTP), one model call;
+* LlamaIndex RAG query: a query engine over a ``VectorStoreIndex`` (the same local embeddings), its
+  LLM a ``CustomLLM`` over the openai SDK (``llama-index-llms-openai`` needs openai<3), one model
+  call; modes as above with ``LlamaIndexInstrumentor`` and the competitors' LlamaIndex packages
+  (``openinference-instrumentation-llama-index``, ``opentelemetry-instrumentation-llamaindex``).
 
 Modes, switched on and off round by round in one process (so drift hits all alike):
 
@@ -47,6 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_agents
+import bench_overhead
 from bench_agents import Pipeline, floor_for, measure
 
 from opentelemetry_instrumentation_llm.testing import FakeLLM, Reply
@@ -215,7 +220,7 @@ def batch_of(build: Callable[[], Callable[[], Any]]) -> Callable[[int], float]:
     def batch(n: int) -> float:
         run = build()  # under the mode in force; not timed
         run()
-        return bench_agents.timed_sync(run, n)
+        return bench_overhead.time_batch(run, n)
 
     return batch
 
@@ -253,6 +258,105 @@ def run_scenarios(fake: FakeLLM, wanted: list[str], rounds: int, n: int) -> dict
     return figures
 
 
+LLAMA_INDEX_COMPETITORS = {
+    "openinference": ("openinference.instrumentation.llama_index", "LlamaIndexInstrumentor"),
+    "openllmetry": ("opentelemetry.instrumentation.llamaindex", "LlamaIndexInstrumentor"),
+}
+
+
+def llama_index_scenario(fake: FakeLLM) -> Callable[[], Callable[[], Any]]:
+    import httpx2
+    import openai
+    from llama_index.core import Document, VectorStoreIndex
+    from llama_index.core.embeddings import BaseEmbedding
+    from llama_index.core.llms import CompletionResponse, CustomLLM, LLMMetadata
+    from llama_index.core.llms.callbacks import llm_completion_callback
+
+    client = openai.OpenAI(api_key="sk-bench", base_url="http://fake.local/v1", max_retries=0,
+                           http_client=httpx2.Client(transport=fake.transport()))  # fmt: skip
+    letters = LetterEmbeddings()
+
+    class Embeddings(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return letters.embed_query(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return letters.embed_query(text)
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return letters.embed_query(query)
+
+    class SdkLLM(CustomLLM):
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(model_name="gpt-4o", is_chat_model=False)
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+            reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": prompt}])
+            return CompletionResponse(text=reply.choices[0].message.content or "", raw=reply)
+
+        @llm_completion_callback()
+        def stream_complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> Any:
+            raise NotImplementedError
+
+    documents = [Document(text=f"City {i} has {i % 7} museums and a river.") for i in range(50)]
+    index = VectorStoreIndex.from_documents(documents, embed_model=Embeddings())
+
+    def build() -> Callable[[], Any]:
+        engine = index.as_query_engine(llm=SdkLLM(), similarity_top_k=3)
+        return lambda: engine.query("which city has a river?")
+
+    return build
+
+
+def llama_index_modes(pipeline: Pipeline) -> Modes:
+    from opentelemetry_instrumentation_llm.instrumentor import OpenAIInstrumentor
+    from opentelemetry_instrumentation_llm.integrations import LlamaIndexInstrumentor
+
+    def ours_on() -> None:
+        OpenAIInstrumentor().instrument(**pipeline.providers)
+        LlamaIndexInstrumentor().instrument(**pipeline.providers)
+
+    def ours_off() -> None:
+        LlamaIndexInstrumentor().uninstrument()
+        OpenAIInstrumentor().uninstrument()
+
+    modes: Modes = {
+        "bare": (lambda: None, lambda: None),
+        "ours": (ours_on, ours_off),
+        "ours-llama-index-only": (
+            lambda: LlamaIndexInstrumentor().instrument(**pipeline.providers),
+            lambda: LlamaIndexInstrumentor().uninstrument(),
+        ),
+    }
+    for name, (module, attribute) in LLAMA_INDEX_COMPETITORS.items():
+        try:
+            instrumentor = getattr(__import__(module, fromlist=[attribute]), attribute)
+        except ImportError:
+            print(f"{module} not installed: no comparison with it")
+            continue
+        modes[name] = (
+            lambda cls=instrumentor: cls().instrument(**pipeline.providers),
+            lambda cls=instrumentor: cls().uninstrument(),
+        )
+    return modes
+
+
+def run_llama_index(fake: FakeLLM, wanted: list[str], rounds: int, n: int) -> dict[str, Any]:
+    pipeline = Pipeline()
+    every = llama_index_modes(pipeline)
+    modes = {name: every[name] for name in wanted if name in every and name not in STICKY}
+    build = llama_index_scenario(fake)
+    label = "LlamaIndex RAG query (in-memory index, 1 model call)"
+    figures = measure(label, modes, batch_of(build), lambda: scenario_floor(pipeline, modes, build, "llama_index"),
+                      rounds, n * 2)  # fmt: skip
+    for name in [name for name in wanted if name in every and name in STICKY]:
+        print(f"\n{label}, {name}")
+        sticky(name, every, batch_of(build), figures, rounds, n * 2)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
@@ -260,15 +364,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--modes", help=argparse.SUPPRESS)  # a child process's share of the modes
     args = parser.parse_args(argv)
-    bench_agents.clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    bench_agents.clock = bench_overhead.clock = clock  # the timers read it there
     rounds, n = (3, 10) if args.quick else (7, 30)
     fake = FakeLLM()
     if args.modes:
-        figures = run_scenarios(fake, ["bare", "ours", *args.modes.split(",")], rounds, n)
+        wanted = ["bare", "ours", *args.modes.split(",")]
+        figures = run_scenarios(fake, wanted, rounds, n)
+        figures["llama_index_query"] = run_llama_index(fake, wanted, rounds, n)
     else:
         mine = ["bare", "ours", "ours-langchain-only", "ours-openai-only", "lc-callbacks"]
         mine += sorted(set(COMPETITORS) - STICKY)
         figures = {"clock": args.clock, **run_scenarios(fake, mine, rounds, n)}
+        figures["llama_index_query"] = run_llama_index(fake, [*mine, "ours-llama-index-only"], rounds, n)
         for name in sorted(STICKY):
             child = [sys.executable, __file__, "--clock", args.clock, "--modes", name, *(["--quick"] * args.quick)]
             if args.json:
