@@ -27,7 +27,12 @@ from opentelemetry_instrumentation_llm.instrumentor import (
     instrument,
     uninstrument,
 )
-from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor, OpenAIAgentsInstrumentor
+from opentelemetry_instrumentation_llm.integrations import (
+    LangChainInstrumentor,
+    LlamaIndexInstrumentor,
+    MCPInstrumentor,
+    OpenAIAgentsInstrumentor,
+)
 from opentelemetry_instrumentation_llm.pipeline import LLMTelemetry, setup
 from opentelemetry_instrumentation_llm.request_context import bind_context, llm_context
 from opentelemetry_instrumentation_llm.version import __version__
@@ -43,7 +48,9 @@ __all__ = [
     "GroqInstrumentor",
     "LLMInstrumentor",
     "LLMTelemetry",
+    "LangChainInstrumentor",
     "LiteLLMInstrumentor",
+    "LlamaIndexInstrumentor",
     "MCPInstrumentor",
     "MistralAIInstrumentor",
     "OllamaInstrumentor",

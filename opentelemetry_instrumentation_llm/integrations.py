@@ -1,4 +1,4 @@
-"""Instrumentors for agent frameworks: the OpenAI Agents SDK and MCP.
+"""Instrumentors for agent frameworks: the OpenAI Agents SDK, MCP, LangChain/LangGraph and LlamaIndex.
 
 Like the SDK instrumentors, each is a ``BaseInstrumentor`` (entry points ``llm_openai_agents`` and
 ``llm_mcp``) built on an adapter from ``frameworks/``; the adapter translates the framework's
@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import sys
 from collections.abc import Collection
 from typing import Any
 
@@ -124,9 +125,160 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             type(self)._processor = None
 
 
+class LangChainInstrumentor(_PatchingInstrumentor):
+    """Instruments LangChain and LangGraph through langchain-core's callbacks: one handler added
+    to every run (``register_configure_hook``), mapping graphs and root chains to workflows,
+    agents to ``invoke_agent``, tools to ``execute_tool`` and retrievers to ``retrieval``; model
+    calls once (ours from the SDK's instrumentation when on, else from the callback). Needs only
+    ``langchain-core``; applied when it is imported.
+
+    ``uninstrument()`` removes the hook and makes the handler inert.
+    """
+
+    _handler: Any = None
+    _hook: Any = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        from opentelemetry_instrumentation_llm.frameworks import langchain
+
+        return (langchain.REQUIREMENT,)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._active = True
+        self._patched = []
+        wrapt.register_post_import_hook(lambda _module: self._add_handler(kwargs), "langchain_core")
+        wrapt.register_post_import_hook(self._patch_agent_factory, "langgraph.prebuilt.chat_agent_executor")
+
+    def _add_handler(self, kwargs: dict[str, Any]) -> None:
+        if not self._active or type(self)._hook is not None:
+            return
+        try:
+            from contextvars import ContextVar
+
+            from langchain_core.tracers.context import register_configure_hook
+
+            from opentelemetry_instrumentation_llm._core.recorder import Recorder
+            from opentelemetry_instrumentation_llm.frameworks import langchain
+
+            inference = Recorder(
+                langchain.FALLBACK_SPEC,
+                tracer_provider=kwargs.get("tracer_provider"),
+                meter_provider=kwargs.get("meter_provider"),
+                logger_provider=kwargs.get("logger_provider"),
+                content=content_settings(kwargs),
+            )  # no pricing: a model we do not instrument is priced by nobody (as with the Agents SDK)
+            handler = langchain.LangChainCallbackHandler(
+                operation_recorder("opentelemetry_instrumentation_llm.langchain", kwargs), inference
+            )
+            # A context variable whose default is our handler: every callback manager langchain-core
+            # configures gets it (inheritable), in every thread and task.
+            hook: ContextVar[Any] = ContextVar("opentelemetry_instrumentation_llm_langchain", default=handler)
+            register_configure_hook(hook, True)
+            type(self)._handler, type(self)._hook = handler, hook
+            for module, target in langchain.CONFIG_CONTEXT_SETTERS:
+                self._patch_on_import(module, target, langchain.config_context_wrapper(handler))
+        except Exception:
+            _logger.warning("LangChainInstrumentor could not instrument langchain-core", exc_info=True)
+
+    def _patch_agent_factory(self, module: Any) -> None:
+        if not self._active:
+            return
+        from opentelemetry_instrumentation_llm.frameworks import langchain
+
+        def mark(wrapped: Any, _instance: Any, args: Any, kw: Any) -> Any:
+            return langchain.mark_agent(wrapped(*args, **kw))
+
+        try:
+            wrapt.wrap_function_wrapper(module, "create_react_agent", mark)
+            prebuilt: Any = sys.modules.get("langgraph.prebuilt")
+            if prebuilt is not None and hasattr(prebuilt, "create_react_agent"):
+                prebuilt.create_react_agent = module.create_react_agent  # the name users import
+        except (AttributeError, ImportError) as exc:
+            _logger.debug("LangChainInstrumentor: create_react_agent not marked (%s)", exc)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        super()._uninstrument(**kwargs)
+        cls = type(self)
+        if cls._handler is not None:
+            cls._handler.enabled = False
+        try:
+            from langchain_core.tracers import context as lc_context
+
+            lc_context._configure_hooks[:] = [h for h in lc_context._configure_hooks if h[0] is not cls._hook]
+        except Exception:  # the handler is inert anyway
+            _logger.debug("LangChainInstrumentor: configure hook not removed", exc_info=True)
+        factory: Any = getattr(sys.modules.get("langgraph.prebuilt.chat_agent_executor"), "create_react_agent", None)
+        if hasattr(factory, "_self_wrapper"):
+            original = factory.__wrapped__
+            for name in ("langgraph.prebuilt.chat_agent_executor", "langgraph.prebuilt"):
+                owner: Any = sys.modules.get(name)
+                if getattr(owner, "create_react_agent", None) is factory:
+                    owner.create_react_agent = original
+        cls._handler = cls._hook = None
+
+
+class LlamaIndexInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+    """Instruments LlamaIndex through its instrumentation dispatcher: one span handler on the root
+    dispatcher maps agents, workflows and query/chat engines, tools, retrievers and embeddings to
+    operations; model calls once (ours from the SDK's instrumentation when on, else from the
+    LlamaIndex span). Applied when ``llama_index.core`` is imported.
+    """
+
+    _handler: Any = None
+
+    def instrumentation_dependencies(self) -> Collection[str]:
+        from opentelemetry_instrumentation_llm.frameworks import llama_index
+
+        return (llama_index.REQUIREMENT,)
+
+    def _instrument(self, **kwargs: Any) -> None:
+        self._active = True
+        wrapt.register_post_import_hook(lambda _module: self._add_handler(kwargs), "llama_index.core")
+
+    def _add_handler(self, kwargs: dict[str, Any]) -> None:
+        if not self._active or type(self)._handler is not None:
+            return
+        try:
+            from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+
+            from opentelemetry_instrumentation_llm._core.recorder import Recorder
+            from opentelemetry_instrumentation_llm.frameworks import llama_index
+
+            inference = Recorder(
+                llama_index.FALLBACK_SPEC,
+                tracer_provider=kwargs.get("tracer_provider"),
+                meter_provider=kwargs.get("meter_provider"),
+                logger_provider=kwargs.get("logger_provider"),
+                content=content_settings(kwargs),
+            )
+            handler = llama_index.LlamaIndexSpanHandler(
+                operation_recorder("opentelemetry_instrumentation_llm.llama_index", kwargs), inference
+            )
+            get_dispatcher().add_span_handler(handler)
+            type(self)._handler = handler
+        except Exception:
+            _logger.warning("LlamaIndexInstrumentor could not instrument llama-index-core", exc_info=True)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        self._active = False
+        handler, type(self)._handler = type(self)._handler, None
+        if handler is None:
+            return
+        handler.enabled = False
+        try:
+            from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+
+            dispatcher = get_dispatcher()
+            dispatcher.span_handlers = [h for h in dispatcher.span_handlers if h is not handler]
+        except Exception:  # the handler is inert anyway
+            _logger.debug("LlamaIndexInstrumentor: span handler not removed", exc_info=True)
+
+
 FRAMEWORKS: dict[str, tuple[str, type[BaseInstrumentor]]] = {
     "openai_agents": ("agents", OpenAIAgentsInstrumentor),
     "mcp": ("mcp", MCPInstrumentor),
+    "langchain": ("langchain_core", LangChainInstrumentor),
+    "llama_index": ("llama_index.core", LlamaIndexInstrumentor),
 }
 
 

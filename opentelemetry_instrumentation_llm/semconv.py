@@ -104,6 +104,13 @@ OP_INVOKE_AGENT: Final = "invoke_agent"
 OP_EXECUTE_TOOL: Final = "execute_tool"
 OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
 OP_CREATE_AGENT: Final = "create_agent"
+OP_RETRIEVAL: Final = "retrieval"
+
+# ----------------------------------------------------------------- retrieval (genai main, not in the package yet)
+GEN_AI_DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
+GEN_AI_RETRIEVAL_TOP_K: Final = "gen_ai.retrieval.top_k"
+GEN_AI_RETRIEVAL_QUERY_TEXT: Final = "gen_ai.retrieval.query.text"  # opt-in content
+GEN_AI_RETRIEVAL_DOCUMENTS: Final = "gen_ai.retrieval.documents"  # opt-in content
 
 # ----------------------------------------------------------------- agents, tools, MCP (docs/agents.md)
 TOOL_TYPE_FUNCTION: Final = "function"

@@ -1,4 +1,5 @@
-"""Invocations above a single model call: agent runs, tool executions, workflows and MCP requests.
+"""Invocations above a single model call: agent runs, tool executions, workflows, retrievals and MCP
+requests.
 
 The hand-written-loop API (``agents.py``) and the framework adapters (``frameworks/``) describe
 what ran as an :class:`OperationInfo`; an :class:`OperationRecorder` turns it into the
@@ -70,6 +71,7 @@ class OperationKind(enum.Enum):
     AGENT = sc.OP_INVOKE_AGENT
     TOOL = sc.OP_EXECUTE_TOOL
     WORKFLOW = sc.OP_INVOKE_WORKFLOW
+    RETRIEVAL = sc.OP_RETRIEVAL
     MCP_CLIENT = "mcp.client"
     MCP_SERVER = "mcp.server"
 
@@ -110,6 +112,7 @@ _METRIC_KEYS: dict[OperationKind, tuple[str, ...]] = {
     ),
     OperationKind.TOOL: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME, sc.GEN_AI_TOOL_TYPE, sc.GEN_AI_AGENT_NAME),
     OperationKind.WORKFLOW: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_WORKFLOW_NAME),
+    OperationKind.RETRIEVAL: (),  # the conventions define no retrieval metric: span only
     OperationKind.MCP_CLIENT: _MCP_METRIC_KEYS,
     OperationKind.MCP_SERVER: _MCP_METRIC_KEYS,
 }
@@ -196,6 +199,8 @@ def _span_kind(info: OperationInfo) -> SpanKind:
         return SpanKind.CLIENT
     if info.kind is OperationKind.MCP_SERVER:
         return SpanKind.SERVER
+    if info.kind is OperationKind.RETRIEVAL:  # the conventions' retrieval span is CLIENT
+        return SpanKind.CLIENT
     return SpanKind.CLIENT if info.remote else SpanKind.INTERNAL
 
 
@@ -226,6 +231,7 @@ _NAME_KEY = {
     OperationKind.AGENT: sc.GEN_AI_AGENT_NAME,
     OperationKind.TOOL: sc.GEN_AI_TOOL_NAME,
     OperationKind.WORKFLOW: sc.GEN_AI_WORKFLOW_NAME,
+    OperationKind.RETRIEVAL: sc.GEN_AI_DATA_SOURCE_ID,
 }
 
 
@@ -340,6 +346,8 @@ class Operation:
             inst.tool.record(duration, metric_attrs, self.context)
         elif kind is OperationKind.WORKFLOW:
             inst.workflow.record(duration, metric_attrs, self.context)
+        elif kind is OperationKind.RETRIEVAL:
+            pass
         elif kind is OperationKind.MCP_SERVER:
             inst.mcp_server.record(duration, metric_attrs, self.context)
         else:

@@ -67,6 +67,7 @@ class ReceivedSpan:
     trace_id: bytes
     span_id: bytes
     status_code: int
+    parent_span_id: bytes = b""
 
 
 @dataclass
@@ -145,6 +146,7 @@ class OTLPSink:
                                 span.trace_id,
                                 span.span_id,
                                 span.status.code,
+                                span.parent_span_id,
                             )
                         )
         return found

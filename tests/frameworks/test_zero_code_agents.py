@@ -10,13 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from opentelemetry_instrumentation_llm.testing import FakeLLM, FakeLLMServer, Reply
 from tests.e2e.collector import OTLPSink, Rotel, wait_until
-
-pytest.importorskip("agents")
-pytest.importorskip("mcp")
 
 LAUNCHER = Path(sys.executable).parent / "opentelemetry-instrument"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp import Client, StdioServerParameters
 from opentelemetry.trace import SpanKind, StatusCode
 
 import opentelemetry_instrumentation_llm as llm
@@ -22,10 +23,6 @@ from opentelemetry_instrumentation_llm import agents
 from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor
 from tests.agents.shape import point_count
 from tests.conftest import Telemetry, instrument_fixture
-
-pytest.importorskip("mcp")
-
-from mcp import Client, StdioServerParameters
 
 SERVER_APP = Path(__file__).with_name("server_app.py")
 ROOT = Path(__file__).resolve().parents[3]

@@ -8,9 +8,6 @@ from typing import Any
 
 import openai
 import pytest
-
-pytest.importorskip("agents")
-
 from agents import Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, Runner, function_tool
 from agents.tracing import set_trace_processors
 
