@@ -134,7 +134,7 @@ def export_matrix(server: FakeLLMServer, calls: int, timeout: float | None) -> l
 
     def restart(i: int) -> None:
         if i == calls // 3:
-            collector.kill()
+            collector.stop()  # a rolling restart: SIGTERM, the collector drains what it accepted
         elif i == 2 * calls // 3:
             collector.start()
 

@@ -65,6 +65,10 @@ NVML_INDEX, NVML_CLOCK_TYPE, NETWORK_IO_DIRECTION, PROCESS_PID = (
 )
 
 _MAX_SNAPSHOT_AGE = 10.0  # seconds; a snapshot older than this is never reused
+# A GPU that has fallen off the bus (Xid 79) can hang NVML calls for minutes. Reads wait this long
+# at most, so that neither the metric reader's thread nor shutdown (and so interpreter exit) hangs.
+_READ_DEADLINE = 2.0  # seconds
+_STOP_WAIT = 0.5  # seconds stop() waits for a read in progress before leaving NVML as it is
 
 
 @dataclass
@@ -252,13 +256,21 @@ class NvmlReader:
             values["process.memory"] = int(sum(used))
 
     def stop(self) -> None:
-        with self._lock:
+        """Shut NVML down, unless a read is hung in the driver: then leave it (the process is
+        usually exiting, and nvmlShutdown beside a hung call is not safe); later reads return nothing."""
+        if not self._lock.acquire(timeout=_STOP_WAIT):
+            self._initialised = False
+            _logger.debug("NVML left initialised: a read is still in progress")
+            return
+        try:
             if self._initialised:
                 self._initialised = False
                 try:
                     self.nvml.nvmlShutdown()
                 except Exception:
                     _logger.debug("nvmlShutdown failed", exc_info=True)
+        finally:
+            self._lock.release()
 
 
 def _text(value: Any) -> str | None:
@@ -272,25 +284,50 @@ def _text(value: Any) -> str | None:
 class _Snapshots:
     """At most one NVML read per collection, shared by every instrument's callback."""
 
-    def __init__(self, reader: NvmlReader, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, reader: NvmlReader, clock: Callable[[], float] = time.monotonic, deadline: float | None = None
+    ) -> None:
         self._reader = reader
         self._clock = clock
+        self._deadline = _READ_DEADLINE if deadline is None else deadline
         self._lock = threading.Lock()
         self._readings: list[_Reading] = []
         self._consumed: set[str] = set()
         self._taken = float("-inf")
+        self._hung: threading.Thread | None = None
         self.reads = 0
 
     def get(self, instrument: str) -> list[_Reading]:
         with self._lock:
             now = self._clock()
             if instrument in self._consumed or now - self._taken > _MAX_SNAPSHOT_AGE:
-                self._readings = self._reader.read_all()
+                self._readings = self._read_with_deadline()
                 self._consumed = set()
                 self._taken = now
                 self.reads += 1
             self._consumed.add(instrument)
             return self._readings
+
+    def _read_with_deadline(self) -> list[_Reading]:
+        """``read_all`` in a daemon thread, waited for ``deadline`` seconds at most. While a read is
+        hung no other is started, and collections report no GPU values (not stale ones)."""
+        if self._hung is not None:
+            if self._hung.is_alive():
+                return []
+            self._hung = None
+            _logger.info("NVML answers again; GPU metrics resume")
+        box: list[list[_Reading]] = []
+        thread = threading.Thread(target=lambda: box.append(self._reader.read_all()), name="otel-llm-nvml", daemon=True)
+        thread.start()
+        thread.join(self._deadline)
+        if thread.is_alive():
+            self._hung = thread
+            _logger.warning(
+                "An NVML read has not returned within %.1f s (a GPU in trouble?); GPU metrics skipped until it does",
+                self._deadline,
+            )
+            return []
+        return box[0] if box else []
 
 
 def _observe(snapshots: _Snapshots, name: str, extract: _Extract) -> Callable[[CallbackOptions], Iterator[Observation]]:

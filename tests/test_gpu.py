@@ -202,6 +202,44 @@ def test_a_lost_device_is_skipped_then_comes_back(nvml, metrics):
     assert ids(metrics.collect()) == {H100.uuid, L4.uuid}
 
 
+def test_a_hung_driver_holds_no_collection_and_metrics_resume(nvml, metrics, monkeypatch, caplog):
+    """A GPU fallen off the bus can hang NVML calls: a collection waits for the read at most the
+    deadline, later ones start no second read and report no GPU values, and the values come back
+    once the driver answers."""
+    import threading
+    import time
+
+    from opentelemetry_instrumentation_llm import gpu
+
+    monkeypatch.setattr(gpu, "_READ_DEADLINE", 0.2)
+    release, real = threading.Event(), fake_pynvml.nvmlDeviceGetPowerUsage
+    calls = []
+
+    def hung(handle: Any) -> Any:
+        calls.append(handle)
+        release.wait(10)
+        return real(handle)
+
+    GPUInstrumentor().instrument(meter_provider=metrics.provider)
+    assert "hw.power" in metrics.collect()
+    monkeypatch.setattr(fake_pynvml, "nvmlDeviceGetPowerUsage", hung)
+    with caplog.at_level(logging.WARNING, logger="opentelemetry_instrumentation_llm.gpu"):
+        started = time.monotonic()
+        first = metrics.collect()
+        second = metrics.collect()
+        waited = time.monotonic() - started
+    assert "hw.power" not in first and "hw.power" not in second
+    assert waited < 2, "each collection waits the deadline at most, the second not at all"
+    assert len(calls) == 1, "no second read while one is hung"
+    assert sum("has not returned" in r.getMessage() for r in caplog.records) == 1
+    monkeypatch.setattr(fake_pynvml, "nvmlDeviceGetPowerUsage", real)
+    release.set()
+    deadline = time.monotonic() + 5
+    while "hw.power" not in metrics.collect():
+        assert time.monotonic() < deadline, "GPU metrics did not resume"
+        time.sleep(0.05)
+
+
 def test_extra_and_process_metrics(nvml, metrics, monkeypatch):
     monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_GPU_EXTRA_METRICS", "true")
     monkeypatch.setenv("OTEL_INSTRUMENTATION_LLM_GPU_PROCESS_MEMORY", "true")
