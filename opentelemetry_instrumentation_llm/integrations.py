@@ -22,7 +22,9 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 
 from opentelemetry_instrumentation_llm import agents
 from opentelemetry_instrumentation_llm._core.operations import OperationRecorder
+from opentelemetry_instrumentation_llm._core.recorder import Recorder
 from opentelemetry_instrumentation_llm._core.settings import ContentCapture
+from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
 from opentelemetry_instrumentation_llm.config import ContentSettings
 from opentelemetry_instrumentation_llm.patching import PatchingInstrumentor as _PatchingInstrumentor, instrument_once
 
@@ -41,6 +43,18 @@ def content_settings(kwargs: dict[str, Any]) -> ContentSettings:
     if isinstance(override, ContentCapture):
         return ContentSettings(capture=override)
     return ContentSettings.from_env()
+
+
+def fallback_inference_recorder(spec: ProviderSpec, kwargs: dict[str, Any]) -> Recorder:
+    """Inference spans a framework adapter opens itself, for model calls no SDK instrumentor of ours
+    records. No pricing: a model we do not instrument is priced by nobody."""
+    return Recorder(
+        spec,
+        tracer_provider=kwargs.get("tracer_provider"),
+        meter_provider=kwargs.get("meter_provider"),
+        logger_provider=kwargs.get("logger_provider"),
+        content=content_settings(kwargs),
+    )
 
 
 def operation_recorder(scope: str, kwargs: dict[str, Any]) -> OperationRecorder:
@@ -99,17 +113,9 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         try:
             from agents.tracing import add_trace_processor
 
-            from opentelemetry_instrumentation_llm._core.recorder import Recorder
             from opentelemetry_instrumentation_llm.frameworks import openai_agents
 
-            content = content_settings(kwargs)
-            inference = Recorder(
-                openai_agents.FALLBACK_SPEC,
-                tracer_provider=kwargs.get("tracer_provider"),
-                meter_provider=kwargs.get("meter_provider"),
-                logger_provider=kwargs.get("logger_provider"),
-                content=content,
-            )
+            inference = fallback_inference_recorder(openai_agents.FALLBACK_SPEC, kwargs)
             processor = openai_agents.AgentsTraceProcessor(
                 operation_recorder("opentelemetry_instrumentation_llm.openai_agents", kwargs), inference
             )
@@ -157,16 +163,9 @@ class LangChainInstrumentor(_PatchingInstrumentor):
 
             from langchain_core.tracers.context import register_configure_hook
 
-            from opentelemetry_instrumentation_llm._core.recorder import Recorder
             from opentelemetry_instrumentation_llm.frameworks import langchain
 
-            inference = Recorder(
-                langchain.FALLBACK_SPEC,
-                tracer_provider=kwargs.get("tracer_provider"),
-                meter_provider=kwargs.get("meter_provider"),
-                logger_provider=kwargs.get("logger_provider"),
-                content=content_settings(kwargs),
-            )  # no pricing: a model we do not instrument is priced by nobody (as with the Agents SDK)
+            inference = fallback_inference_recorder(langchain.FALLBACK_SPEC, kwargs)
             handler = langchain.LangChainCallbackHandler(
                 operation_recorder("opentelemetry_instrumentation_llm.langchain", kwargs), inference
             )
@@ -241,16 +240,9 @@ class LlamaIndexInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         try:
             from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 
-            from opentelemetry_instrumentation_llm._core.recorder import Recorder
             from opentelemetry_instrumentation_llm.frameworks import llama_index
 
-            inference = Recorder(
-                llama_index.FALLBACK_SPEC,
-                tracer_provider=kwargs.get("tracer_provider"),
-                meter_provider=kwargs.get("meter_provider"),
-                logger_provider=kwargs.get("logger_provider"),
-                content=content_settings(kwargs),
-            )
+            inference = fallback_inference_recorder(llama_index.FALLBACK_SPEC, kwargs)
             handler = llama_index.LlamaIndexSpanHandler(
                 operation_recorder("opentelemetry_instrumentation_llm.llama_index", kwargs), inference
             )
