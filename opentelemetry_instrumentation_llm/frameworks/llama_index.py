@@ -284,7 +284,9 @@ def _model_request(instance: Any, operation: str) -> RequestInfo:
     module = type(instance).__module__.split(".")
     # llama_index.llms.<provider> / llama_index.embeddings.<provider>: the integration names it.
     provider = module[2] if len(module) > 2 and module[0] == "llama_index" and module[1] != "core" else "_OTHER"
-    return RequestInfo(operation=operation, provider=provider, model=str(model) if model else None)
+    # BaseEmbedding's model_name defaults to "unknown": no model named, not a model called "unknown".
+    named = str(model) if model and model != "unknown" else None
+    return RequestInfo(operation=operation, provider=provider, model=named)
 
 
 def _field(value: Any, name: str) -> Any:

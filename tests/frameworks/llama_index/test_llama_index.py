@@ -154,6 +154,28 @@ def test_failing_tool_ends_its_span_with_error_type(
     assert span.attributes["error.type"] == "LookupError"
 
 
+def test_local_embedding_model_gets_one_span_without_a_made_up_model(telemetry: Telemetry, instrumented: None) -> None:
+    """An embedding model we do not instrument (LlamaIndex's ``model_name`` defaults to "unknown"):
+    one ``embeddings`` span from the LlamaIndex side, named without a model."""
+    from llama_index.core.embeddings import BaseEmbedding
+
+    class Local(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return [float(len(query)), 1.0]
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return [float(len(text)), 1.0]
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+    assert Local().get_text_embedding("hello") == [5.0, 1.0]
+    (span,) = telemetry.spans()
+    assert span.name == "embeddings"
+    assert span.attributes["gen_ai.operation.name"] == "embeddings"
+    assert "gen_ai.request.model" not in span.attributes
+
+
 def test_content_capture(
     llm: SdkBackedLLM,
     embeddings: OpenAIEmbedding,
