@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,6 +21,7 @@ from opentelemetry_instrumentation_llm import agents
 from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor
 from tests.agents.shape import point_count
 from tests.conftest import Telemetry, instrument_fixture
+from tests.e2e.collector import free_port, port_open, wait_until
 
 SERVER_APP = Path(__file__).with_name("server_app.py")
 ROOT = Path(__file__).resolve().parents[3]
@@ -41,12 +40,6 @@ def instrumented(instrument: Callable[..., Any], telemetry: Telemetry) -> Iterat
 
 def server_env(spans_file: Path) -> dict[str, str]:
     return {"SPANS_FILE": str(spans_file), "PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "")}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @asynccontextmanager
@@ -68,15 +61,8 @@ async def http_server(spans_file: Path) -> AsyncIterator[Any]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + TIMEOUT
-        while True:  # wait for the port to accept connections (a condition, not a fixed sleep)
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("MCP server did not start") from None
-                time.sleep(0.05)
+        wait_until(lambda: port_open(port) or process.poll() is not None, TIMEOUT, "the MCP server to listen")
+        assert process.poll() is None, "the MCP server exited"
         async with Client(f"http://127.0.0.1:{port}/mcp", read_timeout_seconds=TIMEOUT) as client:
             yield client
     finally:
