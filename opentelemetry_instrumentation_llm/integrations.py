@@ -30,6 +30,16 @@ from opentelemetry_instrumentation_llm.patching import PatchingInstrumentor as _
 
 _logger = logging.getLogger(__name__)
 
+# Kept here, not in the adapters: those import their framework at module level, and
+# ``instrumentation_dependencies()`` runs at instrument time, when the application may not have
+# imported (or may never import) the framework. Instrumenting must not import it.
+REQUIREMENTS = {
+    "openai_agents": "openai-agents >= 0.20",
+    "mcp": "mcp >= 2.0",
+    "langchain": "langchain-core >= 1.0",
+    "llama_index": "llama-index-core >= 0.12",
+}
+
 
 def content_settings(kwargs: dict[str, Any]) -> ContentSettings:
     """``content`` (resolved by ``instrument()``), else ``capture_content`` (bool or ContentCapture),
@@ -72,9 +82,7 @@ class MCPInstrumentor(_PatchingInstrumentor):
     ours and its ``params._meta`` trace propagation is kept."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        from opentelemetry_instrumentation_llm.frameworks import mcp
-
-        return (mcp.REQUIREMENT,)
+        return (REQUIREMENTS["mcp"],)
 
     def _instrument(self, **kwargs: Any) -> None:
         from opentelemetry_instrumentation_llm.frameworks import mcp
@@ -99,9 +107,7 @@ class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     _processor: Any = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        from opentelemetry_instrumentation_llm.frameworks import openai_agents
-
-        return (openai_agents.REQUIREMENT,)
+        return (REQUIREMENTS["openai_agents"],)
 
     def _instrument(self, **kwargs: Any) -> None:
         self._active = True
@@ -145,9 +151,7 @@ class LangChainInstrumentor(_PatchingInstrumentor):
     _hook: Any = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        from opentelemetry_instrumentation_llm.frameworks import langchain
-
-        return (langchain.REQUIREMENT,)
+        return (REQUIREMENTS["langchain"],)
 
     def _instrument(self, **kwargs: Any) -> None:
         self._active = True
@@ -226,9 +230,7 @@ class LlamaIndexInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     _handler: Any = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        from opentelemetry_instrumentation_llm.frameworks import llama_index
-
-        return (llama_index.REQUIREMENT,)
+        return (REQUIREMENTS["llama_index"],)
 
     def _instrument(self, **kwargs: Any) -> None:
         self._active = True

@@ -62,7 +62,6 @@ from opentelemetry_instrumentation_llm._core.records import RequestInfo, Respons
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
 from opentelemetry_instrumentation_llm.frameworks._common import detach_if_current, start_inference, wrapped_by_us
 
-REQUIREMENT = "langchain-core >= 1.0"
 FALLBACK_SPEC = ProviderSpec(sdk="langchain", endpoints=(), classify=lambda _result: ResultKind.VALUE)
 
 AGENT_METADATA_KEY = "gen_ai.agent.name"

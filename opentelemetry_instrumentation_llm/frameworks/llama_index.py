@@ -53,7 +53,6 @@ from opentelemetry_instrumentation_llm._core.records import RequestInfo, Respons
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
 from opentelemetry_instrumentation_llm.frameworks._common import detach_if_current, start_inference, wrapped_by_us
 
-REQUIREMENT = "llama-index-core >= 0.12"
 FALLBACK_SPEC = ProviderSpec(sdk="llama_index", endpoints=(), classify=lambda _result: ResultKind.VALUE)
 
 # LlamaIndex integration modules whose calls go through an SDK method our core wraps.

@@ -30,7 +30,6 @@ from opentelemetry_instrumentation_llm._core.operations import (
     OperationRecorder,
 )
 
-REQUIREMENT = "mcp >= 2.0"
 # (module, attribute): where the SDK's span factory is imported by name.
 SPAN_FACTORIES: tuple[tuple[str, str], ...] = (
     ("mcp.shared.jsonrpc_dispatcher", "otel_span"),

@@ -46,7 +46,6 @@ from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorde
 from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
 
-REQUIREMENT = "openai-agents >= 0.20"
 FALLBACK_SPEC = ProviderSpec(sdk="openai_agents", endpoints=(), classify=lambda _result: ResultKind.VALUE)
 
 # The openai SDK methods the Agents SDK's models call; wrapped by our core when the openai
