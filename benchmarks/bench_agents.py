@@ -29,6 +29,7 @@ import json
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_overhead
 from bench_overhead import Discard, time_batch, time_batch_async
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
@@ -70,17 +71,27 @@ class Pipeline:
 
     def records(self) -> int:
         """Histogram records so far (sum of the points' counts)."""
+        return sum(count for _attrs, count in self.points())
+
+    def points(self) -> list[tuple[dict[str, Any], int]]:
+        """(attributes, records) of every histogram point so far, across instruments."""
         data = self.reader.get_metrics_data()
-        total = 0
-        for rm in data.resource_metrics if data else ():
-            for sm in rm.scope_metrics:
-                for metric in sm.metrics:
-                    total += sum(getattr(p, "count", 0) for p in metric.data.data_points)
-        return total
+        return [
+            (dict(point.attributes or {}), point.count)
+            for rm in (data.resource_metrics if data else ())
+            for sm in rm.scope_metrics
+            for metric in sm.metrics
+            for point in metric.data.data_points
+            if hasattr(point, "count")
+        ]
 
 
-def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: int) -> Callable[[], None]:
-    """The bare SDK replaying ``spans`` (with their nesting) and ``records`` histogram records."""
+def floor_for(
+    pipeline: Pipeline, spans: list[ReadableSpan], records: list[tuple[dict[str, Any], int]]
+) -> Callable[[], None]:
+    """The bare SDK replaying ``spans`` (names, kinds, attributes, nesting) and ``records`` (histogram
+    records with the same attributes as ours). A SERVER span whose parent is a CLIENT span of the set
+    gets its parent through a W3C carrier, injected and extracted as any cross-process propagation must."""
     tracer = pipeline.tracer_provider.get_tracer("floor")
     histogram = pipeline.meter_provider.get_meter("floor").create_histogram("floor.duration", unit="s")
     by_id = {s.context.span_id: s for s in spans}
@@ -88,20 +99,33 @@ def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: int) -> Ca
     for span in spans:
         parent = span.parent.span_id if span.parent is not None and span.parent.span_id in by_id else None
         children.setdefault(parent, []).append(span)
-    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai"}
+    flat = [attrs for attrs, count in records for _ in range(count)]
 
     def replay(parent_id: int | None, ctx: Any) -> None:
         for span in children.get(parent_id, ()):
+            if span.kind is trace.SpanKind.SERVER and parent_id is not None:
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier, ctx)
+                ctx = propagate.extract(carrier)
             started = tracer.start_span(span.name, ctx, span.kind, dict(span.attributes or {}))
             replay(span.context.span_id, trace.set_span_in_context(started, ctx))
             started.end()
 
     def floor() -> None:
         replay(None, None)
-        for _ in range(records):
+        for attrs in flat:
             histogram.record(0.5, attrs)
 
     return floor
+
+
+def new_records(
+    before: list[tuple[dict[str, Any], int]], after: list[tuple[dict[str, Any], int]]
+) -> list[tuple[dict[str, Any], int]]:
+    """The records made between two ``Pipeline.points()`` readings, by attribute set."""
+    seen = {frozenset(attrs.items()): count for attrs, count in before}
+    made = [(attrs, count - seen.get(frozenset(attrs.items()), 0)) for attrs, count in after]
+    return [(attrs, count) for attrs, count in made if count > 0]
 
 
 # ------------------------------------------------------------------------------- Agents SDK
@@ -306,6 +330,74 @@ def measure(
     return best
 
 
+@dataclass
+class Suite:
+    """One measured operation: its modes (on/off), a batch of k operations, and its floor."""
+
+    label: str
+    modes: dict[str, tuple[Callable[[], None], Callable[[], None]]]
+    batch: Callable[[int], Any]
+    floor: Callable[[], Callable[[], None]]
+    scale: int  # operations per batch relative to the agent run's
+
+
+def agents_suite(loop: asyncio.AbstractEventLoop, fake: FakeLLM) -> Suite:
+    pipeline = Pipeline()
+    run_agent = agents_scenario(fake)
+    modes = agents_modes(pipeline)
+
+    def agents_floor() -> Callable[[], None]:
+        on, off = modes["ours"]
+        on()
+        pipeline.collect.spans.clear()
+        before = pipeline.points()
+        loop.run_until_complete(run_agent())
+        records = new_records(before, pipeline.points())
+        spans = list(pipeline.collect.spans)
+        off()
+        names = sorted({s.name for s in spans})
+        print(f"agent run: {len(spans)} spans ({names}), {sum(c for _, c in records)} histogram records")
+        return floor_for(pipeline, spans, records)
+
+    return Suite(
+        "Agents SDK run, 3 model calls + 2 tool calls",
+        modes,
+        lambda k: time_batch_async(loop, run_agent, k),
+        agents_floor,
+        1,
+    )
+
+
+def mcp_suite(loop: asyncio.AbstractEventLoop) -> Suite:
+    pipeline = Pipeline()
+    modes = mcp_modes(pipeline)
+
+    def mcp_floor() -> Callable[[], None]:
+        on, off = modes["ours"]
+        on()
+        first = pipeline.points()
+        loop.run_until_complete(mcp_call_batch(1))
+        second = pipeline.points()
+        pipeline.collect.spans.clear()
+        loop.run_until_complete(mcp_call_batch(3))
+        off()
+        # Both batches connect once and make one untimed call: two more calls made the difference.
+        one, three = new_records(first, second), new_records(second, pipeline.points())
+        records = [(attrs, count // 2) for attrs, count in new_records(one, three)]
+        spans = [s for s in pipeline.collect.spans if s.name == "tools/call add"][-2:]  # client + server
+        shape = [(s.name, s.kind.name) for s in spans]
+        print(f"MCP tool call: {shape}, {sum(c for _, c in records)} histogram records")
+        return floor_for(pipeline, spans, records)
+
+    return Suite(
+        "MCP tools/call (client + server, in process)",
+        modes,
+        lambda k: loop.run_until_complete(mcp_call_batch(k)),
+        mcp_floor,
+        3,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
@@ -317,60 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     bench_overhead.clock = clock  # time_batch / time_batch_async read it there
     rounds, n = (3, 10) if args.quick else (7, 30)
     loop = asyncio.new_event_loop()
-    fake = FakeLLM()
     figures: dict[str, Any] = {"clock": args.clock}
-
-    pipeline = Pipeline()
-    run_agent = agents_scenario(fake)
-    modes = agents_modes(pipeline)
-
-    def agents_floor() -> Callable[[], None]:
-        on, off = modes["ours"]
-        on()
-        pipeline.collect.spans.clear()
-        before = pipeline.records()
-        loop.run_until_complete(run_agent())
-        records = pipeline.records() - before
-        spans = list(pipeline.collect.spans)
-        off()
-        print(f"agent run: {len(spans)} spans ({sorted({s.name for s in spans})}), {records} histogram records")
-        return floor_for(pipeline, spans, records)
-
-    figures["agent_run"] = measure(
-        "Agents SDK run, 3 model calls + 2 tool calls",
-        modes,
-        lambda k: time_batch_async(loop, run_agent, k),
-        agents_floor,
-        rounds,
-        n,
-    )
-
-    mcp_pipeline = Pipeline()
-    m_modes = mcp_modes(mcp_pipeline)
-
-    def mcp_floor() -> Callable[[], None]:
-        on, off = m_modes["ours"]
-        on()
-        first = mcp_pipeline.records()
-        loop.run_until_complete(mcp_call_batch(1))
-        second = mcp_pipeline.records()
-        mcp_pipeline.collect.spans.clear()
-        loop.run_until_complete(mcp_call_batch(3))
-        off()
-        # Both batches connect once and make one untimed call: two more calls made the difference.
-        records = ((mcp_pipeline.records() - second) - (second - first)) // 2
-        spans = [s for s in mcp_pipeline.collect.spans if s.name == "tools/call add"][-2:]  # client + server
-        print(f"MCP tool call: {[(s.name, s.kind.name) for s in spans]}, {records} histogram records")
-        return floor_for(mcp_pipeline, spans, records)
-
-    figures["mcp_tool_call"] = measure(
-        "MCP tools/call (client + server, in process)",
-        m_modes,
-        lambda k: loop.run_until_complete(mcp_call_batch(k)),
-        mcp_floor,
-        rounds,
-        n * 3,
-    )
+    for key, suite in (("agent_run", agents_suite(loop, FakeLLM())), ("mcp_tool_call", mcp_suite(loop))):
+        figures[key] = measure(suite.label, suite.modes, suite.batch, suite.floor, rounds, n * suite.scale)
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
     return 0

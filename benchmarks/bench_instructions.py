@@ -2,6 +2,7 @@
 
 Run:  python benchmarks/bench_instructions.py                 (openai and anthropic, ~5-10 minutes)
       python benchmarks/bench_instructions.py --calls 40 --only "chat, sync"
+      python benchmarks/bench_instructions.py --frameworks --calls 10   (Agents SDK run, MCP tools/call)
 
 ``bench_overhead.py`` times calls; on a shared 2-core machine its figures move by tens of
 microseconds from run to run. This benchmark runs the same scenarios (the same SDK calls against
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import glob
 import os
 import re
@@ -109,6 +111,38 @@ def child(providers: Sequence[str], calls: int, only: str | None, capture: str) 
     print("END", flush=True)
 
 
+def framework_child(calls: int, only: str | None) -> None:
+    """The agent layer: an Agents SDK run and an MCP tools/call (``bench_agents``), each phase one of
+    its modes (bare, the Agents SDK's own tracing with a do-nothing processor, ours, ...) or its floor."""
+    sys.path.insert(0, str(HERE))
+    import gc
+
+    from bench_agents import agents_suite, mcp_suite  # type: ignore[import-not-found]
+    from bench_overhead import time_batch  # type: ignore[import-not-found]
+
+    from opentelemetry_instrumentation_llm.testing import FakeLLM
+
+    loop = asyncio.new_event_loop()
+    for suite in (agents_suite(loop, FakeLLM()), mcp_suite(loop)):
+        if only and not any(part in suite.label for part in only.split(",")):
+            continue
+        n = max(2, calls * suite.scale)
+        floor_fn = suite.floor()
+        phases = {**suite.modes, "floor": (lambda: None, lambda: None)}
+        for phase, (on, off) in phases.items():
+            batch = functools.partial(time_batch, floor_fn) if phase == "floor" else suite.batch
+            on()
+            batch(max(2, n // 4))
+            gc.collect()
+            gc.disable()
+            _handshake(f"READY {suite.label}|{phase}|{n}")
+            batch(n)
+            _handshake("DONE")
+            gc.enable()
+            off()
+    print("END", flush=True)
+
+
 # ------------------------------------------------------------------------------ the controller
 
 
@@ -140,6 +174,7 @@ def control(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         "--capture",
         args.capture,
         *(["--only", args.only] if args.only else []),
+        *(["--frameworks"] if args.frameworks else []),
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=out_dir)
@@ -171,6 +206,21 @@ def control(args: argparse.Namespace) -> dict[str, dict[str, float]]:
     return results
 
 
+def report_frameworks(results: dict[str, dict[str, float]]) -> None:
+    """Per operation: each mode's added instructions over bare, and ours against the floor, both from
+    bare and from the framework's own tracing cost (what any processor-based instrumentation pays)."""
+    for label, r in results.items():
+        print(f"\n{label} (k instructions per operation)")
+        for phase, value in r.items():
+            added = "" if phase in ("bare", "floor") else f"  added {(value - r['bare']) / 1e3:9.1f}"
+            print(f"  {phase:<22}{value / 1e3:12.1f}{added}")
+        added = r["ours"] - r["bare"]
+        print(f"  ours added / floor = {added / r['floor']:.2f}")
+        if "sdk-tracing" in r:
+            own = r["ours"] - r["sdk-tracing"]
+            print(f"  ours added beyond the SDK's own tracing / floor = {own / r['floor']:.2f}")
+
+
 def report(results: dict[str, dict[str, float]]) -> None:
     print(f"\n{'scenario':<36}{'baseline k':>11}{'instr. k':>10}{'added k':>9}{'floor k':>9}{'added/floor':>12}")
     for label, r in results.items():
@@ -189,13 +239,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--only", default=None, help="only scenarios whose label contains one of these comma-separated texts"
     )
     parser.add_argument("--capture", default="NO_CONTENT")
+    parser.add_argument(
+        "--frameworks", action="store_true", help="the agent layer (bench_agents.py's suites) instead of providers"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child and args.frameworks:
+        framework_child(args.calls, args.only)
+        return 0
     if args.child:
         child(args.providers.split(","), args.calls, args.only, args.capture)
         return 0
     print(f"python {sys.version.split()[0]}, valgrind callgrind, calls={args.calls}, capture={args.capture}")
-    report(control(args))
+    (report_frameworks if args.frameworks else report)(control(args))
     return 0
 
 
