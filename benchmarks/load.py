@@ -163,10 +163,19 @@ def worker_main(instrumented: bool, base_url: str, endpoint: str, concurrency: i
 # --------------------------------------------------------------------------- the orchestrator
 
 
+def cpu_split(pin: bool) -> tuple[set[int] | None, set[int] | None]:
+    """(client CPUs, service CPUs): with ``pin``, the client process gets one CPU of its own and the
+    fake provider and the collector the others, as when they run on other machines; else no pinning."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2:
+        return None, None
+    return {cpus[0]}, set(cpus[1:])
+
+
 class Services:
     """The fake provider (its own process) and the collector, for the whole sitting."""
 
-    def __init__(self) -> None:
+    def __init__(self, cpus: set[int] | None = None) -> None:
         self.provider_port = free_port()
         self.provider = subprocess.Popen(
             [
@@ -184,6 +193,9 @@ class Services:
         assert self.provider.stdout is not None
         self.provider.stdout.readline()
         self.collector = BlackholeCollector.start()
+        if cpus:
+            for process in (self.provider, self.collector.process):
+                os.sched_setaffinity(process.pid, cpus)
         self.endpoint = self.collector.grpc_endpoint
         self.http_endpoint = self.collector.http_endpoint
 
@@ -196,6 +208,7 @@ class Services:
 def run_worker(
     services: Services, instrumented: bool, args: argparse.Namespace, env: dict[str, str] | None = None
 ) -> dict[str, Any]:
+    client_cpus = args.client_cpus
     environment = {**os.environ, **(env or {})}
     endpoint = (
         services.http_endpoint
@@ -221,6 +234,7 @@ def run_worker(
         text=True,
         env=environment,
         check=False,
+        preexec_fn=(lambda: os.sched_setaffinity(0, client_cpus)) if client_cpus else None,
     )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
@@ -246,6 +260,12 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per run (600 for the long hold)")
     parser.add_argument("--concurrency", type=int, default=48, help="concurrent asyncio tasks")
     parser.add_argument("--no-variants", action="store_true")
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the client, the fake provider and the collector share every CPU (default: the client "
+        "process gets one CPU of its own, the provider and the collector the others)",
+    )
     parser.add_argument("--hold", type=float, metavar="SECONDS", help="one instrumented run this long, sampled")
     parser.add_argument("--worker", choices=["uninstrumented", "instrumented"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -263,7 +283,8 @@ def main() -> int:
     if args.quick:
         args.pairs, args.duration, args.no_variants = 2, 3.0, True
     os.environ.setdefault("OTEL_EXPORTER_OTLP_INSECURE", "true")
-    services = Services()
+    args.client_cpus, service_cpus = cpu_split(not args.no_pin)
+    services = Services(service_cpus)
     if args.hold:
         args.duration = args.hold
         try:
@@ -287,8 +308,13 @@ def report(
     variants: dict[str, dict[str, Any]],
     baseline_again: dict[str, Any] | None,
 ) -> int:
+    pinned = (
+        f"client on CPU {sorted(args.client_cpus)}, provider and collector on the others"
+        if args.client_cpus
+        else "no pinning"
+    )
     print(
-        f"Load: {args.concurrency} concurrent tasks, {args.duration:g} s per run, {os.cpu_count()} CPUs, "
+        f"Load: {args.concurrency} concurrent tasks, {args.duration:g} s per run, {os.cpu_count()} CPUs ({pinned}), "
         f"Python {sys.version.split()[0]}"
     )
     print(
