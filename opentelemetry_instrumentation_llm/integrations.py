@@ -39,9 +39,9 @@ def content_settings(kwargs: dict[str, Any]) -> ContentSettings:
         return content
     override = kwargs.get("capture_content")
     if isinstance(override, bool):
-        return ContentSettings(capture=ContentCapture.SPAN_AND_EVENT if override else ContentCapture.NO_CONTENT)
+        override = ContentCapture.SPAN_AND_EVENT if override else ContentCapture.NO_CONTENT
     if isinstance(override, ContentCapture):
-        return ContentSettings(capture=override)
+        return ContentSettings(capture=override, emit_event=override.on_event)
     return ContentSettings.from_env()
 
 
@@ -62,6 +62,7 @@ def operation_recorder(scope: str, kwargs: dict[str, Any]) -> OperationRecorder:
         scope,
         tracer_provider=kwargs.get("tracer_provider"),
         meter_provider=kwargs.get("meter_provider"),
+        logger_provider=kwargs.get("logger_provider"),
         content=content_settings(kwargs),
     )
 
@@ -280,6 +281,7 @@ def instrument_frameworks(**kwargs: Any) -> list[str]:
     agents.configure(
         tracer_provider=kwargs.get("tracer_provider"),
         meter_provider=kwargs.get("meter_provider"),
+        logger_provider=kwargs.get("logger_provider"),
         content=content_settings(kwargs),
     )
     done = []

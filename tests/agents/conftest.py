@@ -21,9 +21,7 @@ def record(telemetry: Telemetry) -> Iterator[Callable[..., None]]:
 
     def _configure(capture: ContentCapture = ContentCapture.NO_CONTENT) -> None:
         agents.configure(
-            tracer_provider=telemetry.tracer_provider,
-            meter_provider=telemetry.meter_provider,
-            content=ContentSettings(capture=capture),
+            **telemetry.providers, content=ContentSettings(capture=capture, emit_event=capture.on_event)
         )
 
     _configure()
