@@ -85,6 +85,7 @@ class MCPInstrumentor(_PatchingInstrumentor):
         wrapper = mcp.span_factory_wrapper(operation_recorder("opentelemetry_instrumentation_llm.mcp", kwargs))
         for module, target in mcp.SPAN_FACTORIES:
             self._patch_on_import(module, target, wrapper)
+        self._patch_on_import(*mcp.RESULT_SOURCE, mcp.result_wrapper)
 
 
 class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]

@@ -10,12 +10,20 @@ SDK trace / span       what we record
 trace (one run)        ``invoke_workflow {workflow name}``, the root of the run's trace
 agent                  ``invoke_agent {agent name}`` (INTERNAL)
 function (a tool)      ``execute_tool {tool name}`` (INTERNAL, ``gen_ai.tool.type=function``)
+guardrail              ``apply_guardrail {guardrail name}`` (INTERNAL) with the draft conventions'
+                       ``gen_ai.guardrail.*`` result attributes, and a ``gen_ai.guardrail.result``
+                       event; a tripwire is the guardrail's result, not its error
+handoff                ``handoff {target agent}`` (INTERNAL, ours: the conventions define none),
+                       ``gen_ai.agent.name`` the source, ``llm.handoff.target_agent.name`` the target
 generation, response   nothing when our ``openai`` instrumentation is on (its inference span is the
                        one span of the model call); otherwise an inference span from the SDK's
                        data (model, usage)
-turn, task, handoff,   no span of their own (the conventions define none); a handoff shows as the
-guardrail, custom      next ``invoke_agent`` span of the same trace
+task, turn, custom     no span of their own; a failure the SDK reports on a turn (a tripped input
+                       guardrail) is carried up to the agent and the workflow span
 =====================  ==========================================================================
+
+The SDK reports failures as messages; ``error.type`` is the class of the SDK exception propagating
+when the span ends (``InputGuardrailTripwireTriggered``, ``MaxTurnsExceeded``, ...), else ``_OTHER``.
 
 Each recorded operation's context is made current from the SDK's span start to its end, so model
 calls and tools (and MCP requests, and anything else instrumented) inside nest under it. The

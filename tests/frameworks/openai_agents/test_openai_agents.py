@@ -15,8 +15,8 @@ from agents import (
     InputGuardrailTripwireTriggered,
     OpenAIChatCompletionsModel,
     OpenAIResponsesModel,
-    Runner,
     RunContextWrapper,
+    Runner,
     function_tool,
 )
 from agents.tracing import set_trace_processors
