@@ -16,8 +16,10 @@ and the loop becomes one trace, the agent span above every model call and tool s
 async functions and generators, and as a context manager (``with`` / ``async with``) that yields
 an :class:`Invocation` handle. A function that raises ends its span with ``error.type`` and the
 exception propagates unchanged. Tool arguments and results and agent input and output are
-recorded only when content capture is on (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``
-with a span mode), and pass through the same redaction as every other attribute.
+recorded only when content capture is on (``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``):
+as span attributes under ``SPAN_ONLY``, on a ``gen_ai.client.inference.operation.details`` log
+event under ``EVENT_ONLY``, on both under ``SPAN_AND_EVENT``; the redaction processors apply to
+both.
 """
 
 from __future__ import annotations
@@ -50,7 +52,11 @@ _recorder: OperationRecorder | None = None
 
 
 def configure(
-    *, tracer_provider: Any = None, meter_provider: Any = None, content: ContentSettings | None = None
+    *,
+    tracer_provider: Any = None,
+    meter_provider: Any = None,
+    logger_provider: Any = None,
+    content: ContentSettings | None = None,
 ) -> None:
     """Record with these providers and content settings (``instrument()`` calls this with its own).
 
@@ -61,6 +67,7 @@ def configure(
         SCOPE,
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
+        logger_provider=logger_provider,
         content=content or EnvContentSettings.from_env(),
     )
 

@@ -49,9 +49,9 @@ def content_settings(kwargs: dict[str, Any]) -> ContentSettings:
         return content
     override = kwargs.get("capture_content")
     if isinstance(override, bool):
-        return ContentSettings(capture=ContentCapture.SPAN_AND_EVENT if override else ContentCapture.NO_CONTENT)
+        override = ContentCapture.SPAN_AND_EVENT if override else ContentCapture.NO_CONTENT
     if isinstance(override, ContentCapture):
-        return ContentSettings(capture=override)
+        return ContentSettings(capture=override, emit_event=override.on_event)
     return ContentSettings.from_env()
 
 
@@ -72,6 +72,7 @@ def operation_recorder(scope: str, kwargs: dict[str, Any]) -> OperationRecorder:
         scope,
         tracer_provider=kwargs.get("tracer_provider"),
         meter_provider=kwargs.get("meter_provider"),
+        logger_provider=kwargs.get("logger_provider"),
         content=content_settings(kwargs),
     )
 
@@ -92,6 +93,7 @@ class MCPInstrumentor(_PatchingInstrumentor):
         wrapper = mcp.span_factory_wrapper(operation_recorder("opentelemetry_instrumentation_llm.mcp", kwargs))
         for module, target in mcp.SPAN_FACTORIES:
             self._patch_on_import(module, target, wrapper)
+        self._patch_on_import(*mcp.RESULT_SOURCE, mcp.result_wrapper)
 
 
 class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
@@ -282,6 +284,7 @@ def instrument_frameworks(**kwargs: Any) -> list[str]:
     agents.configure(
         tracer_provider=kwargs.get("tracer_provider"),
         meter_provider=kwargs.get("meter_provider"),
+        logger_provider=kwargs.get("logger_provider"),
         content=content_settings(kwargs),
     )
     done = []

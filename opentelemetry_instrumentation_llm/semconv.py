@@ -105,6 +105,8 @@ OP_EXECUTE_TOOL: Final = "execute_tool"
 OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
 OP_CREATE_AGENT: Final = "create_agent"
 OP_RETRIEVAL: Final = "retrieval"
+OP_APPLY_GUARDRAIL: Final = "apply_guardrail"  # draft (semantic-conventions-genai gen-ai-guardrails.md)
+OP_HANDOFF: Final = "handoff"  # ours: the conventions define no handoff (docs/agents.md)
 
 # ----------------------------------------------------------------- retrieval (genai main, not in the package yet)
 GEN_AI_DATA_SOURCE_ID: Final = "gen_ai.data_source.id"
@@ -122,6 +124,13 @@ NETWORK_TRANSPORT: Final = "network.transport"
 NETWORK_PROTOCOL_NAME: Final = "network.protocol.name"
 RPC_RESPONSE_STATUS_CODE: Final = "rpc.response.status_code"
 
+# ----------------------------------------------------------------- guardrails (draft), handoffs (ours)
+GEN_AI_GUARDRAIL_COMPONENT_NAME: Final = "gen_ai.guardrail.component.name"
+GEN_AI_GUARDRAIL_RESULT_TYPE: Final = "gen_ai.guardrail.result.type"
+GEN_AI_GUARDRAIL_RESULT_VALUE: Final = "gen_ai.guardrail.result.value"
+GUARDRAIL_RESULT_TRIPWIRE: Final = "tripwire_triggered"  # the Agents SDK's result, as the draft names it
+LLM_HANDOFF_TARGET_AGENT_NAME: Final = "llm.handoff.target_agent.name"
+
 # ----------------------------------------------------------------- token types (gen_ai.token.type)
 TOKEN_INPUT: Final = "input"
 TOKEN_OUTPUT: Final = "output"
@@ -130,6 +139,7 @@ TOKEN_OUTPUT: Final = "output"
 EVENT_INFERENCE_DETAILS: Final = "gen_ai.client.inference.operation.details"
 EVENT_OPERATION_EXCEPTION: Final = "gen_ai.client.operation.exception"
 EVENT_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
+EVENT_GUARDRAIL_RESULT: Final = "gen_ai.guardrail.result"  # draft (gen-ai-guardrails.md)
 
 # ----------------------------------------------------------------- metrics (default names)
 METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"

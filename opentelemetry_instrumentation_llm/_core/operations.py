@@ -22,14 +22,15 @@ from dataclasses import dataclass
 from time import time_ns
 from typing import Any
 
-from opentelemetry import context, trace
+from opentelemetry import _logs, context, trace
+from opentelemetry._logs import SeverityNumber
 from opentelemetry.context import Context, create_key, get_value
 from opentelemetry.metrics import Histogram, Meter, MeterProvider, get_meter
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, TracerProvider
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry_instrumentation_llm import semconv as sc
-from opentelemetry_instrumentation_llm._core.content import to_json
+from opentelemetry_instrumentation_llm._core.content import to_any_value, to_json
 from opentelemetry_instrumentation_llm._core.guard import end_anyway, report
 from opentelemetry_instrumentation_llm._core.settings import ContentSettings
 from opentelemetry_instrumentation_llm.version import __version__
@@ -72,6 +73,8 @@ class OperationKind(enum.Enum):
     TOOL = sc.OP_EXECUTE_TOOL
     WORKFLOW = sc.OP_INVOKE_WORKFLOW
     RETRIEVAL = sc.OP_RETRIEVAL
+    GUARDRAIL = sc.OP_APPLY_GUARDRAIL
+    HANDOFF = sc.OP_HANDOFF
     MCP_CLIENT = "mcp.client"
     MCP_SERVER = "mcp.server"
 
@@ -113,6 +116,8 @@ _METRIC_KEYS: dict[OperationKind, tuple[str, ...]] = {
     OperationKind.TOOL: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME, sc.GEN_AI_TOOL_TYPE, sc.GEN_AI_AGENT_NAME),
     OperationKind.WORKFLOW: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_WORKFLOW_NAME),
     OperationKind.RETRIEVAL: (),  # the conventions define no retrieval metric: span only
+    OperationKind.GUARDRAIL: (),  # nor a guardrail or handoff metric
+    OperationKind.HANDOFF: (),
     OperationKind.MCP_CLIENT: _MCP_METRIC_KEYS,
     OperationKind.MCP_SERVER: _MCP_METRIC_KEYS,
 }
@@ -166,11 +171,18 @@ class OperationRecorder:
         *,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
+        logger_provider: _logs.LoggerProvider | None = None,
         content: ContentSettings | None = None,
     ) -> None:
         self.tracer = trace.get_tracer(scope, __version__, tracer_provider, schema_url=sc.SCHEMA_URL)
         self.instruments = _Instruments(get_meter(scope, __version__, meter_provider, schema_url=sc.SCHEMA_URL))
-        self.capture = (content or ContentSettings()).capture.on_span
+        self.event_logger = _logs.get_logger(
+            scope, __version__, logger_provider=logger_provider, schema_url=sc.SCHEMA_URL
+        )
+        settings = content or ContentSettings()
+        self.capture_span = settings.capture.on_span
+        # Content on the details event: EVENT_ONLY / SPAN_AND_EVENT, unless OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT=false.
+        self.capture_event = settings.capture.on_event and settings.emit_event
 
     def start(
         self, info: OperationInfo, *, parent: Context | None = None, start_time: int | None = None
@@ -232,6 +244,8 @@ _NAME_KEY = {
     OperationKind.TOOL: sc.GEN_AI_TOOL_NAME,
     OperationKind.WORKFLOW: sc.GEN_AI_WORKFLOW_NAME,
     OperationKind.RETRIEVAL: sc.GEN_AI_DATA_SOURCE_ID,
+    OperationKind.GUARDRAIL: sc.GEN_AI_GUARDRAIL_COMPONENT_NAME,
+    OperationKind.HANDOFF: sc.LLM_HANDOFF_TARGET_AGENT_NAME,
 }
 
 
@@ -244,6 +258,7 @@ class Operation:
 
     __slots__ = (
         "_attrs",
+        "_content",
         "_done",
         "_start_ns",
         "agent",
@@ -261,6 +276,7 @@ class Operation:
         self.recorder = recorder
         self.info = info
         self._done = False
+        self._content: dict[str, Any] | None = None
         self.parent_agent = current_agent(parent)
         attrs = _start_attributes(info, self.parent_agent)
         self._attrs = attrs
@@ -284,16 +300,32 @@ class Operation:
 
     @property
     def captures_content(self) -> bool:
-        return self.recorder.capture and self.span.is_recording()
+        """Whether :meth:`record_content` records anything (on the span, the details event or both)."""
+        rec = self.recorder
+        return rec.capture_event or (rec.capture_span and self.span.is_recording())
 
     def record_content(self, key: str, value: Any) -> None:
-        """Put ``value`` on the span as JSON under ``key``, only when content capture is on."""
-        if self._done or not self.captures_content:
+        """Record ``value`` under ``key`` where content capture puts it: on the span as JSON
+        (``SPAN_ONLY``/``SPAN_AND_EVENT``), and kept for the details event emitted at the end
+        (``EVENT_ONLY``/``SPAN_AND_EVENT``). Nothing when capture is off."""
+        if self._done:
             return
+        rec = self.recorder
         try:
-            self.span.set_attribute(key, value if isinstance(value, str) else to_json(value))
+            if rec.capture_span and self.span.is_recording():
+                self.span.set_attribute(key, value if isinstance(value, str) else to_json(value))
+            if rec.capture_event:
+                if self._content is None:
+                    self._content = {}
+                self._content[key] = to_any_value(value)
         except Exception as exc:  # noqa: BLE001 - fail open: instrumentation never breaks the call
             report("recording operation content", exc)
+
+    def emit_event(self, name: str, attributes: Mapping[str, Any]) -> None:
+        """A log-record event in this operation's context (so it carries the span's trace and span id)."""
+        self.recorder.event_logger.emit(
+            event_name=name, severity_number=SeverityNumber.INFO, attributes=attributes, context=self.context
+        )
 
     def set_attributes(self, attributes: Mapping[str, AttributeValue]) -> None:
         """Attributes learnt while running (e.g. the MCP session id); low-cardinality ones reach metrics."""
@@ -329,7 +361,18 @@ class Operation:
                 span.record_exception(error)
             span.set_status(Status(StatusCode.ERROR, message or (str(error) if error is not None else error_type)))
         self._record_metrics((end_ns - self._start_ns) / 1e9, error_type)
+        if self._content is not None:
+            self._emit_details(error_type)
         span.end(end_time=end_ns)
+
+    def _emit_details(self, error_type: str | None) -> None:
+        """The captured content on the conventions' details event (the only one they define; its
+        ``gen_ai.operation.name`` says which operation it describes), with the span's attributes."""
+        attrs: dict[str, Any] = dict(self._attrs)
+        if error_type is not None:
+            attrs[sc.ERROR_TYPE] = error_type
+        attrs.update(self._content or {})
+        self.emit_event(sc.EVENT_INFERENCE_DETAILS, attrs)
 
     def _record_metrics(self, duration: float, error_type: str | None) -> None:
         kind = self.info.kind
@@ -346,7 +389,7 @@ class Operation:
             inst.tool.record(duration, metric_attrs, self.context)
         elif kind is OperationKind.WORKFLOW:
             inst.workflow.record(duration, metric_attrs, self.context)
-        elif kind is OperationKind.RETRIEVAL:
+        elif not keys:  # retrieval, guardrail, handoff: span only
             pass
         elif kind is OperationKind.MCP_SERVER:
             inst.mcp_server.record(duration, metric_attrs, self.context)

@@ -7,7 +7,9 @@ from ``_meta``) import by name. We replace that factory in both places: each ope
 would have traced becomes one :class:`~opentelemetry_instrumentation_llm._core.operations.Operation`
 with the conventions' name (``tools/call add``), kind, attributes and metrics, made current while
 the SDK runs, so the SDK's own propagation now carries our span's context. Everything the SDK
-tells its span (``error.type``, JSON-RPC status codes, status) is forwarded to ours.
+tells its span (``error.type``, JSON-RPC status codes, status) is forwarded to ours. On the client,
+a ``tools/call`` span ends once the result is back, so that a ``CallToolResult`` with ``isError``
+gets ``error.type=tool_error`` as on the server (the SDK's client never looks at the result).
 
 ``mcp`` 1.x has no such factory; see docs/agents.md for what is supported there.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import context as otel_context
@@ -35,6 +38,9 @@ SPAN_FACTORIES: tuple[tuple[str, str], ...] = (
     ("mcp.shared.jsonrpc_dispatcher", "otel_span"),
     ("mcp.server._otel", "otel_span"),
 )
+# Where the client's raw result of a request comes back: the span factory's block ends before the
+# caller sees it, so a tools/call result with ``isError`` is read here (see :class:`PendingToolCall`).
+RESULT_SOURCE = ("mcp.shared.jsonrpc_dispatcher", "JSONRPCDispatcher.send_raw_request")
 
 
 class SpanView:
@@ -102,6 +108,56 @@ def span_factory_wrapper(recorder: OperationRecorder) -> Callable[..., Any]:
     return wrapper
 
 
+class PendingToolCall:
+    """A client ``tools/call`` whose operation ends only once its result is known. The SDK's span
+    block ends when the response arrives, before anyone reads it; the conventions ask for
+    ``error.type=tool_error`` when that result has ``isError``. :func:`result_wrapper` holds one of
+    these around the request; the span block hands its operation over instead of ending it."""
+
+    __slots__ = ("operation", "view")
+
+    def __init__(self) -> None:
+        self.operation: Operation | None = None
+        self.view: SpanView | None = None
+
+    def finish(self, outcome: Any, error: BaseException | None) -> None:
+        operation, view = self.operation, self.view
+        if operation is None or view is None:
+            return
+        if error is not None:
+            _end(operation, view, error)
+        elif isinstance(outcome, Mapping) and outcome.get("isError") is True:
+            operation.finish(error_type=sc.MCP_TOOL_ERROR)
+        else:
+            operation.finish()
+
+
+_PENDING_TOOL_CALL: ContextVar[PendingToolCall | None] = ContextVar("llm_mcp_pending_tool_call", default=None)
+
+
+def result_wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A wrapt wrapper for the client's ``send_raw_request``: a ``tools/call``'s operation ends
+    with the result it returns (``tool_error`` for ``isError``), or with the error it raises."""
+    method = args[0] if args else kwargs.get("method")
+    if method != sc.MCP_TOOLS_CALL:
+        return wrapped(*args, **kwargs)
+    return _awaiting_result(wrapped(*args, **kwargs))
+
+
+async def _awaiting_result(request: Any) -> Any:
+    pending = PendingToolCall()
+    token = _PENDING_TOOL_CALL.set(pending)
+    try:
+        outcome = await request
+    except BaseException as exc:
+        pending.finish(None, exc)
+        raise
+    finally:
+        _PENDING_TOOL_CALL.reset(token)
+    pending.finish(outcome, None)
+    return outcome
+
+
 @contextmanager
 def _current(operation: Operation) -> Iterator[SpanView]:
     view = SpanView(operation)
@@ -112,9 +168,21 @@ def _current(operation: Operation) -> Iterator[SpanView]:
         _end(operation, view, exc)
         raise
     else:
-        _end(operation, view, None)
+        if not _hand_over(operation, view):
+            _end(operation, view, None)
     finally:
         otel_context.detach(token)
+
+
+def _hand_over(operation: Operation, view: SpanView) -> bool:
+    """Leave a successful client ``tools/call`` to the :class:`PendingToolCall` around it, if any."""
+    pending = _PENDING_TOOL_CALL.get()
+    if pending is None or pending.operation is not None or view.error_type is not None:
+        return False
+    if operation.info.kind is not OperationKind.MCP_CLIENT or operation.info.method != sc.MCP_TOOLS_CALL:
+        return False
+    pending.operation, pending.view = operation, view
+    return True
 
 
 def _end(operation: Operation, view: SpanView, error: BaseException | None) -> None:

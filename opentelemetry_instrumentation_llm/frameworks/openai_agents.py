@@ -10,12 +10,20 @@ SDK trace / span       what we record
 trace (one run)        ``invoke_workflow {workflow name}``, the root of the run's trace
 agent                  ``invoke_agent {agent name}`` (INTERNAL)
 function (a tool)      ``execute_tool {tool name}`` (INTERNAL, ``gen_ai.tool.type=function``)
+guardrail              ``apply_guardrail {guardrail name}`` (INTERNAL) with the draft conventions'
+                       ``gen_ai.guardrail.*`` result attributes, and a ``gen_ai.guardrail.result``
+                       event; a tripwire is the guardrail's result, not its error
+handoff                ``handoff {target agent}`` (INTERNAL, ours: the conventions define none),
+                       ``gen_ai.agent.name`` the source, ``llm.handoff.target_agent.name`` the target
 generation, response   nothing when our ``openai`` instrumentation is on (its inference span is the
                        one span of the model call); otherwise an inference span from the SDK's
                        data (model, usage)
-turn, task, handoff,   no span of their own (the conventions define none); a handoff shows as the
-guardrail, custom      next ``invoke_agent`` span of the same trace
+task, turn, custom     no span of their own; a failure the SDK reports on a turn (a tripped input
+                       guardrail) is carried up to the agent and the workflow span
 =====================  ==========================================================================
+
+The SDK reports failures as messages; ``error.type`` is the class of the SDK exception propagating
+when the span ends (``InputGuardrailTripwireTriggered``, ``MaxTurnsExceeded``, ...), else ``_OTHER``.
 
 Each recorded operation's context is made current from the SDK's span start to its end, so model
 calls and tools (and MCP requests, and anything else instrumented) inside nest under it. The
@@ -28,9 +36,12 @@ instrumentation (as spans without an agent parent).
 
 from __future__ import annotations
 
+import json
+import sys
 import threading
 from typing import Any
 
+from agents.exceptions import AgentsException
 from agents.tracing import Span as SdkSpan, Trace as SdkTrace, TracingProcessor
 from opentelemetry import context as otel_context
 
@@ -84,6 +95,10 @@ class AgentsTraceProcessor(TracingProcessor):
         self._operations = operations
         self._inference = inference
         self._open: dict[str, tuple[Operation | Invocation, Any]] = {}
+        # Failures on their way up (see _outcome): SDK span id -> error.type carried to it from a
+        # child, and SDK trace id -> error.type of the run.
+        self._carried: dict[str, str] = {}
+        self._failed_runs: dict[str, str] = {}
         self._lock = threading.Lock()
         self.enabled = True
 
@@ -97,7 +112,9 @@ class AgentsTraceProcessor(TracingProcessor):
             )
 
     def on_trace_end(self, trace: SdkTrace) -> None:
-        self._end(trace.trace_id, None)
+        with self._lock:
+            error_type = self._failed_runs.pop(trace.trace_id, None)
+        self._end(trace.trace_id, None, error_type)
 
     # ------------------------------------------------------------------ spans
 
@@ -106,19 +123,25 @@ class AgentsTraceProcessor(TracingProcessor):
             return
         data = span.span_data
         kind = data.type
-        if kind == "agent":
-            info = OperationInfo(OperationKind.AGENT, data.name)
+        if kind in ("generation", "response"):
+            if not openai_instrumented_by_us():
+                model = getattr(data, "model", None)
+                request = RequestInfo(operation=sc.OP_CHAT, provider=sc.PROVIDER_OPENAI, model=model)
+                self._begin(span.span_id, lambda: Invocation(self._inference, request, None))
+            return
+        info = _operation_info(data)
+        if info is not None:
             self._begin(span.span_id, lambda: self._operations.start(info))
-        elif kind == "function":
-            info = OperationInfo(OperationKind.TOOL, data.name, {sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION})
-            self._begin(span.span_id, lambda: self._operations.start(info))
-        elif kind in ("generation", "response") and not openai_instrumented_by_us():
-            model = getattr(data, "model", None)
-            request = RequestInfo(operation=sc.OP_CHAT, provider=sc.PROVIDER_OPENAI, model=model)
-            self._begin(span.span_id, lambda: Invocation(self._inference, request, None))
 
     def on_span_end(self, span: SdkSpan[Any]) -> None:
-        self._end(span.span_id, span)
+        if not self.enabled and not self._open:
+            return
+        try:
+            error_type = self._outcome(span)
+        except Exception as exc:  # noqa: BLE001 - fail open: never raise into the SDK
+            report("reading an Agents SDK span's outcome", exc)
+            error_type = None
+        self._end(span.span_id, span, error_type)
 
     def shutdown(self) -> None:
         self.enabled = False
@@ -139,7 +162,23 @@ class AgentsTraceProcessor(TracingProcessor):
         except Exception as exc:  # noqa: BLE001 - fail open: never raise into the SDK
             report("starting an Agents SDK span", exc)
 
-    def _end(self, key: str, span: SdkSpan[Any] | None) -> None:
+    def _outcome(self, span: SdkSpan[Any]) -> str | None:
+        """The span's error.type: its own error, or one carried up from a failed child. The SDK
+        reports a run's failure on the span current when it raises (a turn, for a tripped input
+        guardrail), not on the agent or the trace: a turn's, agent's or task's failure is carried to
+        its parent, and a root's to the run (the workflow span)."""
+        own = _error_type(span)
+        with self._lock:
+            carried = self._carried.pop(span.span_id, None)
+            error_type = own or carried
+            if error_type is not None and span.span_data.type in _RUN_SPANS:
+                if span.parent_id:
+                    self._carried[span.parent_id] = error_type
+                else:
+                    self._failed_runs[span.trace_id] = error_type
+        return error_type
+
+    def _end(self, key: str, span: SdkSpan[Any] | None, error_type: str | None) -> None:
         with self._lock:
             entry = self._open.pop(key, None)
         if entry is None:
@@ -148,26 +187,78 @@ class AgentsTraceProcessor(TracingProcessor):
         try:
             otel_context.detach(token)
             if isinstance(record, Invocation):
-                record.finish(_response(span))
-            else:
-                _finish_operation(record, span)
+                record.finish(_response(span, error_type))
+                return
+            message = error_type
+            if span is not None:
+                _finish_operation(record, span, error_type)
+                if span.error:
+                    message = str(span.error.get("message") or error_type)
+            record.finish(error_type=error_type, message=message)
         except Exception as exc:  # noqa: BLE001 - fail open: never raise into the SDK
             report("ending an Agents SDK span", exc)
 
 
-def _finish_operation(operation: Operation, span: SdkSpan[Any] | None) -> None:
-    error = span.error if span is not None else None
-    if span is not None and operation.captures_content and span.span_data.type == "function":
-        data = span.span_data
+# SDK spans whose failure is their parent's: a turn fails its agent, an agent its task (one
+# Runner.run), a root task the whole run. A tool's failure is not carried: the SDK may hand it to the model.
+_RUN_SPANS = frozenset({"turn", "agent", "task"})
+
+
+def _operation_info(data: Any) -> OperationInfo | None:
+    """The operation an SDK span starts, for the kinds we record (generation/response aside)."""
+    kind = data.type
+    if kind == "agent":
+        return OperationInfo(OperationKind.AGENT, data.name)
+    if kind == "function":
+        return OperationInfo(OperationKind.TOOL, data.name, {sc.GEN_AI_TOOL_TYPE: sc.TOOL_TYPE_FUNCTION})
+    if kind == "guardrail":
+        return OperationInfo(OperationKind.GUARDRAIL, data.name)
+    if kind == "handoff":
+        # The target is set by the SDK once the handoff ran: named at the end.
+        source = {sc.GEN_AI_AGENT_NAME: data.from_agent} if data.from_agent else None
+        return OperationInfo(OperationKind.HANDOFF, None, source)
+    return None
+
+
+def _error_type(span: SdkSpan[Any]) -> str | None:
+    """The SDK reports a failure as a message, not a type. When it ends the span while its own
+    exception propagates (a tripped guardrail, max turns, a model behaviour error), that exception's
+    class names it; otherwise ``_OTHER``, the conventions' fallback."""
+    if not span.error:
+        return None
+    raised = sys.exc_info()[1]
+    return type(raised).__name__ if isinstance(raised, AgentsException) else "_OTHER"
+
+
+def _finish_operation(operation: Operation, span: SdkSpan[Any], error_type: str | None) -> None:
+    """What the SDK span adds at its end: tool content, a guardrail's result, a handoff's target."""
+    data = span.span_data
+    if data.type == "function" and operation.captures_content:
         if data.input is not None:
-            operation.record_content(sc.GEN_AI_TOOL_CALL_ARGUMENTS, data.input)
-        if data.output is not None and error is None:
+            operation.record_content(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _arguments(data.input))
+        if data.output is not None and error_type is None:
             operation.record_content(sc.GEN_AI_TOOL_CALL_RESULT, str(data.output))
-    if error:
-        # The SDK reports a message, not a type; "_OTHER" is the conventions' fallback error.type.
-        operation.finish(error_type="_OTHER", message=str(error.get("message") or "error"))
-    else:
-        operation.finish()
+    elif data.type == "guardrail":
+        result = {
+            sc.GEN_AI_GUARDRAIL_COMPONENT_NAME: data.name,
+            sc.GEN_AI_GUARDRAIL_RESULT_TYPE: sc.GUARDRAIL_RESULT_TRIPWIRE,
+            sc.GEN_AI_GUARDRAIL_RESULT_VALUE: "true" if data.triggered else "false",
+        }
+        operation.set_attributes(result)
+        operation.emit_event(sc.EVENT_GUARDRAIL_RESULT, result)
+    elif data.type == "handoff" and data.to_agent:
+        operation.span.update_name(f"{sc.OP_HANDOFF} {data.to_agent}")
+        operation.set_attributes({sc.LLM_HANDOFF_TARGET_AGENT_NAME: data.to_agent})
+
+
+def _arguments(arguments: Any) -> Any:
+    """Tool arguments as an object: the conventions ask to deserialise the JSON text the SDK holds."""
+    if isinstance(arguments, str):
+        try:
+            return json.loads(arguments)
+        except ValueError:
+            return arguments
+    return arguments
 
 
 def _finish_reasons(response: Any) -> list[str] | None:
@@ -181,7 +272,7 @@ def _finish_reasons(response: Any) -> list[str] | None:
     return ["tool_call" if calls else "stop"]
 
 
-def _response(span: SdkSpan[Any] | None) -> ResponseInfo | None:
+def _response(span: SdkSpan[Any] | None, error_type: str | None) -> ResponseInfo | None:
     if span is None:
         return None
     data = span.span_data
@@ -192,6 +283,6 @@ def _response(span: SdkSpan[Any] | None) -> ResponseInfo | None:
             response_model=getattr(response, "model", None),
             finish_reasons=_finish_reasons(response),
             usage=_usage(getattr(response, "usage", None) or data.usage),
-            error_type="_OTHER" if span.error else None,
+            error_type=error_type,
         )
-    return ResponseInfo(usage=_usage(data.usage), error_type="_OTHER" if span.error else None)
+    return ResponseInfo(usage=_usage(data.usage), error_type=error_type)

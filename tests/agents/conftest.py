@@ -20,11 +20,7 @@ def record(telemetry: Telemetry) -> Iterator[Callable[..., None]]:
     """``record(capture=...)``: the hand-written-loop API records into the test's providers."""
 
     def _configure(capture: ContentCapture = ContentCapture.NO_CONTENT) -> None:
-        agents.configure(
-            tracer_provider=telemetry.tracer_provider,
-            meter_provider=telemetry.meter_provider,
-            content=ContentSettings(capture=capture),
-        )
+        agents.configure(**telemetry.providers, content=ContentSettings(capture=capture, emit_event=capture.on_event))
 
     _configure()
     yield _configure

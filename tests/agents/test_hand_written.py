@@ -9,10 +9,14 @@ from typing import Any
 
 import openai
 import pytest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.trace import SpanKind, StatusCode
 
 import opentelemetry_instrumentation_llm as llm
-from opentelemetry_instrumentation_llm.config import ContentCapture
+from opentelemetry_instrumentation_llm import agents
+from opentelemetry_instrumentation_llm.config import ContentCapture, ContentSettings
+from opentelemetry_instrumentation_llm.processors import RedactingLogRecordProcessor, Redactor
 from opentelemetry_instrumentation_llm.testing import FakeLLM, Reply
 from tests.agents.shape import (
     assert_one_trace,
@@ -22,7 +26,7 @@ from tests.agents.shape import (
     point_count,
     point_sum,
 )
-from tests.conftest import Telemetry, decoded, everything_exported
+from tests.conftest import Telemetry, decoded, everything_exported, plain
 
 SECRET_CITY = "Quimper-7731"
 
@@ -114,6 +118,65 @@ def test_content_under_capture(client: openai.OpenAI, fake: FakeLLM, record: Any
     assert decoded(agent.attributes["gen_ai.output.messages"]) == [
         {"role": "assistant", "parts": [{"type": "text", "content": answer}], "finish_reason": "stop"}
     ]
+
+
+@pytest.mark.parametrize(
+    ("capture", "on_span", "on_event"),
+    [
+        (ContentCapture.NO_CONTENT, False, False),
+        (ContentCapture.SPAN_ONLY, True, False),
+        (ContentCapture.EVENT_ONLY, False, True),
+        (ContentCapture.SPAN_AND_EVENT, True, True),
+    ],
+)
+def test_content_goes_where_capture_says(
+    capture: ContentCapture, on_span: bool, on_event: bool, record: Any, telemetry: Telemetry
+) -> None:
+    record(capture=capture)
+    with llm.workflow("trip"), llm.agent("planner") as run:
+        run.record_input(f"weather in {SECRET_CITY}?")
+        get_weather(SECRET_CITY)
+        run.record_output("sunny")
+    spans = telemetry.spans()
+    (tool,) = by_operation(spans, "execute_tool")
+    (agent,) = by_operation(spans, "invoke_agent")
+    content_keys = {"gen_ai.tool.call.arguments", "gen_ai.tool.call.result", "gen_ai.input.messages"}
+    assert bool(content_keys & {*tool.attributes, *agent.attributes}) is on_span
+    events = telemetry.events("gen_ai.client.inference.operation.details")
+    if not on_event:
+        assert events == []
+        assert (SECRET_CITY in everything_exported(telemetry)) is on_span
+        return
+    by_span = {e.span_id: e for e in events}
+    assert set(by_span) == {tool.context.span_id, agent.context.span_id}  # nothing for the content-less workflow
+    tool_event, agent_event = by_span[tool.context.span_id], by_span[agent.context.span_id]
+    assert tool_event.trace_id == tool.context.trace_id
+    assert tool_event.attributes["gen_ai.operation.name"] == "execute_tool"
+    assert tool_event.attributes["gen_ai.tool.name"] == "get_weather"
+    assert plain(tool_event.attributes["gen_ai.tool.call.arguments"]) == {"city": SECRET_CITY}  # structured
+    assert tool_event.attributes["gen_ai.tool.call.result"] == f"sunny in {SECRET_CITY}"
+    assert agent_event.attributes["gen_ai.agent.name"] == "planner"
+    assert plain(agent_event.attributes["gen_ai.input.messages"]) == [
+        {"role": "user", "parts": [{"type": "text", "content": f"weather in {SECRET_CITY}?"}]}
+    ]
+    assert plain(agent_event.attributes["gen_ai.output.messages"])[0]["parts"][0]["content"] == "sunny"
+
+
+def test_event_content_is_redacted() -> None:
+    """The same redaction as for span attributes applies to the details event (the pipeline's processors)."""
+    exported = InMemoryLogRecordExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(RedactingLogRecordProcessor(SimpleLogRecordProcessor(exported), Redactor()))
+    capture = ContentCapture.EVENT_ONLY
+    agents.configure(logger_provider=provider, content=ContentSettings(capture=capture, emit_event=True))
+    try:
+        with llm.tool("mail") as handle:
+            handle.record_input({"to": "jane.doe@example.com"})
+    finally:
+        agents._recorder = None
+    (event,) = [entry.log_record for entry in exported.get_finished_logs()]
+    assert "jane.doe@example.com" not in repr(dict(event.attributes))
+    assert "to" in plain(event.attributes["gen_ai.tool.call.arguments"])
 
 
 def test_tool_error_propagates_unchanged(

@@ -109,6 +109,11 @@ async def test_tool_call_across_processes_is_one_trace(
     assert "jsonrpc.request.id" in call.attributes
     assert not any(s.name.startswith("MCP send") for s in client_spans)
     assert {"tools/call add", "tools/call divide"} <= {s.name for s in client_spans}
+    (failed_call,) = [s for s in client_spans if s.name == "tools/call divide"]
+    assert failed_call.attributes["error.type"] == "tool_error"  # isError in the result, as on the server
+    assert failed_call.status.status_code is StatusCode.ERROR
+    assert "error.type" not in call.attributes and call.status.status_code is StatusCode.UNSET
+    assert len({s.context.span_id for s in client_spans}) == len(client_spans)  # each span ended once
 
     served = server_spans(spans_file)
     (handled,) = [s for s in served if s["name"] == "tools/call add"]
@@ -127,6 +132,8 @@ async def test_tool_call_across_processes_is_one_trace(
     tool_points = telemetry.points("gen_ai.execute_tool.duration")
     assert point_count(tool_points, **{"gen_ai.tool.name": "add", "gen_ai.agent.name": "calculator-agent"}) == 1
     assert [p.sum for p in telemetry.points("gen_ai.invoke_agent.tool_calls")] == [1]
+    assert point_count(tool_points, **{"gen_ai.tool.name": "divide", "error.type": "tool_error"}) == 1
+    assert point_count(points, **{"gen_ai.tool.name": "divide", "error.type": "tool_error"}) == 1
 
     server_points = server_metrics(spans_file)
     assert any(

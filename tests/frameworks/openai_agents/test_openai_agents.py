@@ -8,8 +8,19 @@ from typing import Any
 
 import openai
 import pytest
-from agents import Agent, OpenAIChatCompletionsModel, OpenAIResponsesModel, Runner, function_tool
+from agents import (
+    Agent,
+    GuardrailFunctionOutput,
+    InputGuardrail,
+    InputGuardrailTripwireTriggered,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+    RunContextWrapper,
+    Runner,
+    function_tool,
+)
 from agents.tracing import set_trace_processors
+from opentelemetry.trace import SpanKind, StatusCode
 
 from opentelemetry_instrumentation_llm.instrumentor import OpenAIInstrumentor
 from opentelemetry_instrumentation_llm.integrations import OpenAIAgentsInstrumentor
@@ -48,7 +59,7 @@ def aclient(fake_server: FakeLLMServer, fake: FakeLLM) -> Iterator[openai.AsyncO
     yield openai.AsyncOpenAI(api_key="sk-test-agents", base_url=fake_server.openai_base_url, max_retries=0)
 
 
-def build_agents(client: openai.AsyncOpenAI, api: str) -> Agent[Any]:
+def build_agents(client: openai.AsyncOpenAI, api: str, guardrails: list[Any] | None = None) -> Agent[Any]:
     model_type = OpenAIResponsesModel if api == "responses" else OpenAIChatCompletionsModel
     weather = Agent(
         name="weather",
@@ -60,8 +71,16 @@ def build_agents(client: openai.AsyncOpenAI, api: str) -> Agent[Any]:
         name="triage",
         instructions="Route the question.",
         handoffs=[weather],
+        input_guardrails=guardrails or [],
         model=model_type(model="gpt-4o", openai_client=client),
     )
+
+
+def topic_guardrail(trip: bool) -> InputGuardrail[Any]:
+    async def check(_ctx: RunContextWrapper[Any], _agent: Agent[Any], text: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info={"seen": str(text)}, tripwire_triggered=trip)
+
+    return InputGuardrail(guardrail_function=check, name="topic_check")
 
 
 def script(fake: FakeLLM) -> None:
@@ -114,6 +133,13 @@ async def test_run_is_one_trace_with_one_span_per_model_call(
     assert all(any(is_ancestor(a, s, spans) for a in agents_by_name.values()) for s in chats)
     assert SECRET_CITY not in everything_exported(telemetry)
 
+    (handoff,) = by_operation(spans, "handoff")
+    assert handoff.name == "handoff weather" and handoff.kind is SpanKind.INTERNAL
+    assert handoff.attributes["gen_ai.agent.name"] == "triage"
+    assert handoff.attributes["llm.handoff.target_agent.name"] == "weather"
+    assert handoff.parent is not None and handoff.parent.span_id == agents_by_name["triage"].context.span_id
+    assert handoff.end_time <= agents_by_name["weather"].start_time  # the transfer, then the next agent
+
     assert point_count(telemetry.points("gen_ai.invoke_agent.duration"), **{"gen_ai.agent.name": "weather"}) == 1
     assert point_count(telemetry.points("gen_ai.execute_tool.duration"), **{"gen_ai.tool.name": "get_weather"}) == 1
     assert point_sum(telemetry.points("gen_ai.invoke_agent.inference_calls")) == 3
@@ -150,3 +176,58 @@ async def test_uninstrument_stops_recording(
     script(fake)
     await run(build_agents(aclient, "responses"), streamed=False)
     assert telemetry.spans() == []
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "streamed"])
+@pytest.mark.parametrize("trip", [False, True], ids=["passes", "trips"])
+async def test_input_guardrail(
+    trip: bool,
+    streamed: bool,
+    aclient: openai.AsyncOpenAI,
+    fake: FakeLLM,
+    telemetry: Telemetry,
+    instrument_agents: Callable[..., Any],
+    instrument_openai: Callable[..., Any],
+) -> None:
+    instrument_openai()
+    instrument_agents()
+    script(fake)
+    agent = build_agents(aclient, "responses", guardrails=[topic_guardrail(trip)])
+    if trip:
+        with pytest.raises(InputGuardrailTripwireTriggered) as raised:
+            await run(agent, streamed)
+        assert type(raised.value) is InputGuardrailTripwireTriggered  # unchanged, not wrapped
+        assert raised.value.guardrail_result.guardrail.get_name() == "topic_check"
+    else:
+        assert await run(agent, streamed) == f"answer from tool: sunny in {SECRET_CITY}"
+
+    spans = telemetry.spans()
+    assert_one_trace(spans)
+    assert len({s.context.span_id for s in spans}) == len(spans)  # every span ended once
+    (workflow,) = by_operation(spans, "invoke_workflow")
+    (triage,) = [s for s in by_operation(spans, "invoke_agent") if s.attributes["gen_ai.agent.name"] == "triage"]
+    (guardrail,) = by_operation(spans, "apply_guardrail")
+    assert guardrail.name == "apply_guardrail topic_check" and guardrail.kind is SpanKind.INTERNAL
+    assert is_ancestor(triage, guardrail, spans)
+    result = {
+        "gen_ai.guardrail.component.name": "topic_check",
+        "gen_ai.guardrail.result.type": "tripwire_triggered",
+        "gen_ai.guardrail.result.value": "true" if trip else "false",
+    }
+    assert {k: guardrail.attributes[k] for k in result} == result
+    (event,) = telemetry.events("gen_ai.guardrail.result")
+    assert dict(event.attributes) == result
+    assert event.span_id == guardrail.context.span_id
+    assert "error.type" not in guardrail.attributes  # the guardrail worked; its verdict is not an error
+    chats = inference_spans(spans)
+    assert len(chats) == len(fake.exchanges)
+    assert all(is_ancestor(triage, s, spans) or is_ancestor(workflow, s, spans) for s in chats)
+    if trip:
+        for span in (triage, workflow):
+            assert span.attributes["error.type"] == "InputGuardrailTripwireTriggered", span.name
+            assert span.status.status_code is StatusCode.ERROR
+        assert by_operation(spans, "execute_tool") == []
+        points = telemetry.points("gen_ai.invoke_workflow.duration")
+        assert point_count(points, **{"error.type": "InputGuardrailTripwireTriggered"}) == 1
+    else:
+        assert "error.type" not in workflow.attributes and "error.type" not in triage.attributes
