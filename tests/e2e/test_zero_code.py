@@ -7,15 +7,14 @@ select a distro and configurator explicitly (which is what the README tells user
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from opentelemetry_instrumentation_llm import semconv as sc
 from tests.e2e.collector import OTLPSink, Rotel, wait_until
+from tests.e2e.launcher import launch, ours as our_spans
 
 APP = """
 import os, anthropic, openai
@@ -30,32 +29,23 @@ with anthropic.Anthropic(api_key="sk-ant-zero-code-secret", base_url=base, max_r
     print("anthropic:", message.content[0].text)
 """
 
-LAUNCHER = Path(sys.executable).parent / "opentelemetry-instrument"
-
 
 def run_app(tmp_path: Path, fake_server, **env: str) -> subprocess.CompletedProcess[str]:
     app = tmp_path / "app.py"
     app.write_text(APP)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ANTHROPIC_", "OPENAI_"))}
-    clean.update(
-        {
-            "FAKE_LLM_URL": fake_server.url,
-            "OTEL_SERVICE_NAME": "zero-code-app",
-            "OTEL_METRIC_EXPORT_INTERVAL": "500",
-            "OTEL_BSP_SCHEDULE_DELAY": "100",
-            **env,
-        }
-    )
-    result = subprocess.run(
-        [str(LAUNCHER), sys.executable, str(app)], env=clean, capture_output=True, text=True, timeout=120, cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
+    defaults = {
+        "FAKE_LLM_URL": fake_server.url,
+        "OTEL_SERVICE_NAME": "zero-code-app",
+        "OTEL_METRIC_EXPORT_INTERVAL": "500",
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+    result = launch(app, {**defaults, **env})
     assert "openai: echo: " in result.stdout and "anthropic: echo: zero code" in result.stdout
     return result
 
 
 def ours(sink: OTLPSink) -> list:
-    return [s for s in sink.spans() if s.scope.startswith("opentelemetry_instrumentation_llm.")]
+    return our_spans(sink.spans())
 
 
 @pytest.mark.parametrize(("protocol", "endpoint_of"), [("grpc", "grpc_endpoint"), ("http/protobuf", "http_endpoint")])
@@ -201,22 +191,16 @@ def test_zero_code_instruments_every_sdk_the_app_imports(tmp_path, fake_server, 
     instrumentation, so this also proves the on-import patching."""
     app = tmp_path / "app.py"
     app.write_text(MORE_SDKS_APP)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ANTHROPIC_", "OPENAI_", "AWS_"))}
-    env.update(
-        {
-            "FAKE_LLM_URL": fake_server.url,
-            "OTEL_SERVICE_NAME": "zero-code-app",
-            "OTEL_PYTHON_DISTRO": "llm",
-            "OTEL_PYTHON_CONFIGURATOR": "llm",
-            "OTEL_TRACES_EXPORTER": "console",
-            "OTEL_METRICS_EXPORTER": "none",
-            "OTEL_LOGS_EXPORTER": "none",
-        }
-    )
-    result = subprocess.run(
-        [str(LAUNCHER), sys.executable, str(app)], env=env, capture_output=True, text=True, timeout=180, cwd=tmp_path
-    )
-    assert result.returncode == 0, result.stderr
+    env = {
+        "FAKE_LLM_URL": fake_server.url,
+        "OTEL_SERVICE_NAME": "zero-code-app",
+        "OTEL_PYTHON_DISTRO": "llm",
+        "OTEL_PYTHON_CONFIGURATOR": "llm",
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
+    }
+    result = launch(app, env, timeout=180)
     assert "all calls answered" in result.stdout
     decoder = json.JSONDecoder()
     text, found = result.stdout, set()

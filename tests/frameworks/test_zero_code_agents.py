@@ -4,16 +4,12 @@ MCP server in another process (itself under ``opentelemetry-instrument``), insid
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from opentelemetry_instrumentation_llm.testing import FakeLLM, FakeLLMServer, Reply
 from tests.e2e.collector import OTLPSink, Rotel, wait_until
-
-LAUNCHER = Path(sys.executable).parent / "opentelemetry-instrument"
+from tests.e2e.launcher import LAUNCHER, launch, to_collector, trace_of
 
 SERVER = """
 from mcp.server.mcpserver import MCPServer
@@ -62,36 +58,18 @@ def test_agent_tool_and_mcp_server_in_one_trace(
     (tmp_path / "server.py").write_text(SERVER)
     (tmp_path / "app.py").write_text(APP)
     fake.push(Reply(tool_calls=[{"id": "call_1", "name": "add", "arguments": '{"a": 2, "b": 3}'}]))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_"))}
-    env.update(
-        {
-            "FAKE_LLM_URL": fake_server.url,
-            "LAUNCHER": str(LAUNCHER),
-            "SERVER": str(tmp_path / "server.py"),
-            "OTEL_SERVICE_NAME": "agent-app",
-            "OTEL_PYTHON_DISTRO": "llm",
-            "OTEL_PYTHON_CONFIGURATOR": "llm",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.grpc_endpoint,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-            "OTEL_BSP_SCHEDULE_DELAY": "100",
-            "OTEL_METRIC_EXPORT_INTERVAL": "500",
-        }
-    )
-    result = subprocess.run(
-        [str(LAUNCHER), sys.executable, str(tmp_path / "app.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
+    env = {
+        "FAKE_LLM_URL": fake_server.url,
+        "LAUNCHER": str(LAUNCHER),
+        "SERVER": str(tmp_path / "server.py"),
+        "OTEL_SERVICE_NAME": "agent-app",
+        **to_collector(collector.grpc_endpoint),
+    }
+    result = launch(tmp_path / "app.py", env)
     assert "answer: answer from tool: 5" in result.stdout
 
     def run_spans() -> list[Any]:
-        spans = [s for s in sink.spans() if s.scope.startswith("opentelemetry_instrumentation_llm.")]
-        roots = [s for s in spans if s.name == "invoke_workflow zero-code"]
-        return [s for s in spans if roots and s.trace_id == roots[0].trace_id]
+        return trace_of(sink.spans(), "invoke_workflow zero-code")
 
     expected = {
         "invoke_workflow zero-code",

@@ -4,16 +4,12 @@ ChatOpenAI, run from a graph node in a thread pool): one trace through a real co
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from opentelemetry_instrumentation_llm.testing import FakeLLM, FakeLLMServer, Reply
 from tests.e2e.collector import OTLPSink, Rotel, wait_until
-
-LAUNCHER = Path(sys.executable).parent / "opentelemetry-instrument"
+from tests.e2e.launcher import launch, to_collector, trace_of
 
 APP = """
 import os, warnings
@@ -55,36 +51,18 @@ def test_langgraph_app_is_one_trace_through_the_collector(
     fake.push(
         Reply(tool_calls=[{"id": "call_1", "name": "get_weather", "arguments": json.dumps({"city": "Brest-9120"})}])
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_", "LANGSMITH_", "LANGCHAIN_"))}
-    env.update(
-        {
-            "FAKE_LLM_URL": fake_server.url,
-            "OTEL_SERVICE_NAME": "langgraph-app",
-            "OTEL_PYTHON_DISTRO": "llm",
-            "OTEL_PYTHON_CONFIGURATOR": "llm",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": collector.grpc_endpoint,
-            "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc",
-            "OTEL_BSP_SCHEDULE_DELAY": "100",
-            "OTEL_METRIC_EXPORT_INTERVAL": "500",
-            # Other LangChain instrumentations (installed for benchmarks/bench_frameworks.py) stay out.
-            "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "langchain",
-        }
-    )
-    result = subprocess.run(
-        [str(LAUNCHER), sys.executable, str(tmp_path / "app.py")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
+    env = {
+        "FAKE_LLM_URL": fake_server.url,
+        "OTEL_SERVICE_NAME": "langgraph-app",
+        **to_collector(collector.grpc_endpoint),
+        # Other LangChain instrumentations (installed for benchmarks/bench_frameworks.py) stay out.
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "langchain",
+    }
+    result = launch(tmp_path / "app.py", env)
     assert "answer: answer from tool: sunny in Brest-9120" in result.stdout
 
     def run_spans() -> list[Any]:
-        spans = [s for s in sink.spans() if s.scope.startswith("opentelemetry_instrumentation_llm.")]
-        roots = [s for s in spans if s.name == "invoke_workflow assistant"]
-        return [s for s in spans if roots and s.trace_id == roots[0].trace_id]
+        return trace_of(sink.spans(), "invoke_workflow assistant")
 
     expected = ["chat gpt-4o", "chat gpt-4o", "execute_tool get_weather", "invoke_agent weatherbot",
                 "invoke_workflow assistant"]  # fmt: skip
