@@ -52,7 +52,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_agents
 import bench_overhead
-from bench_agents import Pipeline, floor_for, measure
+from bench_agents import Pipeline, floor_for, measure, new_records
 
 from opentelemetry_instrumentation_llm.testing import FakeLLM, Reply
 
@@ -142,41 +142,41 @@ def rag_scenario(fake: FakeLLM) -> Callable[[], Callable[[], Any]]:
     return build
 
 
-def langchain_modes(pipeline: Pipeline) -> Modes:
+def instrumentor_modes(pipeline: Pipeline, framework: Any, only: str, competitors: dict[str, tuple[str, str]]) -> Modes:
+    """bare; ours (the openai instrumentation and ``framework``'s); each of the two alone (``only``
+    names the framework's); each installed competitor."""
     from opentelemetry_instrumentation_llm.instrumentor import OpenAIInstrumentor
-    from opentelemetry_instrumentation_llm.integrations import LangChainInstrumentor
 
-    def ours_on() -> None:
-        OpenAIInstrumentor().instrument(**pipeline.providers)
-        LangChainInstrumentor().instrument(**pipeline.providers)
+    def toggles(*classes: Any) -> tuple[Callable[[], None], Callable[[], None]]:
+        def on() -> None:
+            for cls in classes:
+                cls().instrument(**pipeline.providers)
 
-    def ours_off() -> None:
-        LangChainInstrumentor().uninstrument()
-        OpenAIInstrumentor().uninstrument()
+        def off() -> None:
+            for cls in reversed(classes):
+                cls().uninstrument()
+
+        return on, off
 
     modes: Modes = {
         "bare": (lambda: None, lambda: None),
-        "ours": (ours_on, ours_off),
-        "ours-langchain-only": (
-            lambda: LangChainInstrumentor().instrument(**pipeline.providers),
-            lambda: LangChainInstrumentor().uninstrument(),
-        ),
-        "ours-openai-only": (
-            lambda: OpenAIInstrumentor().instrument(**pipeline.providers),
-            lambda: OpenAIInstrumentor().uninstrument(),
-        ),
+        "ours": toggles(OpenAIInstrumentor, framework),
+        only: toggles(framework),
+        "ours-openai-only": toggles(OpenAIInstrumentor),
     }
-    modes["lc-callbacks"] = noop_handler_mode()
-    for name, (module, attribute) in COMPETITORS.items():
+    for name, (module, attribute) in competitors.items():
         try:
-            instrumentor = getattr(__import__(module, fromlist=[attribute]), attribute)
+            modes[name] = toggles(getattr(__import__(module, fromlist=[attribute]), attribute))
         except ImportError:
             print(f"{module} not installed: no comparison with it")
-            continue
-        modes[name] = (
-            lambda cls=instrumentor: cls().instrument(**pipeline.providers),
-            lambda cls=instrumentor: cls().uninstrument(),
-        )
+    return modes
+
+
+def langchain_modes(pipeline: Pipeline) -> Modes:
+    from opentelemetry_instrumentation_llm.integrations import LangChainInstrumentor
+
+    modes = instrumentor_modes(pipeline, LangChainInstrumentor, "ours-langchain-only", COMPETITORS)
+    modes["lc-callbacks"] = noop_handler_mode()
     return modes
 
 
@@ -207,12 +207,13 @@ def scenario_floor(pipeline: Pipeline, modes: Modes, build: Callable[[], Callabl
     run = build()
     run()  # warmed under our instrumentation
     pipeline.collect.spans.clear()
-    before = pipeline.records()
+    before = pipeline.points()
     run()
-    records = pipeline.records() - before
+    records = new_records(before, pipeline.points())
     spans = list(pipeline.collect.spans)
     off()
-    print(f"{label}: {len(spans)} spans ({sorted(s.name for s in spans)}), {records} histogram records")
+    count = sum(c for _, c in records)
+    print(f"{label}: {len(spans)} spans ({sorted(s.name for s in spans)}), {count} histogram records")
     return floor_for(pipeline, spans, records)
 
 
@@ -311,36 +312,9 @@ def llama_index_scenario(fake: FakeLLM) -> Callable[[], Callable[[], Any]]:
 
 
 def llama_index_modes(pipeline: Pipeline) -> Modes:
-    from opentelemetry_instrumentation_llm.instrumentor import OpenAIInstrumentor
     from opentelemetry_instrumentation_llm.integrations import LlamaIndexInstrumentor
 
-    def ours_on() -> None:
-        OpenAIInstrumentor().instrument(**pipeline.providers)
-        LlamaIndexInstrumentor().instrument(**pipeline.providers)
-
-    def ours_off() -> None:
-        LlamaIndexInstrumentor().uninstrument()
-        OpenAIInstrumentor().uninstrument()
-
-    modes: Modes = {
-        "bare": (lambda: None, lambda: None),
-        "ours": (ours_on, ours_off),
-        "ours-llama-index-only": (
-            lambda: LlamaIndexInstrumentor().instrument(**pipeline.providers),
-            lambda: LlamaIndexInstrumentor().uninstrument(),
-        ),
-    }
-    for name, (module, attribute) in LLAMA_INDEX_COMPETITORS.items():
-        try:
-            instrumentor = getattr(__import__(module, fromlist=[attribute]), attribute)
-        except ImportError:
-            print(f"{module} not installed: no comparison with it")
-            continue
-        modes[name] = (
-            lambda cls=instrumentor: cls().instrument(**pipeline.providers),
-            lambda cls=instrumentor: cls().uninstrument(),
-        )
-    return modes
+    return instrumentor_modes(pipeline, LlamaIndexInstrumentor, "ours-llama-index-only", LLAMA_INDEX_COMPETITORS)
 
 
 def run_llama_index(fake: FakeLLM, wanted: list[str], rounds: int, n: int) -> dict[str, Any]:
