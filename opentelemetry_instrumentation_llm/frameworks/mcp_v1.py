@@ -88,6 +88,15 @@ def send_request_wrapper(recorder: OperationRecorder) -> Wrapper:
 
 
 def _start_sending(recorder: OperationRecorder, session: Any, request: Any) -> Operation | None:
+    try:
+        info = _sending(session, request)
+    except Exception as exc:  # noqa: BLE001 - fail open: the request goes out unrecorded
+        report("reading an MCP request", exc)
+        return None
+    return recorder.start(info) if info is not None else None
+
+
+def _sending(session: Any, request: Any) -> OperationInfo | None:
     root = getattr(request, "root", request)
     method = getattr(root, "method", None)
     if not isinstance(method, str):
@@ -96,8 +105,7 @@ def _start_sending(recorder: OperationRecorder, session: Any, request: Any) -> O
     request_id = getattr(session, "_request_id", None)  # the id send_request is about to take
     if isinstance(request_id, int):
         attributes[sc.JSONRPC_REQUEST_ID] = str(request_id)
-    target = target_of(getattr(root, "params", None))
-    return recorder.start(OperationInfo(OperationKind.MCP_CLIENT, target, attributes, method=method))
+    return OperationInfo(OperationKind.MCP_CLIENT, target_of(getattr(root, "params", None)), attributes, method=method)
 
 
 def with_trace_context(request: Any, ctx: Context) -> Any:
@@ -181,6 +189,15 @@ async def _serve(
 
 def _start_serving(recorder: OperationRecorder, message: Any, session: Any) -> Operation | None:
     """A request (a ``RequestResponder``) or a notification the server handles; None for anything else."""
+    try:
+        served = _serving(message, session)
+    except Exception as exc:  # noqa: BLE001 - fail open: the message is handled unrecorded
+        report("reading an MCP message", exc)
+        return None
+    return recorder.start(served[0], parent=served[1]) if served is not None else None
+
+
+def _serving(message: Any, session: Any) -> tuple[OperationInfo, Context | None] | None:
     root = getattr(getattr(message, "request", message), "root", None)
     method = getattr(root, "method", None)
     if not isinstance(method, str):
@@ -196,7 +213,7 @@ def _start_serving(recorder: OperationRecorder, message: Any, session: Any) -> O
     meta = getattr(params, "meta", None)
     carrier = meta if isinstance(meta, Mapping) else getattr(meta, "model_extra", None)
     info = OperationInfo(OperationKind.MCP_SERVER, target_of(params), attributes, method=method)
-    return recorder.start(info, parent=context_from_meta(carrier))
+    return info, context_from_meta(carrier)
 
 
 def _protocol_version(session: Any, params: Any) -> str | None:
