@@ -35,7 +35,7 @@ _logger = logging.getLogger(__name__)
 # imported (or may never import) the framework. Instrumenting must not import it.
 REQUIREMENTS = {
     "openai_agents": "openai-agents >= 0.20",
-    "mcp": "mcp >= 2.0",
+    "mcp": "mcp >= 1.9",
     "langchain": "langchain-core >= 1.0",
     "llama_index": "llama-index-core >= 0.12",
 }
@@ -78,22 +78,32 @@ def operation_recorder(scope: str, kwargs: dict[str, Any]) -> OperationRecorder:
 
 
 class MCPInstrumentor(_PatchingInstrumentor):
-    """Instruments ``mcp`` 2.x: client requests (CLIENT) and server handling (SERVER) as the MCP
-    conventions' spans, ``tools/call`` also as ``execute_tool``; the SDK's own spans are replaced by
-    ours and its ``params._meta`` trace propagation is kept."""
+    """Instruments ``mcp`` 1.x and 2.x: client requests (CLIENT) and server handling (SERVER) as the
+    MCP conventions' spans, ``tools/call`` also as ``execute_tool``, trace context in
+    ``params._meta``. On 2.x the SDK's own spans are replaced by ours (its propagation is kept); on
+    1.x, which traces nothing, its session and server are wrapped. Each line is patched through
+    modules only it has, so the installed one picks its path."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return (REQUIREMENTS["mcp"],)
 
     def _instrument(self, **kwargs: Any) -> None:
-        from opentelemetry_instrumentation_llm.frameworks import mcp
+        from opentelemetry_instrumentation_llm.frameworks import mcp, mcp_v1
 
         self._patched = []
         self._active = True
-        wrapper = mcp.span_factory_wrapper(operation_recorder("opentelemetry_instrumentation_llm.mcp", kwargs))
+        recorder = operation_recorder("opentelemetry_instrumentation_llm.mcp", kwargs)
+        wrapper = mcp.span_factory_wrapper(recorder)
         for module, target in mcp.SPAN_FACTORIES:
             self._patch_on_import(module, target, wrapper)
         self._patch_on_import(*mcp.RESULT_SOURCE, mcp.result_wrapper)
+        wrapt.register_post_import_hook(lambda _module: self._patch_v1(recorder), mcp_v1.SESSION_MODULE)
+
+    def _patch_v1(self, recorder: OperationRecorder) -> None:
+        from opentelemetry_instrumentation_llm.frameworks import mcp_v1
+
+        for module, target, make_wrapper in mcp_v1.PATCHES:
+            self._patch_on_import(module, target, make_wrapper(recorder))
 
 
 class OpenAIAgentsInstrumentor(BaseInstrumentor):  # type: ignore[misc]

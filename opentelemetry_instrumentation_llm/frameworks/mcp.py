@@ -1,4 +1,8 @@
-"""MCP (the ``mcp`` Python SDK, 2.x): client requests and server handling as the MCP conventions' spans.
+"""MCP (the ``mcp`` Python SDK): client requests and server handling as the MCP conventions' spans.
+
+This module holds what both SDK lines share (the :class:`SpanView` the SDK's code, or ours, reports
+an outcome to; :func:`running`; trace context in ``params._meta``) and the 2.x path. The 1.x path
+(no tracing of its own) is ``mcp_v1``.
 
 ``mcp`` 2.x traces itself through one span factory, ``mcp.shared._otel.otel_span``, that its
 JSON-RPC dispatcher (client side: ``MCP send tools/call add`` spans, then ``traceparent`` injected
@@ -11,7 +15,8 @@ tells its span (``error.type``, JSON-RPC status codes, status) is forwarded to o
 a ``tools/call`` span ends once the result is back, so that a ``CallToolResult`` with ``isError``
 gets ``error.type=tool_error`` as on the server (the SDK's client never looks at the result).
 
-``mcp`` 1.x has no such factory; see docs/agents.md for what is supported there.
+``mcp`` 1.x has no such factory: ``mcp_v1`` wraps its session and server instead, and opens the
+same operations through :func:`running`.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from opentelemetry import context as otel_context
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry import context as otel_context, propagate
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span
 from opentelemetry.util.types import AttributeValue
 
 from opentelemetry_instrumentation_llm import semconv as sc
@@ -33,7 +39,7 @@ from opentelemetry_instrumentation_llm._core.operations import (
     OperationRecorder,
 )
 
-# (module, attribute): where the SDK's span factory is imported by name.
+# (module, attribute): where the 2.x SDK's span factory is imported by name (modules 1.x lacks).
 SPAN_FACTORIES: tuple[tuple[str, str], ...] = (
     ("mcp.shared.jsonrpc_dispatcher", "otel_span"),
     ("mcp.server._otel", "otel_span"),
@@ -103,7 +109,7 @@ def span_factory_wrapper(recorder: OperationRecorder) -> Callable[..., Any]:
         operation = recorder.start(info, parent=kwargs.get("context"))
         if operation is None:
             return wrapped(*args, **kwargs)
-        return _current(operation)
+        return running(operation)
 
     return wrapper
 
@@ -159,7 +165,9 @@ async def _awaiting_result(request: Any) -> Any:
 
 
 @contextmanager
-def _current(operation: Operation) -> Iterator[SpanView]:
+def running(operation: Operation) -> Iterator[SpanView]:
+    """The operation's context current around the SDK's work; ends the operation with the outcome
+    reported to the :class:`SpanView` it yields, or with the exception that escapes."""
     view = SpanView(operation)
     token = otel_context.attach(operation.context)
     try:
@@ -190,3 +198,28 @@ def _end(operation: Operation, view: SpanView, error: BaseException | None) -> N
         operation.finish(error_type=view.error_type, message=view.message or (str(error) if error else None))
     else:
         operation.finish(error)
+
+
+def record_error(view: SpanView, code: int, message: str | None) -> None:
+    """A JSON-RPC error response, as the 2.x SDK reports one to its span."""
+    status = str(code)
+    view.set_attributes({sc.ERROR_TYPE: status, sc.RPC_RESPONSE_STATUS_CODE: status})
+    view.set_status(StatusCode.ERROR, message)
+
+
+def target_of(params: Any) -> str | None:
+    """The span name's target: the ``name`` parameter (a tool's or a prompt's), as the 2.x SDK takes it."""
+    name = params.get("name") if isinstance(params, Mapping) else getattr(params, "name", None)
+    return name if isinstance(name, str) else None
+
+
+def context_from_meta(carrier: Mapping[str, Any] | None) -> Context | None:
+    """The W3C trace context a peer put in ``params._meta``; None when absent, malformed or invalid,
+    so the operation starts where it would have without it."""
+    if not carrier:
+        return None
+    try:
+        ctx = propagate.extract(carrier)
+    except (ValueError, TypeError):
+        return None
+    return ctx if get_current_span(ctx).get_span_context().is_valid else None

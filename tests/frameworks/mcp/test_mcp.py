@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import subprocess
 import sys
@@ -22,10 +20,10 @@ from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor
 from tests.agents.shape import point_count
 from tests.conftest import Telemetry, instrument_fixture
 from tests.e2e.collector import free_port, port_open, wait_until
+from tests.frameworks.mcp.support import TIMEOUT, raw_tool_calls, read_metrics, read_spans
 
 SERVER_APP = Path(__file__).with_name("server_app.py")
 ROOT = Path(__file__).resolve().parents[3]
-TIMEOUT = 20.0
 
 instrument = instrument_fixture(MCPInstrumentor)
 
@@ -74,14 +72,6 @@ async def http_server(spans_file: Path) -> AsyncIterator[Any]:
             process.wait()
 
 
-def server_spans(spans_file: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in spans_file.read_text().splitlines()]
-
-
-def server_metrics(spans_file: Path) -> list[dict[str, Any]]:
-    return json.loads(Path(str(spans_file) + ".metrics").read_text())  # type: ignore[no-any-return]
-
-
 SERVERS = {"stdio": stdio_server, "http": http_server}
 
 
@@ -115,7 +105,7 @@ async def test_tool_call_across_processes_is_one_trace(
     assert "error.type" not in call.attributes and call.status.status_code is StatusCode.UNSET
     assert len({s.context.span_id for s in client_spans}) == len(client_spans)  # each span ended once
 
-    served = server_spans(spans_file)
+    served = read_spans(spans_file)
     (handled,) = [s for s in served if s["name"] == "tools/call add"]
     assert handled["kind"] == "SERVER"
     assert handled["scope"] == "opentelemetry_instrumentation_llm.mcp"
@@ -135,7 +125,7 @@ async def test_tool_call_across_processes_is_one_trace(
     assert point_count(tool_points, **{"gen_ai.tool.name": "divide", "error.type": "tool_error"}) == 1
     assert point_count(points, **{"gen_ai.tool.name": "divide", "error.type": "tool_error"}) == 1
 
-    server_points = server_metrics(spans_file)
+    server_points = read_metrics(spans_file)
     assert any(
         p["name"] == "mcp.server.operation.duration" and p["attributes"].get("error.type") == "tool_error"
         for p in server_points
@@ -148,7 +138,7 @@ async def test_uninstrumented_client_still_reaches_an_instrumented_server(teleme
         result = await client.call_tool("add", {"a": 1, "b": 1})
     assert not result.is_error
     assert telemetry.spans() == []  # nothing of ours on the client side
-    (handled,) = [s for s in server_spans(spans_file) if s["name"] == "tools/call add"]
+    (handled,) = [s for s in read_spans(spans_file) if s["name"] == "tools/call add"]
     assert handled["kind"] == "SERVER" and handled["attributes"]["gen_ai.tool.name"] == "add"
 
 
@@ -161,7 +151,7 @@ async def test_instrumented_client_reaches_an_uninstrumented_server(
     assert result.content[0].text == "42"  # type: ignore[union-attr]
     (call,) = [s for s in telemetry.spans() if s.name == "tools/call add"]
     assert call.kind is SpanKind.CLIENT and "error.type" not in call.attributes
-    served = server_spans(spans_file) if spans_file.exists() else []
+    served = read_spans(spans_file)
     assert all(s["scope"] != "opentelemetry_instrumentation_llm.mcp" for s in served)
 
 
@@ -177,59 +167,11 @@ async def test_client_error_propagates(instrumented: None, telemetry: Telemetry,
 
 
 async def test_malformed_meta_context_is_ignored(tmp_path: Path) -> None:
-    """A raw JSON-RPC peer (no SDK client that would inject its own context) sends a malformed
-    ``traceparent``: the server answers, and its span starts a trace of its own."""
+    """A raw JSON-RPC peer sends a malformed ``traceparent``: the server answers, and its span
+    starts a trace of its own."""
     spans_file = tmp_path / "server-spans.jsonl"
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(SERVER_APP),
-        "stdio",
-        env=server_env(spans_file),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    assert process.stdin is not None and process.stdout is not None
-
-    async def send(message: dict[str, Any], answer: bool = True) -> dict[str, Any] | None:
-        process.stdin.write(json.dumps({"jsonrpc": "2.0", **message}).encode() + b"\n")  # type: ignore[union-attr]
-        await process.stdin.drain()  # type: ignore[union-attr]
-        if not answer:
-            return None
-        line = await asyncio.wait_for(process.stdout.readline(), TIMEOUT)  # type: ignore[union-attr]
-        return json.loads(line)  # type: ignore[no-any-return]
-
-    try:
-        await send(
-            {
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "raw", "version": "0"},
-                },
-            }
-        )
-        await send({"method": "notifications/initialized"}, answer=False)
-        reply = await send(
-            {
-                "id": 2,
-                "method": "tools/call",
-                "params": {
-                    "name": "add",
-                    "arguments": {"a": 1, "b": 1},
-                    "_meta": {"traceparent": "00-not-a-trace-context"},
-                },
-            }
-        )
-    finally:
-        process.stdin.close()
-        try:
-            await asyncio.wait_for(process.wait(), TIMEOUT)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-    assert reply is not None and reply["id"] == 2 and not reply["result"].get("isError")
-    (handled,) = [s for s in server_spans(spans_file) if s["name"] == "tools/call add"]
+    command = [sys.executable, str(SERVER_APP), "stdio"]
+    (reply,) = await raw_tool_calls(command, server_env(spans_file), [{"traceparent": "00-not-a-trace-context"}])
+    assert reply["id"] == 2 and not reply["result"].get("isError")
+    (handled,) = [s for s in read_spans(spans_file) if s["name"] == "tools/call add"]
     assert handled["parent_id"] is None and handled["status"] == "UNSET"
