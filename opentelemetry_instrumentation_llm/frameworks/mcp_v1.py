@@ -6,7 +6,8 @@ wrapped with wrapt:
 * ``BaseSession.send_request``: every request a session sends (the client's, and a server's
   requests to its client) is a CLIENT operation, current while the SDK waits for the answer, whose
   context goes into a copy of the request's ``params._meta`` (the caller's request is not touched);
-  a JSON-RPC error answer (``McpError``) becomes ``error.type`` / ``rpc.response.status_code``.
+  a JSON-RPC error answer (``McpError``) becomes ``error.type`` / ``rpc.response.status_code``, and
+  a ``tools/call`` answered with ``isError`` gets ``error.type=tool_error``.
 * ``Server._handle_message`` (the low-level server, which FastMCP runs on): every request and
   notification it handles is a SERVER operation parented on the context in ``params._meta``.
 * ``ServerSession._received_request``: the one request the session answers itself, ``initialize``.
@@ -76,13 +77,16 @@ def send_request_wrapper(recorder: OperationRecorder) -> Wrapper:
             else:
                 kwargs = {**kwargs, "request": traced}
             try:
-                return await wrapped(*args, **kwargs)
+                result = await wrapped(*args, **kwargs)
             except Exception as exc:
                 error = getattr(exc, "error", None)  # McpError: the peer's JSON-RPC error
                 code = getattr(error, "code", None)
                 if isinstance(code, int):
                     record_error(view, code, getattr(error, "message", None))
                 raise
+            if operation.info.method == sc.MCP_TOOLS_CALL and getattr(result, "isError", None) is True:
+                view.set_attributes({sc.ERROR_TYPE: sc.MCP_TOOL_ERROR})  # the tool failed: as on the server
+            return result
 
     return wrapper
 

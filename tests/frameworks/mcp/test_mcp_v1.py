@@ -146,8 +146,8 @@ def test_requests_across_processes_are_one_trace_each(server: str, mcp1: Path, t
     for name in ("initialize", "tools/call divide", "prompts/get greet", "resources/read"):
         assert_served_by(only(client, name, "CLIENT"), only(served, name, "SERVER"))
     assert only(served, "prompts/get greet", "SERVER")["attributes"]["gen_ai.prompt.name"] == "greet"
-    divide = only(served, "tools/call divide", "SERVER")
-    assert divide["attributes"]["error.type"] == "tool_error" and divide["status"] == "ERROR"
+    for divide in (only(client, "tools/call divide", "CLIENT"), only(served, "tools/call divide", "SERVER")):
+        assert divide["attributes"]["error.type"] == "tool_error" and divide["status"] == "ERROR"
     for side in (only(client, "resources/read", "CLIENT"), only(served, "resources/read", "SERVER")):
         assert side["status"] == "ERROR"
         assert side["attributes"]["error.type"] == side["attributes"]["rpc.response.status_code"]
@@ -164,6 +164,10 @@ def test_requests_across_processes_are_one_trace_each(server: str, mcp1: Path, t
     )
     assert any(
         p["name"] == "gen_ai.execute_tool.duration" and p["attributes"].get("gen_ai.agent.name") == "calculator-agent"
+        for p in points
+    )
+    assert any(
+        p["name"] == "gen_ai.execute_tool.duration" and p["attributes"].get("error.type") == "tool_error"
         for p in points
     )
     server_points = read_metrics(tmp_path / "server.jsonl")
