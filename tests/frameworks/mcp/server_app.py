@@ -9,7 +9,7 @@ import os
 import sys
 
 from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor
-from tests.frameworks.mcp.support import export_to_files
+from tests.frameworks.mcp.support import add_calculator_tools, export_to_files
 
 
 def main() -> None:
@@ -20,16 +20,7 @@ def main() -> None:
     from mcp.server.mcpserver import MCPServer
 
     server = MCPServer("calculator")
-
-    @server.tool()
-    def add(a: int, b: int) -> int:
-        """Add two numbers."""
-        return a + b
-
-    @server.tool()
-    def divide(a: int, b: int) -> float:
-        """Divide a by b."""
-        return a / b
+    add_calculator_tools(server)
 
     if sys.argv[1] == "stdio":
         server.run("stdio")

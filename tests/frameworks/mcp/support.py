@@ -1,5 +1,5 @@
-"""What the MCP test processes share: spans and metrics written to files the test reads, and a raw
-JSON-RPC peer.
+"""What the MCP test processes share: spans and metrics written to files the test reads, the
+calculator tools every test server offers, and a raw JSON-RPC peer.
 
 A process under test calls :func:`export_to_files`: each finished span is appended to ``path`` as a
 JSON line as it ends, and the metric points are rewritten to ``path.metrics`` after each span (our
@@ -22,6 +22,21 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 TIMEOUT = 20.0
+
+
+def add_calculator_tools(server: Any) -> None:
+    """``add``, and ``divide`` (whose ZeroDivisionError the server answers as an ``isError`` result),
+    on a FastMCP-style server of either line (1.x ``FastMCP``, 2.x ``MCPServer``)."""
+
+    @server.tool()
+    def add(a: int, b: int) -> int:
+        """Add two numbers."""
+        return a + b
+
+    @server.tool()
+    def divide(a: int, b: int) -> float:
+        """Divide a by b."""
+        return a / b
 
 
 class JsonLinesExporter(SpanExporter):

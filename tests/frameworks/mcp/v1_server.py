@@ -13,23 +13,14 @@ import sys
 from typing import Any
 
 from opentelemetry_instrumentation_llm.integrations import MCPInstrumentor
-from tests.frameworks.mcp.support import export_to_files
+from tests.frameworks.mcp.support import add_calculator_tools, export_to_files
 
 
 def fastmcp(port: int) -> Any:
     from mcp.server.fastmcp import FastMCP
 
     server = FastMCP("calculator", host="127.0.0.1", port=port)
-
-    @server.tool()
-    def add(a: int, b: int) -> int:
-        """Add two numbers."""
-        return a + b
-
-    @server.tool()
-    def divide(a: int, b: int) -> float:
-        """Divide a by b."""
-        return a / b
+    add_calculator_tools(server)
 
     @server.prompt()
     def greet(name: str) -> str:
