@@ -86,12 +86,21 @@ class Pipeline:
         ]
 
 
-def floor_for(
-    pipeline: Pipeline, spans: list[ReadableSpan], records: list[tuple[dict[str, Any], int]]
-) -> Callable[[], None]:
+Floors = dict[str, Callable[[], None]]
+FLOORS = ("floor", "floor-current")
+
+
+def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: list[tuple[dict[str, Any], int]]) -> Floors:
     """The bare SDK replaying ``spans`` (names, kinds, attributes, nesting) and ``records`` (histogram
-    records with the same attributes as ours). A SERVER span whose parent is a CLIENT span of the set
-    gets its parent through a W3C carrier, injected and extracted as any cross-process propagation must."""
+    records with the same attributes as ours), two ways:
+
+    * ``floor``: each span started with its parent context passed explicitly, never made current;
+    * ``floor-current``: each span made current around its children with ``start_as_current_span``,
+      the SDK's own idiom, as an instrumentation must when the code in between is not its own
+      (the model call inside an agent run, the tool inside a request) so that it nests.
+
+    A SERVER span whose parent is a CLIENT span of the set gets its parent through a W3C carrier,
+    injected and extracted as any cross-process propagation must."""
     tracer = pipeline.tracer_provider.get_tracer("floor")
     histogram = pipeline.meter_provider.get_meter("floor").create_histogram("floor.duration", unit="s")
     by_id = {s.context.span_id: s for s in spans}
@@ -101,22 +110,37 @@ def floor_for(
         children.setdefault(parent, []).append(span)
     flat = [attrs for attrs, count in records for _ in range(count)]
 
+    def parent_of(span: ReadableSpan, parent_id: int | None, ctx: Any) -> Any:
+        if span.kind is not trace.SpanKind.SERVER or parent_id is None:
+            return ctx
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier, ctx)
+        return propagate.extract(carrier)
+
     def replay(parent_id: int | None, ctx: Any) -> None:
         for span in children.get(parent_id, ()):
-            if span.kind is trace.SpanKind.SERVER and parent_id is not None:
-                carrier: dict[str, str] = {}
-                propagate.inject(carrier, ctx)
-                ctx = propagate.extract(carrier)
-            started = tracer.start_span(span.name, ctx, span.kind, dict(span.attributes or {}))
-            replay(span.context.span_id, trace.set_span_in_context(started, ctx))
+            parent = parent_of(span, parent_id, ctx)
+            started = tracer.start_span(span.name, parent, span.kind, dict(span.attributes or {}))
+            replay(span.context.span_id, trace.set_span_in_context(started, parent))
             started.end()
+
+    def replay_current(parent_id: int | None) -> None:
+        for span in children.get(parent_id, ()):
+            parent = parent_of(span, parent_id, None)
+            with tracer.start_as_current_span(span.name, parent, span.kind, dict(span.attributes or {})):
+                replay_current(span.context.span_id)
 
     def floor() -> None:
         replay(None, None)
         for attrs in flat:
             histogram.record(0.5, attrs)
 
-    return floor
+    def floor_current() -> None:
+        replay_current(None)
+        for attrs in flat:
+            histogram.record(0.5, attrs)
+
+    return {"floor": floor, "floor-current": floor_current}
 
 
 def new_records(
@@ -294,7 +318,7 @@ def measure(
     label: str,
     modes: dict[str, tuple[Callable[[], None], Callable[[], None]]],
     batch: Callable[[int], float],
-    floor: Callable[[], Callable[[], None]],
+    floor: Callable[[], Floors],
     rounds: int,
     n: int,
 ) -> dict[str, float]:
@@ -302,27 +326,29 @@ def measure(
         on()
         batch(max(2, n // 4))
         off()
-    results: dict[str, list[float]] = {name: [] for name in [*modes, "floor"]}
-    floor_fn = floor()
+    floors = floor()
+    results: dict[str, list[float]] = {name: [] for name in [*modes, *floors]}
     for _ in range(rounds):
         for name, (on, off) in modes.items():
             on()
             gc.collect()
             results[name].append(batch(n))
             off()
-        gc.collect()
-        results["floor"].append(time_batch(floor_fn, n))
+        for name, floor_fn in floors.items():
+            gc.collect()
+            results[name].append(time_batch(floor_fn, n))
     best = {name: min(values) * 1e6 for name, values in results.items()}
     base = best["bare"]
     print(f"\n{label} (us per {'run' if 'agent' in label else 'call'}, min over {rounds} rounds of {n})")
     print(f"  bare {base:10.1f}")
     for name, value in best.items():
-        if name in ("bare", "floor"):
+        if name == "bare" or name in floors:
             continue
         print(f"  {name:14s} {value:10.1f}  added {value - base:8.1f}")
-    print(f"  {'floor':14s} {'':10s}  SDK cost of the same telemetry {best['floor']:8.1f}")
     added = best["ours"] - base
-    print(f"  ours added / floor = {added / best['floor']:.2f}" if best["floor"] > 0 else "")
+    for name in floors:
+        print(f"  {name:14s} {'':10s}  SDK cost of the same telemetry {best[name]:8.1f}")
+        print(f"  ours added / {name} = {added / best[name]:.2f}" if best[name] > 0 else "")
     for name in modes:
         if name not in ("bare", "ours"):
             other = best[name] - base
@@ -337,7 +363,7 @@ class Suite:
     label: str
     modes: dict[str, tuple[Callable[[], None], Callable[[], None]]]
     batch: Callable[[int], Any]
-    floor: Callable[[], Callable[[], None]]
+    floor: Callable[[], Floors]
     scale: int  # operations per batch relative to the agent run's
 
 
@@ -346,7 +372,7 @@ def agents_suite(loop: asyncio.AbstractEventLoop, fake: FakeLLM) -> Suite:
     run_agent = agents_scenario(fake)
     modes = agents_modes(pipeline)
 
-    def agents_floor() -> Callable[[], None]:
+    def agents_floor() -> Floors:
         on, off = modes["ours"]
         on()
         pipeline.collect.spans.clear()
@@ -372,7 +398,7 @@ def mcp_suite(loop: asyncio.AbstractEventLoop) -> Suite:
     pipeline = Pipeline()
     modes = mcp_modes(pipeline)
 
-    def mcp_floor() -> Callable[[], None]:
+    def mcp_floor() -> Floors:
         on, off = modes["ours"]
         on()
         first = pipeline.points()

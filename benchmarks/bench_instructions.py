@@ -127,10 +127,10 @@ def framework_child(calls: int, only: str | None) -> None:
         if only and not any(part in suite.label for part in only.split(",")):
             continue
         n = max(2, calls * suite.scale)
-        floor_fn = suite.floor()
-        phases = {**suite.modes, "floor": (lambda: None, lambda: None)}
+        floors = suite.floor()
+        phases = {**suite.modes, **{name: (lambda: None, lambda: None) for name in floors}}
         for phase, (on, off) in phases.items():
-            batch = functools.partial(time_batch, floor_fn) if phase == "floor" else suite.batch
+            batch = functools.partial(time_batch, floors[phase]) if phase in floors else suite.batch
             on()
             batch(max(2, n // 4))
             gc.collect()
@@ -212,13 +212,14 @@ def report_frameworks(results: dict[str, dict[str, float]]) -> None:
     for label, r in results.items():
         print(f"\n{label} (k instructions per operation)")
         for phase, value in r.items():
-            added = "" if phase in ("bare", "floor") else f"  added {(value - r['bare']) / 1e3:9.1f}"
+            added = "" if phase == "bare" or phase.startswith("floor") else f"  added {(value - r['bare']) / 1e3:9.1f}"
             print(f"  {phase:<22}{value / 1e3:12.1f}{added}")
         added = r["ours"] - r["bare"]
-        print(f"  ours added / floor = {added / r['floor']:.2f}")
-        if "sdk-tracing" in r:
-            own = r["ours"] - r["sdk-tracing"]
-            print(f"  ours added beyond the SDK's own tracing / floor = {own / r['floor']:.2f}")
+        for floor in ("floor", "floor-current"):
+            print(f"  ours added / {floor} = {added / r[floor]:.2f}")
+            if "sdk-tracing" in r:
+                own = r["ours"] - r["sdk-tracing"]
+                print(f"  ours added beyond the SDK's own tracing / {floor} = {own / r[floor]:.2f}")
 
 
 def report(results: dict[str, dict[str, float]]) -> None:
