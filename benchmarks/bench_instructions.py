@@ -8,11 +8,13 @@ Run:  python benchmarks/bench_instructions.py                 (openai and anthro
 microseconds from run to run. This benchmark runs the same scenarios (the same SDK calls against
 the same in-process fake, the same floor) under ``valgrind --tool=callgrind`` and counts the
 instructions each phase executes, in every thread of the process (the batch processors' export
-threads included). For each scenario, three phases are counted separately in one process:
+threads included). For each scenario, four phases are counted separately in one process:
 
 * baseline: the SDK's original, unwrapped method;
 * instrumented: the same call through our wrapper;
-* floor: the bare OpenTelemetry SDK operations for the telemetry we emit (``make_floor``).
+* floor: the bare OpenTelemetry SDK operations for the telemetry we emit (``make_floor``);
+* floor-current: the same, with the span made current around the call (``start_as_current_span``),
+  as it must be for what runs inside (the HTTP request, the application's logs) to see it.
 
 Between phases the controller zeroes callgrind's counters and dumps them (``callgrind_control``),
 so each figure covers exactly the N calls of its phase after a warm-up. Reported per call:
@@ -37,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-PHASES = ("baseline", "instrumented", "floor")
+PHASES = ("baseline", "instrumented", "floor", "floor-current")
 
 
 # ------------------------------------------------------------------------------ the child (under valgrind)
@@ -92,11 +94,12 @@ def child(providers: Sequence[str], calls: int, only: str | None, capture: str) 
             run(scenario.baseline, n)
             run(scenario.instrumented, n)  # warm-up, and the span the floor copies
             chunks = OUTPUT_CHUNKS[provider](scenario.chunks) if provider in OUTPUT_CHUNKS else None
-            floor = make_floor(pipeline, scenario.chunks, chunks)
+            plain = _runner(type("S", (), {"is_async": False})(), loop)
             phases = {
                 "baseline": (run, scenario.baseline),
                 "instrumented": (run, scenario.instrumented),
-                "floor": (_runner(type("S", (), {"is_async": False})(), loop), floor),
+                "floor": (plain, make_floor(pipeline, scenario.chunks, chunks)),
+                "floor-current": (plain, make_floor(pipeline, scenario.chunks, chunks, current=True)),
             }
             for phase in PHASES:
                 runner, fn = phases[phase]
@@ -223,12 +226,16 @@ def report_frameworks(results: dict[str, dict[str, float]]) -> None:
 
 
 def report(results: dict[str, dict[str, float]]) -> None:
-    print(f"\n{'scenario':<36}{'baseline k':>11}{'instr. k':>10}{'added k':>9}{'floor k':>9}{'added/floor':>12}")
+    print(
+        f"\n{'scenario':<36}{'baseline k':>11}{'instr. k':>10}{'added k':>9}{'floor k':>9}{'added/floor':>12}"
+        f"{'floor-current k':>16}{'added/floor-current':>20}"
+    )
     for label, r in results.items():
         added = r["instrumented"] - r["baseline"]
         print(
             f"{label:<36}{r['baseline'] / 1e3:11.1f}{r['instrumented'] / 1e3:10.1f}{added / 1e3:9.1f}"
             f"{r['floor'] / 1e3:9.1f}{added / r['floor']:12.2f}"
+            f"{r['floor-current'] / 1e3:16.1f}{added / r['floor-current']:20.2f}"
         )
 
 

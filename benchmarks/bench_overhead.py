@@ -198,8 +198,12 @@ def measure(
     return results
 
 
-def make_floor(pipeline: Pipeline, chunks: int, output_chunks: int | None = None) -> Callable[[], Any]:
-    """The bare SDK cost of our telemetry for one call: same span attributes, same metric records."""
+def make_floor(
+    pipeline: Pipeline, chunks: int, output_chunks: int | None = None, current: bool = False
+) -> Callable[[], Any]:
+    """The bare SDK cost of our telemetry for one call: same span attributes, same metric records.
+    ``current``: the span made current around the call with ``start_as_current_span``, the SDK's
+    idiom for a span that what runs inside (the HTTP request, a log line) must see."""
     span = pipeline.last.span
     assert span is not None, "no span was recorded during warm-up"
     attrs = dict(span.attributes or {})
@@ -260,7 +264,15 @@ def make_floor(pipeline: Pipeline, chunks: int, output_chunks: int | None = None
         output_chunks = chunks + 2 if chunks else 0  # openai: role chunk + content chunks + finish chunk
 
     def floor() -> None:
-        s = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=start_attrs)
+        if current:
+            with tracer.start_as_current_span(
+                name, kind=SpanKind.CLIENT, attributes=start_attrs, end_on_exit=False
+            ) as s:
+                telemetry(s)
+        else:
+            telemetry(tracer.start_span(name, kind=SpanKind.CLIENT, attributes=start_attrs))
+
+    def telemetry(s: Any) -> None:
         s.set_attributes(end_attrs)
         # As we do: the duration record carries the span's context (its exemplar leads to the trace).
         duration.record(0.1, metric_attrs, trace.set_span_in_context(s))
