@@ -136,6 +136,9 @@ class AgentsTraceProcessor(TracingProcessor):
     def on_span_end(self, span: SdkSpan[Any]) -> None:
         if not self.enabled and not self._open:
             return
+        key = span.span_id
+        if key not in self._open and not span.error and key not in self._carried:
+            return  # a span we do not record, with no failure to carry up: most of the SDK's spans
         try:
             error_type = self._outcome(span)
         except Exception as exc:  # noqa: BLE001 - fail open: never raise into the SDK
