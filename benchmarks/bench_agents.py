@@ -365,6 +365,7 @@ class Suite:
     batch: Callable[[int], Any]
     floor: Callable[[], Floors]
     scale: int  # operations per batch relative to the agent run's
+    flush: Callable[[], Any]  # export what is queued (a phase then pays for its own spans' export)
 
 
 def agents_suite(loop: asyncio.AbstractEventLoop, fake: FakeLLM) -> Suite:
@@ -391,6 +392,7 @@ def agents_suite(loop: asyncio.AbstractEventLoop, fake: FakeLLM) -> Suite:
         lambda k: time_batch_async(loop, run_agent, k),
         agents_floor,
         1,
+        pipeline.tracer_provider.force_flush,
     )
 
 
@@ -421,6 +423,7 @@ def mcp_suite(loop: asyncio.AbstractEventLoop) -> Suite:
         lambda k: loop.run_until_complete(mcp_call_batch(k)),
         mcp_floor,
         3,
+        pipeline.tracer_provider.force_flush,
     )
 
 

@@ -136,10 +136,12 @@ def framework_child(calls: int, only: str | None) -> None:
             batch = functools.partial(time_batch, floors[phase]) if phase in floors else suite.batch
             on()
             batch(max(2, n // 4))
+            suite.flush()
             gc.collect()
             gc.disable()
             _handshake(f"READY {suite.label}|{phase}|{n}")
             batch(n)
+            suite.flush()  # the export of this phase's spans, in this phase, whenever the timer fires
             _handshake("DONE")
             gc.enable()
             off()
