@@ -36,7 +36,6 @@ instrumentation (as spans without an agent parent).
 
 from __future__ import annotations
 
-import json
 import sys
 import threading
 from typing import Any
@@ -56,6 +55,7 @@ from opentelemetry_instrumentation_llm._core.operations import (
 from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder
 from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
+from opentelemetry_instrumentation_llm.providers._common import maybe_json
 
 FALLBACK_SPEC = ProviderSpec(sdk="openai_agents", endpoints=(), classify=lambda _result: ResultKind.VALUE)
 
@@ -238,7 +238,7 @@ def _finish_operation(operation: Operation, span: SdkSpan[Any], error_type: str 
     data = span.span_data
     if data.type == "function" and operation.captures_content:
         if data.input is not None:
-            operation.record_content(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _arguments(data.input))
+            operation.record_content(sc.GEN_AI_TOOL_CALL_ARGUMENTS, maybe_json(data.input))  # an object, as asked
         if data.output is not None and error_type is None:
             operation.record_content(sc.GEN_AI_TOOL_CALL_RESULT, str(data.output))
     elif data.type == "guardrail":
@@ -252,16 +252,6 @@ def _finish_operation(operation: Operation, span: SdkSpan[Any], error_type: str 
     elif data.type == "handoff" and data.to_agent:
         operation.span.update_name(f"{sc.OP_HANDOFF} {data.to_agent}")
         operation.set_attributes({sc.LLM_HANDOFF_TARGET_AGENT_NAME: data.to_agent})
-
-
-def _arguments(arguments: Any) -> Any:
-    """Tool arguments as an object: the conventions ask to deserialise the JSON text the SDK holds."""
-    if isinstance(arguments, str):
-        try:
-            return json.loads(arguments)
-        except ValueError:
-            return arguments
-    return arguments
 
 
 def _finish_reasons(response: Any) -> list[str] | None:
