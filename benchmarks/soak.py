@@ -2,22 +2,29 @@
 
 Run:  python benchmarks/soak.py                 (20,000 calls per scenario, 320,000 in all, per run)
       python benchmarks/soak.py --quick         (50 per scenario; about 30 s)
-      python benchmarks/soak.py --calls 5000
+      python benchmarks/soak.py --calls 5000 --protocol http/protobuf --only uninstrumented --only instrumented
+      python benchmarks/soak.py --calls 5000 --only bare-sdk --trim      (diagnostics, see below)
 
 Sixteen scenarios: OpenAI and Anthropic, sync and async, each stream read to the end, broken off
 early (then dropped), closed explicitly, or dropped unread for the garbage collector. A round
 makes one call of each; a run makes ``--calls`` rounds. Each run is a fresh interpreter: first
 uninstrumented (the baseline), then instrumented with exporters off (our code alone), then
-through ``setup()`` with content capture on, the batch processors and OTLP/gRPC export to a real
-collector (``rotel``, discarding what it receives).
+through ``setup()`` with content capture on, the batch processors and OTLP export (``--protocol``,
+gRPC by default) to a real collector (``rotel``, discarding what it receives). ``--only bare-sdk``
+adds a comparison: the OpenTelemetry SDK alone, configured by hand with the same OTLP exporters,
+recording a span like ours and the same histograms around each uninstrumented call (what the
+export path costs without our code).
 The SDKs talk to the fake provider through its in-process transport, so the calls are fast and
 the only difference between the runs is our instrumentation and export pipeline.
 
-Per run: RSS after warm-up (start), half-way and at the end (after a full collection each time),
-second-half growth per 1,000 calls, and for the instrumented run: spans started and ended
-(every span must end exactly once), SDK warnings about spans ended twice, our objects still
-alive at the end (invocations, stream proxies, accumulators), our internal caches, the export
-queue, and the top tracemalloc allocation sites over an extra stretch of calls.
+Per run: RSS after warm-up and at ``--points`` evenly spaced readings after it (after a full
+collection each time; ``--trim`` also has glibc hand back its free pages first, a diagnostic that
+tells memory in use from memory the allocator keeps), second-half growth per 1,000 calls (end minus
+middle, and the least-squares slope through the second half's readings, which the goal is
+judged on), and for the instrumented run: spans started and ended (every span must end exactly once), SDK warnings
+about spans ended twice, our objects still alive at the end (invocations, stream proxies,
+accumulators), our internal caches, the export queue, and the top tracemalloc allocation sites
+over an extra stretch of calls.
 Goal: second-half growth at most 5 KiB per 1,000 calls above the uninstrumented baseline.
 """
 
@@ -25,10 +32,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import json
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -40,6 +49,7 @@ from typing import Any
 from _collector import BlackholeCollector, span_export_queue
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanKind
 
 ENDINGS = ("exhaust", "break", "close", "drop")
 MESSAGES = [{"role": "user", "content": "Tell me a short story about a lighthouse keeper and the sea"}]
@@ -195,6 +205,95 @@ def run_rounds(
     loop.run_until_complete(run())
 
 
+# --------------------------------------------------------------------------- the bare SDK, for comparison
+
+_INPUT = json.dumps([{"role": "user", "parts": [{"type": "text", "content": MESSAGES[0]["content"]}]}])
+_OUTPUT = json.dumps(
+    [{"role": "assistant", "parts": [{"type": "text", "content": "echo: " + MESSAGES[0]["content"]}],
+      "finish_reason": "stop"}]
+)  # fmt: skip
+# What our spans carry for these calls (content capture on), so the bare SDK exports comparable spans.
+SPAN_ATTRIBUTES: list[dict[str, Any]] = [
+    {"gen_ai.operation.name": "chat", "gen_ai.provider.name": provider, "gen_ai.request.model": model,
+     "server.address": "fake.local", "server.port": 80, "gen_ai.request.stream": True,
+     "gen_ai.input.messages": _INPUT, "gen_ai.response.id": response_id,
+     "gen_ai.response.model": f"{model}-2026-01-01", "gen_ai.response.finish_reasons": ("stop",),
+     "gen_ai.usage.input_tokens": 12, "gen_ai.usage.output_tokens": 13, "gen_ai.output.messages": _OUTPUT,
+     "gen_ai.response.time_to_first_chunk": 0.01}
+    for provider, model, response_id in (
+        ("openai", "gpt-4o-mini", "chatcmpl-fake0001"), ("anthropic", "claude-sonnet-4-5", "msg_fake0001")
+    )
+]  # fmt: skip
+
+
+class BareSdk:
+    """The OpenTelemetry SDK alone, configured by hand (none of our code): a batch span processor
+    and a periodic metric reader with the OTLP exporters of ``protocol``. Around each uninstrumented
+    call it records one span like ours and the same two histograms: what the export path costs
+    without our instrumentation."""
+
+    def __init__(self, endpoint: str, protocol: str) -> None:
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+        if protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+            spans, metrics = OTLPSpanExporter(endpoint=endpoint), OTLPMetricExporter(endpoint=endpoint)
+        else:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+            spans = OTLPSpanExporter(endpoint=f"{endpoint}/v1/traces")
+            metrics = OTLPMetricExporter(endpoint=f"{endpoint}/v1/metrics")
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(BatchSpanProcessor(spans))
+        self.meter_provider = MeterProvider(metric_readers=[PeriodicExportingMetricReader(metrics)])
+        self.tracer = self.tracer_provider.get_tracer("soak.bare")
+        meter = self.meter_provider.get_meter("soak.bare")
+        self.duration = meter.create_histogram("gen_ai.client.operation.duration", unit="s")
+        self.tokens = meter.create_histogram("gen_ai.client.token.usage", unit="{token}")
+
+    def traced(
+        self, sync_calls: list[Callable[[], None]], async_calls: list[Callable[[], Awaitable[None]]]
+    ) -> tuple[list[Callable[[], None]], list[Callable[[], Awaitable[None]]]]:
+        """The calls, each inside a span (scenarios alternate OpenAI and Anthropic)."""
+
+        def sync(call: Callable[[], None], attributes: dict[str, Any]) -> Callable[[], None]:
+            return lambda: self._record(attributes, time.perf_counter(), call())
+
+        def asynchronous(
+            call: Callable[[], Awaitable[None]], attributes: dict[str, Any]
+        ) -> Callable[[], Awaitable[None]]:
+            async def run() -> None:
+                self._record(attributes, time.perf_counter(), await call())
+
+            return run
+
+        return (
+            [sync(call, SPAN_ATTRIBUTES[i % 2]) for i, call in enumerate(sync_calls)],
+            [asynchronous(call, SPAN_ATTRIBUTES[i % 2]) for i, call in enumerate(async_calls)],
+        )
+
+    def _record(self, attributes: dict[str, Any], started: float, _: None) -> None:
+        name = f"chat {attributes['gen_ai.request.model']}"
+        self.tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes).end()
+        metric_attributes = {k: attributes[k] for k in list(attributes)[:5]}
+        self.duration.record(time.perf_counter() - started, metric_attributes)
+        self.tokens.record(12, {**metric_attributes, "gen_ai.token.type": "input"})
+        self.tokens.record(13, {**metric_attributes, "gen_ai.token.type": "output"})
+
+    def force_flush(self) -> bool:
+        return bool(self.tracer_provider.force_flush() and self.meter_provider.force_flush())
+
+    def shutdown(self) -> None:
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+
+
 # --------------------------------------------------------------------------- one run (a fresh interpreter)
 
 
@@ -215,43 +314,52 @@ def our_live_objects() -> dict[str, int]:
     return counts
 
 
-def worker(instrumented: bool, rounds: int, endpoint: str, trace_rounds: int) -> dict[str, Any]:
+def worker(mode: str, rounds: int, options: argparse.Namespace) -> dict[str, Any]:
     counting, double_ends, telemetry = Counting(), DoubleEnds(), None
-    if instrumented:
+    sync_calls, async_calls = scenarios()
+    if mode == "instrumented":
         from opentelemetry_instrumentation_llm import setup
 
         logging.getLogger("opentelemetry.sdk.trace").addHandler(double_ends)
-        telemetry = setup("soak", endpoint=endpoint, gpu=False, set_global=False, capture_content=True)
+        telemetry = setup(
+            "soak", endpoint=options.endpoint, protocol=options.protocol, gpu=False, set_global=False,
+            capture_content=True,
+        )  # fmt: skip
         telemetry.tracer_provider.add_span_processor(counting)
-    sync_calls, async_calls = scenarios()
+    elif mode == "bare":
+        telemetry = BareSdk(options.endpoint, options.protocol)
+        telemetry.tracer_provider.add_span_processor(counting)
+        sync_calls, async_calls = telemetry.traced(sync_calls, async_calls)
     loop = asyncio.new_event_loop()
     per_round = len(sync_calls) + len(async_calls)
     warmup = max(20, rounds // 10)
     run_rounds(warmup, sync_calls, async_calls, loop)  # warm-up: caches, pools, interned strings
-    settle = _settler(telemetry)
-    start = settle()
+    settle = _settler(telemetry, options.trim)
     started = time.perf_counter()
-    run_rounds(rounds // 2, sync_calls, async_calls, loop)
-    middle = settle()
-    run_rounds(rounds - rounds // 2, sync_calls, async_calls, loop)
-    end = settle()
+    trace = [settle()]
+    for point in range(1, options.points + 1):
+        run_rounds(
+            rounds * point // options.points - rounds * (point - 1) // options.points, sync_calls, async_calls, loop
+        )
+        trace.append(settle())
     elapsed = time.perf_counter() - started
-    second_half_calls = (rounds - rounds // 2) * per_round
+    middle, end = trace[options.points // 2], trace[-1]
     result: dict[str, Any] = {
         "calls": rounds * per_round,
         "calls_with_warmup": (rounds + warmup) * per_round,
         "seconds": elapsed,
-        "rss_start": start,
-        "rss_middle": middle,
-        "rss_end": end,
-        "growth_per_1000": (end - middle) / second_half_calls * 1000,
+        "rss_trace": trace,
+        "growth_per_1000": (end - middle) / ((rounds - rounds // 2) * per_round) * 1000,
+        "fitted_per_1000": fitted_growth(trace[options.points // 2 :], rounds * per_round / options.points),
     }
     if telemetry is not None:
-        result.update(_telemetry_checks(telemetry, counting, double_ends))
+        result.update(_span_checks(counting, double_ends, telemetry))
+    if mode == "instrumented":
+        result.update(_telemetry_checks(telemetry))
     result["traced_growth_per_1000"], result["top_allocations"] = _top_allocations(
-        trace_rounds, sync_calls, async_calls, loop, telemetry
+        options.trace_rounds, sync_calls, async_calls, loop, telemetry
     )
-    result["traced_calls"] = trace_rounds * per_round
+    result["traced_calls"] = options.trace_rounds * per_round
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
     if telemetry is not None:
@@ -259,17 +367,31 @@ def worker(instrumented: bool, rounds: int, endpoint: str, trace_rounds: int) ->
     return result
 
 
-def _telemetry_checks(telemetry: Any, counting: Counting, double_ends: DoubleEnds) -> dict[str, Any]:
-    from opentelemetry_instrumentation_llm._core import guard
-    from opentelemetry_instrumentation_llm.providers import _common
+def fitted_growth(readings: list[int], calls_between: float) -> float:
+    """Bytes per 1,000 calls: the least-squares slope through ``readings`` (taken every
+    ``calls_between`` calls). The allocator moves RSS up and down by a few MB between readings,
+    so two readings alone (end minus middle) can show tens of KiB per 1,000 calls of growth or
+    shrinkage that is not there; a slope through all of them follows what keeps growing."""
+    slope, _ = statistics.linear_regression(range(len(readings)), readings)
+    return slope / calls_between * 1000
 
+
+def _span_checks(counting: Counting, double_ends: DoubleEnds, telemetry: Any) -> dict[str, Any]:
     telemetry.force_flush()
-    gc.collect()
-    queue = span_export_queue(telemetry)
     return {
         "spans_started": counting.started,
         "spans_ended": counting.ended,
         "double_end_warnings": double_ends.count,
+    }
+
+
+def _telemetry_checks(telemetry: Any) -> dict[str, Any]:
+    from opentelemetry_instrumentation_llm._core import guard
+    from opentelemetry_instrumentation_llm.providers import _common
+
+    gc.collect()
+    queue = span_export_queue(telemetry)
+    return {
         "live_objects": our_live_objects(),
         "server_cache": len(_common._SERVER_CACHE),
         "failures_reported": sorted(map(list, guard._reported)),
@@ -277,13 +399,21 @@ def _telemetry_checks(telemetry: Any, counting: Counting, double_ends: DoubleEnd
     }
 
 
-def _settler(telemetry: Any) -> Callable[[], int]:
+def malloc_trim() -> None:
+    """Diagnostic only (``--trim``): glibc hands its free pages back to the system, so what RSS
+    still shows afterwards is memory in use, not memory the allocator keeps for reuse."""
+    ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _settler(telemetry: Any, trim: bool = False) -> Callable[[], int]:
     """RSS after emptying the export queues and a full collection: memory retained, not in flight."""
 
     def settle() -> int:
         if telemetry is not None:
             telemetry.force_flush()
         gc.collect()
+        if trim:
+            malloc_trim()
         return rss()
 
     return settle
@@ -319,30 +449,67 @@ def _top_allocations(
 # --------------------------------------------------------------------------- the orchestrator
 
 
-# The instrumented run without exporters separates our code from the export path (gRPC, protobuf).
+# The instrumented run without exporters separates our code from the export path (gRPC, protobuf);
+# the bare SDK run separates the export path's own cost (upstream) from our instrumentation's.
 NO_EXPORT = {"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
-RUNS: dict[str, dict[str, str]] = {"uninstrumented": {}, "no exporters": NO_EXPORT, "instrumented": {}}
+RUNS: dict[str, tuple[str, dict[str, str]]] = {
+    "uninstrumented": ("uninstrumented", {}),
+    "no-exporters": ("instrumented", NO_EXPORT),
+    "instrumented": ("instrumented", {}),
+    "bare-sdk": ("bare", {}),
+}
+DEFAULT_RUNS = ("uninstrumented", "no-exporters", "instrumented")
+LABELS = {
+    "uninstrumented": "uninstrumented",
+    "no-exporters": "instrumented, exporters off",
+    "instrumented": "setup(), OTLP export",
+    "bare-sdk": "bare SDK, OTLP export",
+}
+MIB = 1024 * 1024
 
 
-def report(runs: dict[str, dict[str, Any]]) -> bool:
-    mib = 1024 * 1024
+def report(runs: dict[str, dict[str, Any]], options: argparse.Namespace) -> bool:
     print(
-        f"\n{'run':<15}{'calls':>9}{'seconds':>9}{'RSS start':>11}{'middle':>9}{'end':>9}"
-        f"{'2nd-half growth / 1,000 calls':>31}"
+        f"\n{'run':<30}{'calls':>9}{'seconds':>9}{'RSS start':>11}{'middle':>9}{'end':>9}"
+        f"{'2nd half, KiB per 1,000 calls: end-middle':>44}{'fitted':>9}"
     )
     for name, r in runs.items():
+        start, middle, end = (r["rss_trace"][i] / MIB for i in (0, options.points // 2, -1))
         print(
-            f"{name:<15}{r['calls']:>9}{r['seconds']:>9.1f}"
-            f"{r['rss_start'] / mib:>9.1f}MB{r['rss_middle'] / mib:>7.1f}MB"
-            f"{r['rss_end'] / mib:>7.1f}MB{r['growth_per_1000'] / 1024:>27.2f} KiB"
+            f"{LABELS[name]:<30}{r['calls']:>9}{r['seconds']:>9.1f}{start:>9.1f}MB{middle:>7.1f}MB{end:>7.1f}MB"
+            f"{r['growth_per_1000'] / 1024:>44.2f}{r['fitted_per_1000'] / 1024:>9.2f}"
         )
-    base, ours, bare = runs["uninstrumented"], runs["instrumented"], runs["no exporters"]
-    extra = (ours["growth_per_1000"] - base["growth_per_1000"]) / 1024
-    extra_bare = (bare["growth_per_1000"] - base["growth_per_1000"]) / 1024
-    print(
-        f"\nRSS growth attributable to instrumentation: {extra_bare:+.2f} KiB per 1,000 calls without exporters, "
-        f"{extra:+.2f} with OTLP export (goal: at most 5)"
-    )
+    for name, r in runs.items():
+        every = r["calls"] // options.points
+        print(f"RSS every {every:,} calls, {LABELS[name]} (MB): " + " ".join(f"{b / MIB:.1f}" for b in r["rss_trace"]))
+    base = runs.get("uninstrumented")
+    if base is not None:
+        _attributable(runs, base)
+    ours = runs.get("instrumented") or runs.get("no-exporters")
+    if ours is not None:
+        _instrumented_checks(ours, base)
+    for name, r in runs.items():
+        print(f"\nTop allocation sites still held after the tracemalloc stretch ({LABELS[name]}):")
+        for line in r["top_allocations"]:
+            print(f"  {line}")
+    return _goal_met(runs)
+
+
+def _attributable(runs: dict[str, dict[str, Any]], base: dict[str, Any]) -> None:
+    start = base["rss_trace"][0]
+    for name, r in runs.items():
+        if name == "uninstrumented":
+            continue
+        extra = (r["fitted_per_1000"] - base["fitted_per_1000"]) / 1024
+        ends = (r["growth_per_1000"] - base["growth_per_1000"]) / 1024
+        print(
+            f"{LABELS[name]}: {extra:+.2f} KiB per 1,000 calls above the uninstrumented baseline, fitted "
+            f"(goal: at most 5; end minus middle: {ends:+.2f}); "
+            f"RSS after warm-up {(r['rss_trace'][0] - start) / MIB:+.1f} MB above it"
+        )
+
+
+def _instrumented_checks(ours: dict[str, Any], base: dict[str, Any] | None) -> None:
     print(
         f"Calls (warm-up included) {ours['calls_with_warmup']}: spans started {ours['spans_started']}, "
         f"ended {ours['spans_ended']}; SDK 'ended span' warnings: {ours['double_end_warnings']}"
@@ -352,69 +519,90 @@ def report(runs: dict[str, dict[str, Any]]) -> bool:
         f"{ours['server_cache']}; internal failures reported: {ours['failures_reported'] or 'none'}; "
         f"export queue: {ours['export_queue']}"
     )
-    traced = (ours["traced_growth_per_1000"] - base["traced_growth_per_1000"]) / 1024
-    print(
-        f"Python heap still held after a traced stretch of {ours['traced_calls']} calls: "
-        f"{base['traced_growth_per_1000'] / 1024:+.2f} KiB per 1,000 calls uninstrumented, "
-        f"{ours['traced_growth_per_1000'] / 1024:+.2f} instrumented ({traced:+.2f} attributable)"
-    )
-    for name, r in runs.items():
-        print(f"\nTop allocation sites still held after the tracemalloc stretch ({name}):")
-        for line in r["top_allocations"]:
-            print(f"  {line}")
-    return (
-        extra <= 5
-        and ours["spans_started"] == ours["spans_ended"] == ours["calls_with_warmup"]
-        and not ours["double_end_warnings"]
-        and not ours["live_objects"]
-    )
+    if base is not None:
+        traced = (ours["traced_growth_per_1000"] - base["traced_growth_per_1000"]) / 1024
+        print(
+            f"Python heap still held after a traced stretch of {ours['traced_calls']} calls: "
+            f"{base['traced_growth_per_1000'] / 1024:+.2f} KiB per 1,000 calls uninstrumented, "
+            f"{ours['traced_growth_per_1000'] / 1024:+.2f} instrumented ({traced:+.2f} attributable)"
+        )
 
 
-def main() -> int:
+def _goal_met(runs: dict[str, dict[str, Any]]) -> bool:
+    base = runs.get("uninstrumented")
+    ok = True
+    for name in ("no-exporters", "instrumented"):
+        r = runs.get(name)
+        if r is None:
+            continue
+        ok = ok and r["spans_started"] == r["spans_ended"] == r["calls_with_warmup"]
+        ok = ok and not r["double_end_warnings"] and not r["live_objects"]
+        if base is not None:
+            ok = ok and (r["fitted_per_1000"] - base["fitted_per_1000"]) / 1024 <= 5
+    return ok
+
+
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="50 calls per scenario")
     parser.add_argument("--calls", type=int, default=20_000, help="calls per scenario (rounds)")
-    parser.add_argument("--worker", choices=["uninstrumented", "instrumented"], help=argparse.SUPPRESS)
+    parser.add_argument("--protocol", choices=["grpc", "http/protobuf"], default="grpc", help="OTLP protocol")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(RUNS),
+        help=f"run only these (repeatable; default {' '.join(DEFAULT_RUNS)})",
+    )
+    parser.add_argument("--points", type=int, default=10, help="RSS readings after warm-up (even; default 10)")
+    parser.add_argument(
+        "--trim", action="store_true", help="diagnostic: malloc_trim(0) before each RSS reading (allocator retention)"
+    )
+    parser.add_argument("--worker", choices=["uninstrumented", "instrumented", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    rounds = 50 if args.quick else args.calls
-    trace_rounds = max(10, rounds // 50)
-    if args.worker:
-        result = worker(args.worker == "instrumented", rounds, args.endpoint, trace_rounds)
-        print(json.dumps(result))
+    options = parser.parse_args()
+    if options.points < 2 or options.points % 2:
+        parser.error("--points must be even and at least 2")
+    options.rounds = 50 if options.quick else options.calls
+    options.trace_rounds = max(10, options.rounds // 50)
+    return options
+
+
+def run_worker(name: str, options: argparse.Namespace, endpoint: str) -> dict[str, Any] | None:
+    mode, env = RUNS[name]
+    command = [sys.executable, str(Path(__file__).resolve()), "--calls", str(options.rounds), "--worker", mode]
+    command += ["--endpoint", endpoint, "--protocol", options.protocol, "--points", str(options.points)]
+    command += ["--trim"] if options.trim else []
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env={**os.environ, **env})
+    if done.returncode != 0:
+        print(done.stderr, file=sys.stderr)
+        return None
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main() -> int:
+    options = arguments()
+    if options.worker:
+        print(json.dumps(worker(options.worker, options.rounds, options)))
         return 0
     collector = BlackholeCollector.start()
-    endpoint = collector.grpc_endpoint
+    endpoint = collector.grpc_endpoint if options.protocol == "grpc" else collector.http_endpoint
     runs: dict[str, dict[str, Any]] = {}
     try:
-        for name, env in RUNS.items():
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    str(Path(__file__).resolve()),
-                    "--calls",
-                    str(rounds),
-                    "--worker",
-                    "uninstrumented" if name == "uninstrumented" else "instrumented",
-                    "--endpoint",
-                    endpoint,
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-                env={**os.environ, **env},
-            )
-            if done.returncode != 0:
-                print(done.stderr, file=sys.stderr)
+        for name in options.only or DEFAULT_RUNS:
+            result = run_worker(name, options, endpoint)
+            if result is None:
                 return 2
-            runs[name] = json.loads(done.stdout.strip().splitlines()[-1])
+            runs[name] = result
     finally:
         collector.stop()
+    arena = os.environ.get("MALLOC_ARENA_MAX")
     print(
-        f"Soak: {rounds} calls per scenario x 16 scenarios per run; Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs"
+        f"Soak: {options.rounds} calls per scenario x 16 scenarios per run; OTLP {options.protocol}; "
+        f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs"
+        + (f"; MALLOC_ARENA_MAX={arena}" if arena else "")
+        + ("; malloc_trim(0) before each RSS reading" if options.trim else "")
     )
-    return 0 if report(runs) else 1
+    return 0 if report(runs, options) else 1
 
 
 if __name__ == "__main__":
