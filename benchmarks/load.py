@@ -261,10 +261,10 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=48, help="concurrent asyncio tasks")
     parser.add_argument("--no-variants", action="store_true")
     parser.add_argument(
-        "--no-pin",
+        "--pin",
         action="store_true",
-        help="let the client, the fake provider and the collector share every CPU (default: the client "
-        "process gets one CPU of its own, the provider and the collector the others)",
+        help="give the client process one CPU of its own and the provider and collector the others "
+        "(default: all share every CPU, as in the published runs)",
     )
     parser.add_argument("--hold", type=float, metavar="SECONDS", help="one instrumented run this long, sampled")
     parser.add_argument("--worker", choices=["uninstrumented", "instrumented"], help=argparse.SUPPRESS)
@@ -283,7 +283,7 @@ def main() -> int:
     if args.quick:
         args.pairs, args.duration, args.no_variants = 2, 3.0, True
     os.environ.setdefault("OTEL_EXPORTER_OTLP_INSECURE", "true")
-    args.client_cpus, service_cpus = cpu_split(not args.no_pin)
+    args.client_cpus, service_cpus = cpu_split(args.pin)
     services = Services(service_cpus)
     if args.hold:
         args.duration = args.hold
