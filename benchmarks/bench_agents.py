@@ -130,15 +130,17 @@ def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: list[tuple
             with tracer.start_as_current_span(span.name, parent, span.kind, dict(span.attributes or {})):
                 replay_current(span.context.span_id)
 
-    def floor() -> None:
-        replay(None, None)
+    def record() -> None:
         for attrs in flat:
             histogram.record(0.5, attrs)
 
+    def floor() -> None:
+        replay(None, None)
+        record()
+
     def floor_current() -> None:
         replay_current(None)
-        for attrs in flat:
-            histogram.record(0.5, attrs)
+        record()
 
     return {"floor": floor, "floor-current": floor_current}
 

@@ -69,10 +69,25 @@ def _handshake(message: str) -> None:
     sys.stdin.readline()
 
 
+def _counted(phase: str, run: Callable[[int], Any], n: int, settle: Callable[[], Any] = lambda: None) -> None:
+    """One phase under the controller's counters: a warm-up, a full collection with the collector
+    then off, and ``run(n)`` between the READY and DONE handshakes (``settle`` before each)."""
+    import gc
+
+    run(max(2, n // 4))
+    settle()
+    gc.collect()
+    gc.disable()
+    _handshake(f"READY {phase}")
+    run(n)
+    settle()
+    _handshake("DONE")
+    gc.enable()
+
+
 def child(providers: Sequence[str], calls: int, only: str | None, capture: str) -> None:
     # long: one loop over scenarios and phases, with the handshake at each phase boundary.
     sys.path.insert(0, str(HERE))
-    import gc
 
     from bench_overhead import OUTPUT_CHUNKS, SCENARIOS, Pipeline, make_floor  # type: ignore[import-not-found]
 
@@ -103,13 +118,7 @@ def child(providers: Sequence[str], calls: int, only: str | None, capture: str) 
             }
             for phase in PHASES:
                 runner, fn = phases[phase]
-                runner(fn, max(2, n // 4))
-                gc.collect()
-                gc.disable()
-                _handshake(f"READY {scenario.label}|{phase}|{n}")
-                runner(fn, n)
-                _handshake("DONE")
-                gc.enable()
+                _counted(f"{scenario.label}|{phase}|{n}", functools.partial(runner, fn), n)
         instrumentor.uninstrument()
     print("END", flush=True)
 
@@ -118,7 +127,6 @@ def framework_child(calls: int, only: str | None) -> None:
     """The agent layer: an Agents SDK run and an MCP tools/call (``bench_agents``), each phase one of
     its modes (bare, the Agents SDK's own tracing with a do-nothing processor, ours, ...) or its floor."""
     sys.path.insert(0, str(HERE))
-    import gc
 
     from bench_agents import agents_suite, mcp_suite  # type: ignore[import-not-found]
     from bench_overhead import time_batch  # type: ignore[import-not-found]
@@ -133,17 +141,10 @@ def framework_child(calls: int, only: str | None) -> None:
         floors = suite.floor()
         phases = {**suite.modes, **{name: (lambda: None, lambda: None) for name in floors}}
         for phase, (on, off) in phases.items():
-            batch = functools.partial(time_batch, floors[phase]) if phase in floors else suite.batch
             on()
-            batch(max(2, n // 4))
-            suite.flush()
-            gc.collect()
-            gc.disable()
-            _handshake(f"READY {suite.label}|{phase}|{n}")
-            batch(n)
-            suite.flush()  # the export of this phase's spans, in this phase, whenever the timer fires
-            _handshake("DONE")
-            gc.enable()
+            batch = functools.partial(time_batch, floors[phase]) if phase in floors else suite.batch
+            # the flush puts the export of this phase's spans in this phase, whenever the timer fires
+            _counted(f"{suite.label}|{phase}|{n}", batch, n, suite.flush)
             off()
     print("END", flush=True)
 

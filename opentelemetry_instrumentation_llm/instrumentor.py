@@ -21,7 +21,6 @@ from opentelemetry_instrumentation_llm._core.spec import ProviderSpec
 from opentelemetry_instrumentation_llm._core.wrappers import close_hook_wrapper, sdk_span_hook_wrapper, wrapper_for
 from opentelemetry_instrumentation_llm.config import (
     METRIC_NAMES,
-    ContentCapture,
     ContentSettings,
     MetricNames,
 )
@@ -29,28 +28,6 @@ from opentelemetry_instrumentation_llm.patching import PatchingInstrumentor, ins
 from opentelemetry_instrumentation_llm.providers import PROVIDERS
 
 _logger = logging.getLogger(__name__)
-
-
-def _content_settings(kwargs: dict[str, Any]) -> ContentSettings:
-    """Content capture from the environment, overridable by ``instrument(capture_content=...)``."""
-    settings = ContentSettings.from_env()
-    override = kwargs.get("capture_content")
-    if override is None:
-        return settings
-    if isinstance(override, bool):
-        capture = ContentCapture.SPAN_AND_EVENT if override else ContentCapture.NO_CONTENT
-    elif isinstance(override, ContentCapture):
-        capture = override
-    else:
-        try:
-            capture = ContentCapture[str(override).strip().upper()]
-        except KeyError:
-            raise ValueError(
-                f"capture_content={override!r}: accepted values are True, False, or one of "
-                + ", ".join(m.name for m in ContentCapture)
-            ) from None
-    emit = kwargs.get("emit_event")
-    return ContentSettings(capture=capture, emit_event=capture.on_event if emit is None else bool(emit))
 
 
 def _price_book() -> cost.PriceBook | None:
@@ -147,7 +124,7 @@ class LLMInstrumentor(PatchingInstrumentor):
         return module.spec()  # type: ignore[no-any-return]
 
     def _instrument(self, **kwargs: Any) -> None:
-        content = _content_settings(kwargs)  # a bad argument in the caller's code is reported to it
+        content = integrations.content_settings(kwargs)  # a bad argument in the caller's code is reported to it
         names = kwargs.get("metric_names")
         metric_names = MetricNames(names) if names is not None else METRIC_NAMES.read()
         self._patched: list[tuple[str, str]] = []
@@ -301,7 +278,7 @@ def instrument(**kwargs: Any) -> list[str]:
         if instrument_once(instrumentor_type, kwargs):
             instrumented.append(sdk)
     # Agent frameworks (OpenAI Agents SDK, MCP) and the llm.agent/tool/workflow API: integrations.py.
-    instrumented += integrations.instrument_frameworks(**kwargs, content=_content_settings(kwargs))
+    instrumented += integrations.instrument_frameworks(**kwargs, content=integrations.content_settings(kwargs))
     _logger.debug("instrument(): instrumented %s", ", ".join(instrumented) or "nothing")
     return instrumented
 

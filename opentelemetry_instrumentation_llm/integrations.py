@@ -42,39 +42,48 @@ REQUIREMENTS = {
 
 
 def content_settings(kwargs: dict[str, Any]) -> ContentSettings:
-    """``content`` (resolved by ``instrument()``), else ``capture_content`` (bool or ContentCapture),
-    else the environment."""
+    """``content`` (resolved by ``instrument()``), else content capture from the environment,
+    overridable by ``capture_content=`` (bool, ContentCapture or its name) and ``emit_event=``."""
     content = kwargs.get("content")
     if isinstance(content, ContentSettings):
         return content
     override = kwargs.get("capture_content")
+    if override is None:
+        return ContentSettings.from_env()
     if isinstance(override, bool):
-        override = ContentCapture.SPAN_AND_EVENT if override else ContentCapture.NO_CONTENT
-    if isinstance(override, ContentCapture):
-        return ContentSettings(capture=override, emit_event=override.on_event)
-    return ContentSettings.from_env()
+        capture = ContentCapture.SPAN_AND_EVENT if override else ContentCapture.NO_CONTENT
+    elif isinstance(override, ContentCapture):
+        capture = override
+    else:
+        try:
+            capture = ContentCapture[str(override).strip().upper()]
+        except KeyError:
+            raise ValueError(
+                f"capture_content={override!r}: accepted values are True, False, or one of "
+                + ", ".join(m.name for m in ContentCapture)
+            ) from None
+    emit = kwargs.get("emit_event")
+    return ContentSettings(capture=capture, emit_event=capture.on_event if emit is None else bool(emit))
+
+
+def _pipeline(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The providers and content settings every recorder of ours takes, from ``instrument()``'s kwargs."""
+    return {
+        "tracer_provider": kwargs.get("tracer_provider"),
+        "meter_provider": kwargs.get("meter_provider"),
+        "logger_provider": kwargs.get("logger_provider"),
+        "content": content_settings(kwargs),
+    }
 
 
 def fallback_inference_recorder(spec: ProviderSpec, kwargs: dict[str, Any]) -> Recorder:
     """Inference spans a framework adapter opens itself, for model calls no SDK instrumentor of ours
     records. No pricing: a model we do not instrument is priced by nobody."""
-    return Recorder(
-        spec,
-        tracer_provider=kwargs.get("tracer_provider"),
-        meter_provider=kwargs.get("meter_provider"),
-        logger_provider=kwargs.get("logger_provider"),
-        content=content_settings(kwargs),
-    )
+    return Recorder(spec, **_pipeline(kwargs))
 
 
 def operation_recorder(scope: str, kwargs: dict[str, Any]) -> OperationRecorder:
-    return OperationRecorder(
-        scope,
-        tracer_provider=kwargs.get("tracer_provider"),
-        meter_provider=kwargs.get("meter_provider"),
-        logger_provider=kwargs.get("logger_provider"),
-        content=content_settings(kwargs),
-    )
+    return OperationRecorder(scope, **_pipeline(kwargs))
 
 
 class MCPInstrumentor(_PatchingInstrumentor):
@@ -291,12 +300,7 @@ FRAMEWORKS: dict[str, tuple[str, type[BaseInstrumentor]]] = {
 def instrument_frameworks(**kwargs: Any) -> list[str]:
     """Instrument every supported framework that is installed, and configure the hand-written-loop
     API with the same providers; returns the frameworks now instrumented."""
-    agents.configure(
-        tracer_provider=kwargs.get("tracer_provider"),
-        meter_provider=kwargs.get("meter_provider"),
-        logger_provider=kwargs.get("logger_provider"),
-        content=content_settings(kwargs),
-    )
+    agents.configure(**_pipeline(kwargs))
     done = []
     for name, (module, instrumentor_type) in FRAMEWORKS.items():
         if importlib.util.find_spec(module) is None:

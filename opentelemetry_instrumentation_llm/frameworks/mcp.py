@@ -130,12 +130,9 @@ class PendingToolCall:
         operation, view = self.operation, self.view
         if operation is None or view is None:
             return
-        if error is not None:
-            _end(operation, view, error)
-        elif isinstance(outcome, Mapping) and outcome.get("isError") is True:
-            operation.finish(error_type=sc.MCP_TOOL_ERROR)
-        else:
-            operation.finish()
+        if error is None:
+            record_tool_result(view, outcome)
+        _end(operation, view, error)
 
 
 _PENDING_TOOL_CALL: ContextVar[PendingToolCall | None] = ContextVar("llm_mcp_pending_tool_call", default=None)
@@ -198,6 +195,14 @@ def _end(operation: Operation, view: SpanView, error: BaseException | None) -> N
         operation.finish(error_type=view.error_type, message=view.message or (str(error) if error else None))
     else:
         operation.finish(error)
+
+
+def record_tool_result(view: SpanView, result: Any) -> None:
+    """A ``tools/call`` answered with ``isError`` (a dict on the wire, a model in the SDK): the tool
+    failed, ``error.type=tool_error``, as the MCP conventions ask on both sides."""
+    is_error = result.get("isError") if isinstance(result, Mapping) else getattr(result, "isError", None)
+    if is_error is True:
+        view.set_attributes({sc.ERROR_TYPE: sc.MCP_TOOL_ERROR})
 
 
 def record_error(view: SpanView, code: int, message: str | None) -> None:

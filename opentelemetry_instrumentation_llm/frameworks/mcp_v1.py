@@ -42,6 +42,7 @@ from opentelemetry_instrumentation_llm.frameworks.mcp import (
     SpanView,
     context_from_meta,
     record_error,
+    record_tool_result,
     running,
     target_of,
 )
@@ -67,7 +68,7 @@ def send_request_wrapper(recorder: OperationRecorder) -> Wrapper:
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         request = _arg(args, kwargs, 0, "request")
-        operation = _start_sending(recorder, instance, request)
+        operation = _start(recorder, "reading an MCP request", _sending, instance, request)
         if operation is None:
             return await wrapped(*args, **kwargs)
         with running(operation) as view:
@@ -84,23 +85,25 @@ def send_request_wrapper(recorder: OperationRecorder) -> Wrapper:
                 if isinstance(code, int):
                     record_error(view, code, getattr(error, "message", None))
                 raise
-            if operation.info.method == sc.MCP_TOOLS_CALL and getattr(result, "isError", None) is True:
-                view.set_attributes({sc.ERROR_TYPE: sc.MCP_TOOL_ERROR})  # the tool failed: as on the server
+            if operation.info.method == sc.MCP_TOOLS_CALL:
+                record_tool_result(view, result)
             return result
 
     return wrapper
 
 
-def _start_sending(recorder: OperationRecorder, session: Any, request: Any) -> Operation | None:
+def _start(recorder: OperationRecorder, what: str, read: Callable[[Any, Any], Any], *args: Any) -> Operation | None:
+    """The operation ``read(*args)`` describes ((info, parent) or None), started; a failure to read
+    is reported as ``what`` and the message goes on unrecorded (fail open)."""
     try:
-        info = _sending(session, request)
-    except Exception as exc:  # noqa: BLE001 - fail open: the request goes out unrecorded
-        report("reading an MCP request", exc)
+        found = read(*args)
+    except Exception as exc:  # noqa: BLE001 - fail open: the message goes on unrecorded
+        report(what, exc)
         return None
-    return recorder.start(info) if info is not None else None
+    return recorder.start(found[0], parent=found[1]) if found is not None else None
 
 
-def _sending(session: Any, request: Any) -> OperationInfo | None:
+def _sending(session: Any, request: Any) -> tuple[OperationInfo, None] | None:
     root = getattr(request, "root", request)
     method = getattr(root, "method", None)
     if not isinstance(method, str):
@@ -109,7 +112,8 @@ def _sending(session: Any, request: Any) -> OperationInfo | None:
     request_id = getattr(session, "_request_id", None)  # the id send_request is about to take
     if isinstance(request_id, int):
         attributes[sc.JSONRPC_REQUEST_ID] = str(request_id)
-    return OperationInfo(OperationKind.MCP_CLIENT, target_of(getattr(root, "params", None)), attributes, method=method)
+    info = OperationInfo(OperationKind.MCP_CLIENT, target_of(getattr(root, "params", None)), attributes, method=method)
+    return info, None  # the client's request starts where the caller is
 
 
 def with_trace_context(request: Any, ctx: Context) -> Any:
@@ -155,7 +159,7 @@ def handle_message_wrapper(recorder: OperationRecorder) -> Wrapper:
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         message = _arg(args, kwargs, 0, "message")
-        operation = _start_serving(recorder, message, _arg(args, kwargs, 1, "session"))
+        operation = _start(recorder, "reading an MCP message", _serving, message, _arg(args, kwargs, 1, "session"))
         return await _serve(operation, message, wrapped, args, kwargs)
 
     return wrapper
@@ -168,7 +172,7 @@ def received_request_wrapper(recorder: OperationRecorder) -> Wrapper:
         responder = _arg(args, kwargs, 0, "responder")
         if getattr(getattr(getattr(responder, "request", None), "root", None), "method", None) != "initialize":
             return await wrapped(*args, **kwargs)
-        operation = _start_serving(recorder, responder, instance)
+        operation = _start(recorder, "reading an MCP message", _serving, responder, instance)
         return await _serve(operation, responder, wrapped, args, kwargs)
 
     return wrapper
@@ -189,16 +193,6 @@ async def _serve(
             return await wrapped(*args, **kwargs)
         finally:
             _SERVING.reset(token)
-
-
-def _start_serving(recorder: OperationRecorder, message: Any, session: Any) -> Operation | None:
-    """A request (a ``RequestResponder``) or a notification the server handles; None for anything else."""
-    try:
-        served = _serving(message, session)
-    except Exception as exc:  # noqa: BLE001 - fail open: the message is handled unrecorded
-        report("reading an MCP message", exc)
-        return None
-    return recorder.start(served[0], parent=served[1]) if served is not None else None
 
 
 def _serving(message: Any, session: Any) -> tuple[OperationInfo, Context | None] | None:
@@ -254,8 +248,8 @@ def _record_answer(view: SpanView, response: Any) -> None:
         code, message = getattr(response, "code", None), getattr(response, "message", None)
         if isinstance(code, int) and isinstance(message, str):  # ErrorData
             record_error(view, code, message)
-        elif getattr(getattr(response, "root", response), "isError", None) is True:  # CallToolResult
-            view.set_attributes({sc.ERROR_TYPE: sc.MCP_TOOL_ERROR})
+        else:
+            record_tool_result(view, getattr(response, "root", response))
     except Exception as exc:  # noqa: BLE001 - fail open: the answer goes out regardless
         report("reading an MCP answer", exc)
 
