@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_overhead
 from bench_overhead import Discard, time_batch, time_batch_async
 from opentelemetry import propagate, trace
+from opentelemetry.context import Context, create_key
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
@@ -71,13 +72,13 @@ class Pipeline:
 
     def records(self) -> int:
         """Histogram records so far (sum of the points' counts)."""
-        return sum(count for _attrs, count in self.points())
+        return sum(point[2] for point in self.points())
 
-    def points(self) -> list[tuple[dict[str, Any], int]]:
-        """(attributes, records) of every histogram point so far, across instruments."""
+    def points(self) -> list[Point]:
+        """Every histogram point so far, across instruments (exemplars: since the last reading)."""
         data = self.reader.get_metrics_data()
         return [
-            (dict(point.attributes or {}), point.count)
+            (metric.name, dict(point.attributes or {}), point.count, bool(point.exemplars))
             for rm in (data.resource_metrics if data else ())
             for sm in rm.scope_metrics
             for metric in sm.metrics
@@ -86,13 +87,23 @@ class Pipeline:
         ]
 
 
+Point = tuple[str, dict[str, Any], int, bool]
+"""(metric name, attributes, records, whether they carried an exemplar) of one histogram point."""
+Node = tuple[str, trace.SpanKind, dict[str, Any], list[Any]]
+"""A span to replay: (name, kind, attributes, children)."""
 Floors = dict[str, Callable[[], None]]
 FLOORS = ("floor", "floor-current")
+# The contexts the floor's records pass: a sampled span's, for the records that gave ours an exemplar
+# (the durations, which carry their span's context), and one without a span for the others.
+_SAMPLED = trace.set_span_in_context(
+    trace.NonRecordingSpan(trace.SpanContext(1, 1, False, trace.TraceFlags(trace.TraceFlags.SAMPLED)))
+)
+_NO_EXEMPLAR = Context({create_key("floor.no-exemplar"): True})
 
 
-def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: list[tuple[dict[str, Any], int]]) -> Floors:
+def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: list[Point]) -> Floors:
     """The bare SDK replaying ``spans`` (names, kinds, attributes, nesting) and ``records`` (histogram
-    records with the same attributes as ours), two ways:
+    records with the same attributes as ours, and an exemplar where ours had one), two ways:
 
     * ``floor``: each span started with its parent context passed explicitly, never made current;
     * ``floor-current``: each span made current around its children with ``start_as_current_span``,
@@ -108,50 +119,54 @@ def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: list[tuple
     for span in spans:
         parent = span.parent.span_id if span.parent is not None and span.parent.span_id in by_id else None
         children.setdefault(parent, []).append(span)
-    flat = [attrs for attrs, count in records for _ in range(count)]
 
-    def parent_of(span: ReadableSpan, parent_id: int | None, ctx: Any) -> Any:
-        if span.kind is not trace.SpanKind.SERVER or parent_id is None:
+    # Everything read off the recorded spans is read here, once: the loops below spend only what the SDK does.
+    def tree(parent_id: int | None) -> list[Node]:
+        kids = children.get(parent_id, ())
+        return [(s.name, s.kind, dict(s.attributes or {}), tree(s.context.span_id)) for s in kids]
+
+    roots = tree(None)
+    flat = [(attrs, _SAMPLED if ex else _NO_EXEMPLAR) for _, attrs, count, ex in records for _ in range(count)]
+
+    def parent_of(kind: trace.SpanKind, nested: bool, ctx: Any) -> Any:
+        if kind is not trace.SpanKind.SERVER or not nested:
             return ctx
         carrier: dict[str, str] = {}
         propagate.inject(carrier, ctx)
         return propagate.extract(carrier)
 
-    def replay(parent_id: int | None, ctx: Any) -> None:
-        for span in children.get(parent_id, ()):
-            parent = parent_of(span, parent_id, ctx)
-            started = tracer.start_span(span.name, parent, span.kind, dict(span.attributes or {}))
-            replay(span.context.span_id, trace.set_span_in_context(started, parent))
+    def replay(nodes: list[Node], ctx: Any) -> None:
+        for name, kind, attrs, kids in nodes:
+            parent = parent_of(kind, ctx is not None, ctx)
+            started = tracer.start_span(name, parent, kind, attrs)
+            replay(kids, trace.set_span_in_context(started, parent))
             started.end()
 
-    def replay_current(parent_id: int | None) -> None:
-        for span in children.get(parent_id, ()):
-            parent = parent_of(span, parent_id, None)
-            with tracer.start_as_current_span(span.name, parent, span.kind, dict(span.attributes or {})):
-                replay_current(span.context.span_id)
+    def replay_current(nodes: list[Node], nested: bool) -> None:
+        for name, kind, attrs, kids in nodes:
+            with tracer.start_as_current_span(name, parent_of(kind, nested, None), kind, attrs):
+                replay_current(kids, True)
 
     def record() -> None:
-        for attrs in flat:
-            histogram.record(0.5, attrs)
+        for attrs, ctx in flat:
+            histogram.record(0.5, attrs, ctx)
 
     def floor() -> None:
-        replay(None, None)
+        replay(roots, None)
         record()
 
     def floor_current() -> None:
-        replay_current(None)
+        replay_current(roots, False)
         record()
 
     return {"floor": floor, "floor-current": floor_current}
 
 
-def new_records(
-    before: list[tuple[dict[str, Any], int]], after: list[tuple[dict[str, Any], int]]
-) -> list[tuple[dict[str, Any], int]]:
-    """The records made between two ``Pipeline.points()`` readings, by attribute set."""
-    seen = {frozenset(attrs.items()): count for attrs, count in before}
-    made = [(attrs, count - seen.get(frozenset(attrs.items()), 0)) for attrs, count in after]
-    return [(attrs, count) for attrs, count in made if count > 0]
+def new_records(before: list[Point], after: list[Point]) -> list[Point]:
+    """The records made between two ``Pipeline.points()`` readings, by metric and attribute set."""
+    seen = {(name, frozenset(attrs.items())): count for name, attrs, count, _ in before}
+    made = [(n, a, c - seen.get((n, frozenset(a.items())), 0), e) for n, a, c, e in after]
+    return [point for point in made if point[2] > 0]
 
 
 # ------------------------------------------------------------------------------- Agents SDK
@@ -385,7 +400,7 @@ def agents_suite(loop: asyncio.AbstractEventLoop, fake: FakeLLM) -> Suite:
         spans = list(pipeline.collect.spans)
         off()
         names = sorted({s.name for s in spans})
-        print(f"agent run: {len(spans)} spans ({names}), {sum(c for _, c in records)} histogram records")
+        print(f"agent run: {len(spans)} spans ({names}), {sum(p[2] for p in records)} histogram records")
         return floor_for(pipeline, spans, records)
 
     return Suite(
@@ -413,10 +428,10 @@ def mcp_suite(loop: asyncio.AbstractEventLoop) -> Suite:
         off()
         # Both batches connect once and make one untimed call: two more calls made the difference.
         one, three = new_records(first, second), new_records(second, pipeline.points())
-        records = [(attrs, count // 2) for attrs, count in new_records(one, three)]
+        records = [(name, attrs, count // 2, ex) for name, attrs, count, ex in new_records(one, three)]
         spans = [s for s in pipeline.collect.spans if s.name == "tools/call add"][-2:]  # client + server
         shape = [(s.name, s.kind.name) for s in spans]
-        print(f"MCP tool call: {shape}, {sum(c for _, c in records)} histogram records")
+        print(f"MCP tool call: {shape}, {sum(p[2] for p in records)} histogram records")
         return floor_for(pipeline, spans, records)
 
     return Suite(

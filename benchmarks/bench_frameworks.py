@@ -212,7 +212,7 @@ def scenario_floor(pipeline: Pipeline, modes: Modes, build: Callable[[], Callabl
     records = new_records(before, pipeline.points())
     spans = list(pipeline.collect.spans)
     off()
-    count = sum(c for _, c in records)
+    count = sum(point[2] for point in records)
     print(f"{label}: {len(spans)} spans ({sorted(s.name for s in spans)}), {count} histogram records")
     return floor_for(pipeline, spans, records)
 

@@ -35,9 +35,12 @@ from opentelemetry_instrumentation_llm._core.guard import end_anyway, report
 from opentelemetry_instrumentation_llm._core.settings import ContentSettings
 from opentelemetry_instrumentation_llm.version import __version__
 
-# The duration record carries the operation's context, so its exemplar leads to the trace; the other
-# records pass an empty one (no exemplar work, no current-context lookup), as the inference recorder does.
-_NO_EXEMPLAR = Context()
+# Metric records pass a context explicitly. A duration record carries its span's, so its exemplar
+# (when the span is sampled) leads from a latency bucket to the trace; every other record (tokens,
+# cost, per-chunk gaps, per-run counts) passes this one, so the SDK does no exemplar work for it and
+# does not look up the current context. It must not be empty: the SDK reads `context or
+# get_current()`, and an empty Context is falsy (an empty one here gave the per-run counts exemplars).
+NO_EXEMPLAR = Context({create_key("opentelemetry-instrumentation-llm.no-exemplar"): True})
 
 AGENT_SCOPE_KEY = create_key("opentelemetry-instrumentation-llm.agent")
 """Context key of the innermost agent run: an :class:`AgentScope`."""
@@ -399,7 +402,7 @@ class Operation:
                 tool_attrs = {key: attrs[key] for key in _TOOL_METRIC_KEYS if key in attrs}
                 if error_type is not None:
                     tool_attrs[sc.ERROR_TYPE] = error_type
-                inst.tool.record(duration, tool_attrs, _NO_EXEMPLAR)
+                inst.tool.record(duration, tool_attrs, NO_EXEMPLAR)
         if self.is_tool and kind is not OperationKind.MCP_SERVER and self.parent_agent is not None:
             self.parent_agent.tool_calls += 1
 
@@ -409,5 +412,5 @@ class Operation:
             return
         attrs: dict[str, AttributeValue] = {sc.GEN_AI_AGENT_NAME: scope.name} if scope.name else {}
         inst = self.recorder.instruments
-        inst.inference_calls.record(scope.inference_calls, attrs, _NO_EXEMPLAR)
-        inst.tool_calls.record(scope.tool_calls, attrs, _NO_EXEMPLAR)
+        inst.inference_calls.record(scope.inference_calls, attrs, NO_EXEMPLAR)
+        inst.tool_calls.record(scope.tool_calls, attrs, NO_EXEMPLAR)

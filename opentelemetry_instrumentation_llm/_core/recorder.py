@@ -31,7 +31,7 @@ from opentelemetry_instrumentation_llm._core.collaborators import Collaborators
 from opentelemetry_instrumentation_llm._core.content import to_any_value, to_json
 from opentelemetry_instrumentation_llm._core.fingerprint import LLM_PROMPT_FINGERPRINT
 from opentelemetry_instrumentation_llm._core.guard import end_anyway, note_once, report
-from opentelemetry_instrumentation_llm._core.operations import count_inference
+from opentelemetry_instrumentation_llm._core.operations import NO_EXEMPLAR as _NO_EXEMPLAR, count_inference
 from opentelemetry_instrumentation_llm._core.records import (
     RequestContent,
     RequestInfo,
@@ -52,13 +52,6 @@ def suppressed() -> bool:
     """Instrumentation is suppressed (OpenTelemetry's key), or one of our GenAI spans is current."""
     return not is_instrumentation_enabled() or bool(get_value(LLM_SPAN_ACTIVE_KEY))
 
-
-# Metric records pass a context explicitly. The duration record carries our span's, so its exemplar
-# (when the span is sampled) leads from a latency bucket to the call's trace; every other record
-# (tokens, cost, and above all the per-chunk records) passes an empty one, so the SDK does no
-# exemplar work for them and does not look up the current context.
-# (It must not be empty: the SDK reads `context or get_current()`, and an empty Context is falsy.)
-_NO_EXEMPLAR = Context({create_key("opentelemetry-instrumentation-llm.no-exemplar"): True})
 
 _INFERENCE_OPERATIONS = frozenset({sc.OP_CHAT, sc.OP_TEXT_COMPLETION, sc.OP_GENERATE_CONTENT})
 

@@ -70,8 +70,6 @@ _OUR_WRAPPERS = "opentelemetry_instrumentation_llm._core.wrappers"
 
 def openai_instrumented_by_us() -> bool:
     """Whether the openai SDK's model methods carry our core's wrapper right now."""
-    import sys
-
     for module_name, owner, method in _MODEL_METHODS:
         module = sys.modules.get(module_name)
         wrapper = getattr(getattr(getattr(module, owner, None), method, None), "_self_wrapper", None)
@@ -137,14 +135,16 @@ class AgentsTraceProcessor(TracingProcessor):
         if not self.enabled and not self._open:
             return
         key = span.span_id
-        if key not in self._open and not span.error and key not in self._carried:
-            return  # a span we do not record, with no failure to carry up: most of the SDK's spans
+        if not span.error and not self._carried:  # no failure here or below: most spans, most runs
+            if key in self._open:
+                self._end(key, span, None)
+            return
         try:
             error_type = self._outcome(span)
         except Exception as exc:  # noqa: BLE001 - fail open: never raise into the SDK
             report("reading an Agents SDK span's outcome", exc)
             error_type = None
-        self._end(span.span_id, span, error_type)
+        self._end(key, span, error_type)
 
     def shutdown(self) -> None:
         self.enabled = False

@@ -299,3 +299,31 @@ def test_no_agent_no_count(client: openai.OpenAI, fake: FakeLLM, record: Any, te
     assert telemetry.points("gen_ai.invoke_agent.inference_calls") == []
     (span,) = telemetry.spans()
     assert span.parent is None
+
+
+def test_exemplars_only_on_durations(client: openai.OpenAI, fake: FakeLLM, record: Any, telemetry: Telemetry) -> None:
+    """A duration record's exemplar leads to its own span; token and per-run count records carry none,
+    although a sampled span (the agent's, the workflow's) is current when they are made."""
+
+    @llm.workflow("triage")
+    def triage() -> None:
+        with llm.agent("planner"):
+            run_loop(client, fake, "weather?")
+
+    triage()
+    spans = telemetry.spans()
+    span_ids = {s.name.split(" ")[0]: s.context.span_id for s in spans}
+    metrics = telemetry.metrics()  # one collection: the SDK hands each exemplar to one collection only
+
+    def exemplar_spans(name: str) -> list[int]:
+        return [e.span_id for p in metrics[name].data.data_points for e in p.exemplars]
+
+    # The SDK keeps one exemplar per histogram bucket: the two model calls may share one.
+    inference = exemplar_spans("gen_ai.client.operation.duration")
+    assert inference and set(inference) <= {s.context.span_id for s in inference_spans(spans)}
+    assert exemplar_spans("gen_ai.invoke_agent.duration") == [span_ids["invoke_agent"]]
+    assert exemplar_spans("gen_ai.execute_tool.duration") == [span_ids["execute_tool"]]
+    assert exemplar_spans("gen_ai.invoke_workflow.duration") == [span_ids["invoke_workflow"]]
+    for name in ("gen_ai.client.token.usage", "gen_ai.invoke_agent.inference_calls", "gen_ai.invoke_agent.tool_calls"):
+        assert metrics[name].data.data_points, name
+        assert exemplar_spans(name) == [], name
