@@ -15,6 +15,8 @@ from agents import (
     InputGuardrailTripwireTriggered,
     OpenAIChatCompletionsModel,
     OpenAIResponsesModel,
+    OutputGuardrail,
+    OutputGuardrailTripwireTriggered,
     RunContextWrapper,
     Runner,
     function_tool,
@@ -59,12 +61,18 @@ def aclient(fake_server: FakeLLMServer, fake: FakeLLM) -> Iterator[openai.AsyncO
     yield openai.AsyncOpenAI(api_key="sk-test-agents", base_url=fake_server.openai_base_url, max_retries=0)
 
 
-def build_agents(client: openai.AsyncOpenAI, api: str, guardrails: list[Any] | None = None) -> Agent[Any]:
+def build_agents(
+    client: openai.AsyncOpenAI,
+    api: str,
+    guardrails: list[Any] | None = None,
+    output_guardrails: list[Any] | None = None,
+) -> Agent[Any]:
     model_type = OpenAIResponsesModel if api == "responses" else OpenAIChatCompletionsModel
     weather = Agent(
         name="weather",
         instructions="Answer about weather.",
         tools=[get_weather],
+        output_guardrails=output_guardrails or [],
         model=model_type(model="gpt-4o", openai_client=client),
     )
     return Agent(
@@ -231,3 +239,63 @@ async def test_input_guardrail(
         assert point_count(points, **{"error.type": "InputGuardrailTripwireTriggered"}) == 1
     else:
         assert "error.type" not in workflow.attributes and "error.type" not in triage.attributes
+
+
+def answer_guardrail(trip: bool) -> OutputGuardrail[Any]:
+    async def check(_ctx: RunContextWrapper[Any], _agent: Agent[Any], output: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info={"seen": str(output)}, tripwire_triggered=trip)
+
+    return OutputGuardrail(guardrail_function=check, name="answer_check")
+
+
+@pytest.mark.parametrize("streamed", [False, True], ids=["run", "streamed"])
+@pytest.mark.parametrize("trip", [False, True], ids=["passes", "trips"])
+async def test_output_guardrail(
+    trip: bool,
+    streamed: bool,
+    aclient: openai.AsyncOpenAI,
+    fake: FakeLLM,
+    telemetry: Telemetry,
+    instrument_agents: Callable[..., Any],
+    instrument_openai: Callable[..., Any],
+) -> None:
+    """An output guardrail on the agent that answers: its span under that agent, its verdict as the
+    result, and a tripped one's exception carried to the agent and the run, reaching the caller unchanged."""
+    instrument_openai()
+    instrument_agents()
+    script(fake)
+    agent = build_agents(aclient, "responses", output_guardrails=[answer_guardrail(trip)])
+    if trip:
+        with pytest.raises(OutputGuardrailTripwireTriggered) as raised:
+            await run(agent, streamed)
+        assert type(raised.value) is OutputGuardrailTripwireTriggered
+        assert raised.value.guardrail_result.guardrail.get_name() == "answer_check"
+    else:
+        assert await run(agent, streamed) == f"answer from tool: sunny in {SECRET_CITY}"
+
+    spans = telemetry.spans()
+    assert_one_trace(spans)
+    assert len({s.context.span_id for s in spans}) == len(spans)
+    (workflow,) = by_operation(spans, "invoke_workflow")
+    (weather,) = [s for s in by_operation(spans, "invoke_agent") if s.attributes["gen_ai.agent.name"] == "weather"]
+    (guardrail,) = by_operation(spans, "apply_guardrail")
+    assert guardrail.name == "apply_guardrail answer_check" and guardrail.kind is SpanKind.INTERNAL
+    assert is_ancestor(weather, guardrail, spans)
+    result = {
+        "gen_ai.guardrail.component.name": "answer_check",
+        "gen_ai.guardrail.result.type": "tripwire_triggered",
+        "gen_ai.guardrail.result.value": "true" if trip else "false",
+    }
+    assert {k: guardrail.attributes[k] for k in result} == result
+    (event,) = telemetry.events("gen_ai.guardrail.result")
+    assert dict(event.attributes) == result and event.span_id == guardrail.context.span_id
+    assert "error.type" not in guardrail.attributes
+    assert len(inference_spans(spans)) == len(fake.exchanges) == 3  # the guardrail checks the final answer
+    if trip:
+        for span in (weather, workflow):
+            assert span.attributes["error.type"] == "OutputGuardrailTripwireTriggered", span.name
+            assert span.status.status_code is StatusCode.ERROR
+        points = telemetry.points("gen_ai.invoke_workflow.duration")
+        assert point_count(points, **{"error.type": "OutputGuardrailTripwireTriggered"}) == 1
+    else:
+        assert "error.type" not in workflow.attributes and "error.type" not in weather.attributes
