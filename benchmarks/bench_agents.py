@@ -50,8 +50,14 @@ clock = time.perf_counter
 
 
 class Collect(SpanProcessor):
+    """Every ended span, and the attribute keys each span had when it started."""
+
     def __init__(self) -> None:
         self.spans: list[ReadableSpan] = []
+        self.start_keys: dict[int, frozenset[str]] = {}
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.start_keys[span.context.span_id] = frozenset(span.attributes or ())
 
     def on_end(self, span: ReadableSpan) -> None:
         self.spans.append(span)
@@ -89,8 +95,8 @@ class Pipeline:
 
 Point = tuple[str, dict[str, Any], int, bool]
 """(metric name, attributes, records, whether they carried an exemplar) of one histogram point."""
-Node = tuple[str, trace.SpanKind, dict[str, Any], list[Any]]
-"""A span to replay: (name, kind, attributes, children)."""
+Node = tuple[str, trace.SpanKind, dict[str, Any], dict[str, Any], list[Any]]
+"""A span to replay: (name, kind, attributes at its start, attributes set later, children)."""
 Floors = dict[str, Callable[[], None]]
 FLOORS = ("floor", "floor-current")
 # The contexts the floor's records pass: a sampled span's, for the records that gave ours an exemplar
@@ -102,8 +108,9 @@ _NO_EXEMPLAR = Context({create_key("floor.no-exemplar"): True})
 
 
 def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: list[Point]) -> Floors:
-    """The bare SDK replaying ``spans`` (names, kinds, attributes, nesting) and ``records`` (histogram
-    records with the same attributes as ours, and an exemplar where ours had one), two ways:
+    """The bare SDK replaying ``spans`` (names, kinds, nesting, attributes: those ours had at the start
+    given at the start, the others set before the end) and ``records`` (histogram records with the same
+    attributes as ours, and an exemplar where ours had one), two ways:
 
     * ``floor``: each span started with its parent context passed explicitly, never made current;
     * ``floor-current``: each span made current around its children with ``start_as_current_span``,
@@ -121,9 +128,15 @@ def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: list[Point
         children.setdefault(parent, []).append(span)
 
     # Everything read off the recorded spans is read here, once: the loops below spend only what the SDK does.
+    def node(span: ReadableSpan) -> Node:
+        attrs = dict(span.attributes or {})
+        at_start = pipeline.collect.start_keys.get(span.context.span_id, frozenset(attrs))
+        start = {k: v for k, v in attrs.items() if k in at_start}
+        later = {k: v for k, v in attrs.items() if k not in at_start}
+        return (span.name, span.kind, start, later, tree(span.context.span_id))
+
     def tree(parent_id: int | None) -> list[Node]:
-        kids = children.get(parent_id, ())
-        return [(s.name, s.kind, dict(s.attributes or {}), tree(s.context.span_id)) for s in kids]
+        return [node(s) for s in children.get(parent_id, ())]
 
     roots = tree(None)
     flat = [(attrs, _SAMPLED if ex else _NO_EXEMPLAR) for _, attrs, count, ex in records for _ in range(count)]
@@ -136,16 +149,20 @@ def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: list[Point
         return propagate.extract(carrier)
 
     def replay(nodes: list[Node], ctx: Any) -> None:
-        for name, kind, attrs, kids in nodes:
+        for name, kind, attrs, later, kids in nodes:
             parent = parent_of(kind, ctx is not None, ctx)
             started = tracer.start_span(name, parent, kind, attrs)
             replay(kids, trace.set_span_in_context(started, parent))
+            if later:
+                started.set_attributes(later)
             started.end()
 
     def replay_current(nodes: list[Node], nested: bool) -> None:
-        for name, kind, attrs, kids in nodes:
-            with tracer.start_as_current_span(name, parent_of(kind, nested, None), kind, attrs):
+        for name, kind, attrs, later, kids in nodes:
+            with tracer.start_as_current_span(name, parent_of(kind, nested, None), kind, attrs) as started:
                 replay_current(kids, True)
+                if later:
+                    started.set_attributes(later)
 
     def record() -> None:
         for attrs, ctx in flat:

@@ -31,6 +31,7 @@ import functools
 import glob
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -123,9 +124,10 @@ def child(providers: Sequence[str], calls: int, only: str | None, capture: str) 
     print("END", flush=True)
 
 
-def framework_child(calls: int, only: str | None) -> None:
+def framework_child(calls: int, only: str | None, rounds: int) -> None:
     """The agent layer: an Agents SDK run and an MCP tools/call (``bench_agents``), each phase one of
-    its modes (bare, the Agents SDK's own tracing with a do-nothing processor, ours, ...) or its floor."""
+    its modes (bare, the Agents SDK's own tracing with a do-nothing processor, ours, ...) or its floor;
+    all phases ``rounds`` times over, so each mode's figure is a median over rounds."""
     sys.path.insert(0, str(HERE))
 
     from bench_agents import agents_suite, mcp_suite  # type: ignore[import-not-found]
@@ -140,12 +142,13 @@ def framework_child(calls: int, only: str | None) -> None:
         n = max(2, calls * suite.scale)
         floors = suite.floor()
         phases = {**suite.modes, **{name: (lambda: None, lambda: None) for name in floors}}
-        for phase, (on, off) in phases.items():
-            on()
-            batch = functools.partial(time_batch, floors[phase]) if phase in floors else suite.batch
-            # the flush puts the export of this phase's spans in this phase, whenever the timer fires
-            _counted(f"{suite.label}|{phase}|{n}", batch, n, suite.flush)
-            off()
+        for _round in range(rounds):
+            for phase, (on, off) in phases.items():
+                on()
+                batch = functools.partial(time_batch, floors[phase]) if phase in floors else suite.batch
+                # the flush puts the export of this phase's spans in this phase, whenever the timer fires
+                _counted(f"{suite.label}|{phase}|{n}", batch, n, suite.flush)
+                off()
     print("END", flush=True)
 
 
@@ -163,7 +166,8 @@ def _dumped_total(out_dir: str, before: set[str]) -> int:
     return int(match.group(1))
 
 
-def control(args: argparse.Namespace) -> dict[str, dict[str, float]]:
+def control(args: argparse.Namespace) -> dict[str, dict[str, list[float]]]:
+    """Instructions per operation, by scenario and phase: one figure per round, in order."""
     out_dir = tempfile.mkdtemp(prefix="bench-instr-")
     command = [
         "valgrind",
@@ -180,12 +184,12 @@ def control(args: argparse.Namespace) -> dict[str, dict[str, float]]:
         "--capture",
         args.capture,
         *(["--only", args.only] if args.only else []),
-        *(["--frameworks"] if args.frameworks else []),
+        *(["--frameworks", "--rounds", str(args.rounds)] if args.frameworks else []),
     ]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=out_dir)
     assert proc.stdin is not None and proc.stdout is not None
-    results: dict[str, dict[str, float]] = {}
+    results: dict[str, dict[str, list[float]]] = {}
     try:
         for line in proc.stdout:
             line = line.strip()
@@ -202,20 +206,25 @@ def control(args: argparse.Namespace) -> dict[str, dict[str, float]]:
             if proc.stdout.readline().strip() != "DONE":
                 raise RuntimeError("child out of step")
             subprocess.run(["callgrind_control", "--dump", str(proc.pid)], check=True, capture_output=True)
-            results.setdefault(label, {})[phase] = _dumped_total(out_dir, before) / int(n)
+            value = _dumped_total(out_dir, before) / int(n)
+            results.setdefault(label, {}).setdefault(phase, []).append(value)
             proc.stdin.write("next\n")
             proc.stdin.flush()
-            print(f"  {label:<34} {phase:<12} {results[label][phase] / 1000:9.1f} k instructions per call", flush=True)
+            print(f"  {label:<34} {phase:<12} {value / 1000:9.1f} k instructions per call", flush=True)
     finally:
         proc.stdin.close()
         proc.wait(timeout=600)
     return results
 
 
-def report_frameworks(results: dict[str, dict[str, float]]) -> None:
+def report_frameworks(samples: dict[str, dict[str, list[float]]]) -> None:
     """Per operation: each mode's added instructions over bare, and ours against the floor, both from
-    bare and from the framework's own tracing cost (what any processor-based instrumentation pays)."""
-    for label, r in results.items():
+    bare and from the framework's own tracing cost (what any processor-based instrumentation pays).
+    With several rounds, every figure is the median over rounds, and each round's ratio is listed."""
+    for label, by_phase in samples.items():
+        ours, bare, floor_current = by_phase["ours"], by_phase["bare"], by_phase["floor-current"]
+        ratios = [(o - b) / f for o, b, f in zip(ours, bare, floor_current, strict=True)]
+        r = {phase: statistics.median(values) for phase, values in by_phase.items()}
         print(f"\n{label} (k instructions per operation)")
         for phase, value in r.items():
             added = "" if phase == "bare" or phase.startswith("floor") else f"  added {(value - r['bare']) / 1e3:9.1f}"
@@ -226,9 +235,12 @@ def report_frameworks(results: dict[str, dict[str, float]]) -> None:
             if "sdk-tracing" in r:
                 own = r["ours"] - r["sdk-tracing"]
                 print(f"  ours added beyond the SDK's own tracing / {floor} = {own / r[floor]:.2f}")
+        if len(ratios) > 1:
+            print(f"  ours added / floor-current, round by round: {', '.join(f'{x:.2f}' for x in ratios)}")
 
 
-def report(results: dict[str, dict[str, float]]) -> None:
+def report(samples: dict[str, dict[str, list[float]]]) -> None:
+    results = {label: {phase: statistics.median(v) for phase, v in r.items()} for label, r in samples.items()}
     print(
         f"\n{'scenario':<36}{'baseline k':>11}{'instr. k':>10}{'added k':>9}{'floor k':>9}{'added/floor':>12}"
         f"{'floor-current k':>16}{'added/floor-current':>20}"
@@ -253,10 +265,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--frameworks", action="store_true", help="the agent layer (bench_agents.py's suites) instead of providers"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="with --frameworks: run every phase this many times over (medians)"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child and args.frameworks:
-        framework_child(args.calls, args.only)
+        framework_child(args.calls, args.only, args.rounds)
         return 0
     if args.child:
         child(args.providers.split(","), args.calls, args.only, args.capture)

@@ -272,12 +272,18 @@ def parse_completion_content(kwargs: dict[str, Any]) -> RequestContent:
 
 
 def _openai_response_attributes(response: Any, info: ResponseInfo) -> None:
-    tier = getattr(response, "service_tier", None)
-    if tier is not None:
-        info.metric_attributes = {sc.OPENAI_RESPONSE_SERVICE_TIER: tier}
+    _service_tier(response, info)
     fingerprint = getattr(response, "system_fingerprint", None)
     if fingerprint is not None:
         info.attributes = {sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT: fingerprint}
+
+
+def _service_tier(response: Any, info: ResponseInfo) -> None:
+    """The service tier; all a Responses API response has of the above (no ``system_fingerprint``:
+    asking a pydantic model for a field it lacks goes through its raising ``__getattr__``, ~2 µs)."""
+    tier = getattr(response, "service_tier", None)
+    if tier is not None:
+        info.metric_attributes = {sc.OPENAI_RESPONSE_SERVICE_TIER: tier}
 
 
 def parse_chat_response(response: Any, capture: bool) -> ResponseInfo:
@@ -384,7 +390,7 @@ def parse_responses_response(response: Any, capture: bool) -> ResponseInfo:
         finish_reasons=[finish] if finish else None,
         usage=responses_usage(getattr(response, "usage", None)),
     )
-    _openai_response_attributes(response, info)
+    _service_tier(response, info)
     conversation = getattr(response, "conversation", None)
     if conversation is not None and getattr(conversation, "id", None):
         info.attributes = {**(info.attributes or {}), sc.GEN_AI_CONVERSATION_ID: conversation.id}
