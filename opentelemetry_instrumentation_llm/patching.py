@@ -12,6 +12,8 @@ from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type:
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
+from opentelemetry_instrumentation_llm._core.wrappers import patches_changed
+
 _logger = logging.getLogger(__name__)
 
 
@@ -32,6 +34,7 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             _logger.debug("%s: %s.%s not instrumented (%s)", type(self).__name__, module, target, exc)
             return
         self._patched.append((module, target))
+        patches_changed()
 
     def _patch_on_import(self, module: str, target: str, wrapper: Any) -> None:
         """Patch now if ``module`` is imported, else when the application imports it (an installed
@@ -52,6 +55,7 @@ class PatchingInstrumentor(BaseInstrumentor):  # type: ignore[misc]
                 owner = getattr(owner, part)
             unwrap(owner, attribute)
         self._patched: list[tuple[str, str]] = []
+        patches_changed()
 
 
 def instrument_once(instrumentor_type: type[BaseInstrumentor], kwargs: dict[str, Any]) -> bool:

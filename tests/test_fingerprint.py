@@ -142,6 +142,27 @@ def test_a_template_rebuilt_for_every_call_is_recognised_by_content(fingerprints
     )
 
 
+def test_a_list_rebuilt_for_every_call_is_answered_without_serialising_it(fingerprints, monkeypatch):
+    """The Agents SDK builds its tool list afresh for every model call: after the first, equal
+    rebuilds are recognised without marshal; a changed one is still seen, and mutating a list the
+    caller passed earlier changes nothing for later calls."""
+    first = responses_tools()
+    before = fingerprints.of(SYSTEM, first)
+    serialised: list[Any] = []
+    real_dumps = fingerprint_module.marshal.dumps
+    monkeypatch.setattr(fingerprint_module.marshal, "dumps", lambda v: serialised.append(v) or real_dumps(v))
+    for _ in range(3):
+        assert fingerprints.of(SYSTEM, json.loads(json.dumps(responses_tools()))) == before
+    assert serialised == []
+    first[0]["parameters"] = {"type": "object"}  # the caller reuses and changes its own list
+    assert fingerprints.of(SYSTEM, responses_tools()) == before
+    changed = responses_tools()
+    changed[1]["description"] = "Search the archive"
+    assert fingerprints.of(SYSTEM, changed) != before
+    assert len(serialised) == 1
+    assert fingerprints.of(SYSTEM, responses_tools()) == before
+
+
 def test_the_caches_stay_bounded():
     fingerprints = PromptFingerprints(max_entries=8)
     for i in range(100):

@@ -133,13 +133,19 @@ class _PartCache:
     anything else (the object is held, so its id stays its own; lists are checked against a
     snapshot of their items). Bounded: emptied when full."""
 
-    __slots__ = ("_by_content", "_by_identity", "_digest", "_max")
+    __slots__ = ("_by_content", "_by_identity", "_digest", "_last", "_max")
 
     def __init__(self, digest: Callable[[Any], bytes], max_entries: int) -> None:
         self._digest = digest
         self._max = max_entries
         self._by_content: dict[Any, bytes] = {}
         self._by_identity: dict[int, tuple[Any, Any, bytes]] = {}
+        # The last new list of plain data digested: our own copy (never handed out, so never
+        # mutated) and its digest. A caller that rebuilds the same list for every call (the Agents
+        # SDK does, tools and schemas) is answered by one equality test in C, before any
+        # serialisation. (Equality is looser than the canonical form in one way: True == 1 == 1.0;
+        # a list differing from the last only so gets the last one's fingerprint.)
+        self._last: tuple[list[Any], bytes] | None = None
 
     def digest(self, value: Any) -> bytes:
         if value is None:
@@ -150,6 +156,9 @@ class _PartCache:
             if found is None:
                 found = self._store(self._by_content, value, self._digest(value))
             return found
+        last = self._last
+        if kind is list and last is not None and value == last[0]:
+            return last[1]
         snapshot = tuple(value) if kind is list else None
         entry = self._by_identity.get(id(value))
         if entry is not None and entry[0] is value and entry[1] == snapshot:
@@ -161,12 +170,13 @@ class _PartCache:
         except ValueError:  # SDK objects: no content key, identity only
             key = None
         found = self._by_content.get(key) if key is not None else None
-        if found is not None:
-            return found
-        found = self._digest(value)
-        if key is not None:
-            self._store(self._by_content, key, found)
-        self._store(self._by_identity, id(value), (value, snapshot, found))
+        if found is None:
+            found = self._digest(value)
+            if key is not None:
+                self._store(self._by_content, key, found)
+            self._store(self._by_identity, id(value), (value, snapshot, found))
+        if kind is list and key is not None:
+            self._last = (marshal.loads(key), found)
         return found
 
     def _store(self, cache: dict[Any, Any], key: Any, entry: Any) -> bytes:

@@ -109,22 +109,28 @@ _MCP_METRIC_KEYS = (
     sc.RPC_RESPONSE_STATUS_CODE,
 )
 # Metric attributes each kind keeps (allow-listed: span attributes such as call ids never reach metrics).
-_METRIC_KEYS: dict[OperationKind, tuple[str, ...]] = {
-    OperationKind.AGENT: (
+# Tables by kind are keyed by the kind's value: an Enum member hashes in Python, a str in C.
+_METRIC_KEYS: dict[str, tuple[str, ...]] = {
+    OperationKind.AGENT.value: (
         sc.GEN_AI_OPERATION_NAME,
         sc.GEN_AI_AGENT_NAME,
         sc.GEN_AI_PROVIDER_NAME,
         sc.GEN_AI_REQUEST_MODEL,
     ),
-    OperationKind.TOOL: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME, sc.GEN_AI_TOOL_TYPE, sc.GEN_AI_AGENT_NAME),
-    OperationKind.WORKFLOW: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_WORKFLOW_NAME),
-    OperationKind.RETRIEVAL: (),  # the conventions define no retrieval metric: span only
-    OperationKind.GUARDRAIL: (),  # nor a guardrail or handoff metric
-    OperationKind.HANDOFF: (),
-    OperationKind.MCP_CLIENT: _MCP_METRIC_KEYS,
-    OperationKind.MCP_SERVER: _MCP_METRIC_KEYS,
+    OperationKind.TOOL.value: (
+        sc.GEN_AI_OPERATION_NAME,
+        sc.GEN_AI_TOOL_NAME,
+        sc.GEN_AI_TOOL_TYPE,
+        sc.GEN_AI_AGENT_NAME,
+    ),
+    OperationKind.WORKFLOW.value: (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_WORKFLOW_NAME),
+    OperationKind.RETRIEVAL.value: (),  # the conventions define no retrieval metric: span only
+    OperationKind.GUARDRAIL.value: (),  # nor a guardrail or handoff metric
+    OperationKind.HANDOFF.value: (),
+    OperationKind.MCP_CLIENT.value: _MCP_METRIC_KEYS,
+    OperationKind.MCP_SERVER.value: _MCP_METRIC_KEYS,
 }
-_TOOL_METRIC_KEYS = _METRIC_KEYS[OperationKind.TOOL]
+_TOOL_METRIC_KEYS = _METRIC_KEYS[OperationKind.TOOL.value]
 
 
 def _histogram(meter: Meter, name: str, unit: str, buckets: tuple[float, ...], description: str) -> Histogram:
@@ -205,7 +211,7 @@ def _span_name(info: OperationInfo) -> str:
     if info.kind is OperationKind.MCP_CLIENT or info.kind is OperationKind.MCP_SERVER:
         method = info.method or "unknown"
         return f"{method} {info.name}" if info.name else method
-    operation = info.kind.value
+    operation = info.kind._value_
     return f"{operation} {info.name}" if info.name else operation
 
 
@@ -231,9 +237,9 @@ def _start_attributes(info: OperationInfo, agent: AgentScope | None) -> dict[str
         elif info.method == sc.MCP_PROMPTS_GET and info.name:
             attrs[sc.GEN_AI_PROMPT_NAME] = info.name
     else:
-        attrs[sc.GEN_AI_OPERATION_NAME] = kind.value
+        attrs[sc.GEN_AI_OPERATION_NAME] = kind._value_
         if info.name:
-            attrs[_NAME_KEY[kind]] = info.name
+            attrs[_NAME_KEY[kind._value_]] = info.name
     if info.attributes:
         attrs.update(info.attributes)
     is_tool = kind is OperationKind.TOOL or attrs.get(sc.GEN_AI_OPERATION_NAME) == sc.OP_EXECUTE_TOOL
@@ -242,13 +248,13 @@ def _start_attributes(info: OperationInfo, agent: AgentScope | None) -> dict[str
     return attrs
 
 
-_NAME_KEY = {
-    OperationKind.AGENT: sc.GEN_AI_AGENT_NAME,
-    OperationKind.TOOL: sc.GEN_AI_TOOL_NAME,
-    OperationKind.WORKFLOW: sc.GEN_AI_WORKFLOW_NAME,
-    OperationKind.RETRIEVAL: sc.GEN_AI_DATA_SOURCE_ID,
-    OperationKind.GUARDRAIL: sc.GEN_AI_GUARDRAIL_COMPONENT_NAME,
-    OperationKind.HANDOFF: sc.LLM_HANDOFF_TARGET_AGENT_NAME,
+_NAME_KEY: dict[str, str] = {
+    OperationKind.AGENT.value: sc.GEN_AI_AGENT_NAME,
+    OperationKind.TOOL.value: sc.GEN_AI_TOOL_NAME,
+    OperationKind.WORKFLOW.value: sc.GEN_AI_WORKFLOW_NAME,
+    OperationKind.RETRIEVAL.value: sc.GEN_AI_DATA_SOURCE_ID,
+    OperationKind.GUARDRAIL.value: sc.GEN_AI_GUARDRAIL_COMPONENT_NAME,
+    OperationKind.HANDOFF.value: sc.LLM_HANDOFF_TARGET_AGENT_NAME,
 }
 
 
@@ -381,7 +387,7 @@ class Operation:
         kind = self.info.kind
         attrs = self._attrs
         inst = self.recorder.instruments
-        keys = _METRIC_KEYS[kind]
+        keys = _METRIC_KEYS[kind._value_]
         metric_attrs = {key: attrs[key] for key in keys if key in attrs}
         if error_type is not None:
             metric_attrs[sc.ERROR_TYPE] = error_type

@@ -34,6 +34,20 @@ from opentelemetry_instrumentation_llm._core.streams import (
 
 Wrapper = Callable[[Callable[..., Any], Any, tuple[Any, ...], dict[str, Any]], Any]
 
+_patch_generation = 0
+
+
+def patch_generation() -> int:
+    """A number that changes whenever one of our instrumentors patches or restores a method: what
+    depends on which methods carry our wrappers can be cached until it changes."""
+    return _patch_generation
+
+
+def patches_changed() -> None:
+    """Called by the patching layer after it patched or restored methods."""
+    global _patch_generation
+    _patch_generation += 1
+
 
 _RAW_PROXIES = {
     ResultKind.RAW: RawResponseProxy,

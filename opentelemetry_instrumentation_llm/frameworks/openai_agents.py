@@ -55,6 +55,7 @@ from opentelemetry_instrumentation_llm._core.operations import (
 from opentelemetry_instrumentation_llm._core.recorder import Invocation, Recorder
 from opentelemetry_instrumentation_llm._core.records import RequestInfo, ResponseInfo, Usage
 from opentelemetry_instrumentation_llm._core.spec import ProviderSpec, ResultKind
+from opentelemetry_instrumentation_llm._core.wrappers import patch_generation
 from opentelemetry_instrumentation_llm.providers._common import maybe_json
 
 FALLBACK_SPEC = ProviderSpec(sdk="openai_agents", endpoints=(), classify=lambda _result: ResultKind.VALUE)
@@ -68,14 +69,25 @@ _MODEL_METHODS = (
 _OUR_WRAPPERS = "opentelemetry_instrumentation_llm._core.wrappers"
 
 
+_instrumented: tuple[int, bool] = (-1, False)  # (patch generation, answer) of the last check
+
+
 def openai_instrumented_by_us() -> bool:
-    """Whether the openai SDK's model methods carry our core's wrapper right now."""
-    for module_name, owner, method in _MODEL_METHODS:
-        module = sys.modules.get(module_name)
-        wrapper = getattr(getattr(getattr(module, owner, None), method, None), "_self_wrapper", None)
-        if getattr(wrapper, "__module__", None) != _OUR_WRAPPERS:
-            return False
-    return True
+    """Whether the openai SDK's model methods carry our core's wrapper right now (asked for every
+    model call of a run: answered again only after our patching changed something)."""
+    global _instrumented
+    generation = patch_generation()
+    if _instrumented[0] == generation:
+        return _instrumented[1]
+    answer = all(_carries_our_wrapper(*target) for target in _MODEL_METHODS)
+    _instrumented = (generation, answer)
+    return answer
+
+
+def _carries_our_wrapper(module_name: str, owner: str, method: str) -> bool:
+    module = sys.modules.get(module_name)
+    wrapper = getattr(getattr(getattr(module, owner, None), method, None), "_self_wrapper", None)
+    return getattr(wrapper, "__module__", None) == _OUR_WRAPPERS
 
 
 def _usage(usage: Any) -> Usage | None:
