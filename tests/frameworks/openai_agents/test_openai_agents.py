@@ -186,9 +186,27 @@ async def test_uninstrument_stops_recording(
     assert telemetry.spans() == []
 
 
+def answer_guardrail(trip: bool) -> OutputGuardrail[Any]:
+    async def check(_ctx: RunContextWrapper[Any], _agent: Agent[Any], output: Any) -> GuardrailFunctionOutput:
+        return GuardrailFunctionOutput(output_info={"seen": str(output)}, tripwire_triggered=trip)
+
+    return OutputGuardrail(guardrail_function=check, name="answer_check")
+
+
+# Where a guardrail sits: (build_agents keyword, guardrail factory, its name, the agent it guards,
+# the exception a trip raises). The input guardrail checks triage's input; the output guardrail
+# checks the weather agent's final answer.
+GUARDRAILS: dict[str, tuple[str, Callable[[bool], Any], str, str, type[Exception]]] = {
+    "input": ("guardrails", topic_guardrail, "topic_check", "triage", InputGuardrailTripwireTriggered),
+    "output": ("output_guardrails", answer_guardrail, "answer_check", "weather", OutputGuardrailTripwireTriggered),
+}
+
+
 @pytest.mark.parametrize("streamed", [False, True], ids=["run", "streamed"])
 @pytest.mark.parametrize("trip", [False, True], ids=["passes", "trips"])
-async def test_input_guardrail(
+@pytest.mark.parametrize("side", GUARDRAILS)
+async def test_guardrail(
+    side: str,
     trip: bool,
     streamed: bool,
     aclient: openai.AsyncOpenAI,
@@ -197,15 +215,18 @@ async def test_input_guardrail(
     instrument_agents: Callable[..., Any],
     instrument_openai: Callable[..., Any],
 ) -> None:
+    """A guardrail's span under the agent it guards, its verdict as the result (not an error), and a
+    tripped one's exception carried to that agent and the run, reaching the caller unchanged."""
+    keyword, guardrail_of, name, guarded, tripped = GUARDRAILS[side]
     instrument_openai()
     instrument_agents()
     script(fake)
-    agent = build_agents(aclient, "responses", guardrails=[topic_guardrail(trip)])
+    agent = build_agents(aclient, "responses", **{keyword: [guardrail_of(trip)]})
     if trip:
-        with pytest.raises(InputGuardrailTripwireTriggered) as raised:
+        with pytest.raises(tripped) as raised:
             await run(agent, streamed)
-        assert type(raised.value) is InputGuardrailTripwireTriggered  # unchanged, not wrapped
-        assert raised.value.guardrail_result.guardrail.get_name() == "topic_check"
+        assert type(raised.value) is tripped  # unchanged, not wrapped
+        assert raised.value.guardrail_result.guardrail.get_name() == name
     else:
         assert await run(agent, streamed) == f"answer from tool: sunny in {SECRET_CITY}"
 
@@ -213,12 +234,12 @@ async def test_input_guardrail(
     assert_one_trace(spans)
     assert len({s.context.span_id for s in spans}) == len(spans)  # every span ended once
     (workflow,) = by_operation(spans, "invoke_workflow")
-    (triage,) = [s for s in by_operation(spans, "invoke_agent") if s.attributes["gen_ai.agent.name"] == "triage"]
+    (owner,) = [s for s in by_operation(spans, "invoke_agent") if s.attributes["gen_ai.agent.name"] == guarded]
     (guardrail,) = by_operation(spans, "apply_guardrail")
-    assert guardrail.name == "apply_guardrail topic_check" and guardrail.kind is SpanKind.INTERNAL
-    assert is_ancestor(triage, guardrail, spans)
+    assert guardrail.name == f"apply_guardrail {name}" and guardrail.kind is SpanKind.INTERNAL
+    assert is_ancestor(owner, guardrail, spans)
     result = {
-        "gen_ai.guardrail.component.name": "topic_check",
+        "gen_ai.guardrail.component.name": name,
         "gen_ai.guardrail.result.type": "tripwire_triggered",
         "gen_ai.guardrail.result.value": "true" if trip else "false",
     }
@@ -229,73 +250,16 @@ async def test_input_guardrail(
     assert "error.type" not in guardrail.attributes  # the guardrail worked; its verdict is not an error
     chats = inference_spans(spans)
     assert len(chats) == len(fake.exchanges)
-    assert all(is_ancestor(triage, s, spans) or is_ancestor(workflow, s, spans) for s in chats)
+    assert all(is_ancestor(workflow, s, spans) for s in chats)
+    if side == "output":
+        assert len(chats) == 3  # the whole run happened: the guardrail checks the final answer
     if trip:
-        for span in (triage, workflow):
-            assert span.attributes["error.type"] == "InputGuardrailTripwireTriggered", span.name
+        for span in (owner, workflow):
+            assert span.attributes["error.type"] == tripped.__name__, span.name
             assert span.status.status_code is StatusCode.ERROR
-        assert by_operation(spans, "execute_tool") == []
+        if side == "input":
+            assert by_operation(spans, "execute_tool") == []
         points = telemetry.points("gen_ai.invoke_workflow.duration")
-        assert point_count(points, **{"error.type": "InputGuardrailTripwireTriggered"}) == 1
+        assert point_count(points, **{"error.type": tripped.__name__}) == 1
     else:
-        assert "error.type" not in workflow.attributes and "error.type" not in triage.attributes
-
-
-def answer_guardrail(trip: bool) -> OutputGuardrail[Any]:
-    async def check(_ctx: RunContextWrapper[Any], _agent: Agent[Any], output: Any) -> GuardrailFunctionOutput:
-        return GuardrailFunctionOutput(output_info={"seen": str(output)}, tripwire_triggered=trip)
-
-    return OutputGuardrail(guardrail_function=check, name="answer_check")
-
-
-@pytest.mark.parametrize("streamed", [False, True], ids=["run", "streamed"])
-@pytest.mark.parametrize("trip", [False, True], ids=["passes", "trips"])
-async def test_output_guardrail(
-    trip: bool,
-    streamed: bool,
-    aclient: openai.AsyncOpenAI,
-    fake: FakeLLM,
-    telemetry: Telemetry,
-    instrument_agents: Callable[..., Any],
-    instrument_openai: Callable[..., Any],
-) -> None:
-    """An output guardrail on the agent that answers: its span under that agent, its verdict as the
-    result, and a tripped one's exception carried to the agent and the run, reaching the caller unchanged."""
-    instrument_openai()
-    instrument_agents()
-    script(fake)
-    agent = build_agents(aclient, "responses", output_guardrails=[answer_guardrail(trip)])
-    if trip:
-        with pytest.raises(OutputGuardrailTripwireTriggered) as raised:
-            await run(agent, streamed)
-        assert type(raised.value) is OutputGuardrailTripwireTriggered
-        assert raised.value.guardrail_result.guardrail.get_name() == "answer_check"
-    else:
-        assert await run(agent, streamed) == f"answer from tool: sunny in {SECRET_CITY}"
-
-    spans = telemetry.spans()
-    assert_one_trace(spans)
-    assert len({s.context.span_id for s in spans}) == len(spans)
-    (workflow,) = by_operation(spans, "invoke_workflow")
-    (weather,) = [s for s in by_operation(spans, "invoke_agent") if s.attributes["gen_ai.agent.name"] == "weather"]
-    (guardrail,) = by_operation(spans, "apply_guardrail")
-    assert guardrail.name == "apply_guardrail answer_check" and guardrail.kind is SpanKind.INTERNAL
-    assert is_ancestor(weather, guardrail, spans)
-    result = {
-        "gen_ai.guardrail.component.name": "answer_check",
-        "gen_ai.guardrail.result.type": "tripwire_triggered",
-        "gen_ai.guardrail.result.value": "true" if trip else "false",
-    }
-    assert {k: guardrail.attributes[k] for k in result} == result
-    (event,) = telemetry.events("gen_ai.guardrail.result")
-    assert dict(event.attributes) == result and event.span_id == guardrail.context.span_id
-    assert "error.type" not in guardrail.attributes
-    assert len(inference_spans(spans)) == len(fake.exchanges) == 3  # the guardrail checks the final answer
-    if trip:
-        for span in (weather, workflow):
-            assert span.attributes["error.type"] == "OutputGuardrailTripwireTriggered", span.name
-            assert span.status.status_code is StatusCode.ERROR
-        points = telemetry.points("gen_ai.invoke_workflow.duration")
-        assert point_count(points, **{"error.type": "OutputGuardrailTripwireTriggered"}) == 1
-    else:
-        assert "error.type" not in workflow.attributes and "error.type" not in weather.attributes
+        assert "error.type" not in workflow.attributes and "error.type" not in owner.attributes
