@@ -3,6 +3,7 @@
 Run:  python benchmarks/load.py                    (5 alternating pairs of 20 s runs, then the variants)
       python benchmarks/load.py --quick            (2 pairs of 3 s; no variants)
       python benchmarks/load.py --hold 600         (one instrumented 10-minute run: queue and RSS over time)
+      python benchmarks/load.py --floor            (pairs against the bare SDK emitting what ours emits)
 
 The fake provider runs in its own process (a real HTTP server on loopback); a real collector
 (``rotel``, discarding what it receives) takes OTLP. Each run is a fresh interpreter driving
@@ -13,7 +14,9 @@ both meet the same machine state. Per run: calls per second, process CPU per cal
 the calls, our instrumentation, the export threads), and, sampled every second, the span export
 queue and RSS, to show they do not grow. Then single runs of pipeline variants locate the cost:
 instrumentation without exporters, each signal's exporter alone, HTTP instead of gRPC, other
-batch sizes.
+batch sizes. ``--floor`` pairs the uninstrumented runs with the bare OpenTelemetry SDK doing, around
+each call, what ours does (spans and records captured from one instrumented call of each shape),
+through the same ``setup()`` pipeline: the cost of the conventions' telemetry itself.
 
 Goal: at most 10% throughput loss at saturation; export queue and RSS flat over a long run.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import statistics
@@ -29,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +103,10 @@ def thread_cpu() -> dict[str, float]:
 
 
 async def drive(
-    base_url: str, concurrency: int, warmup: float, duration: float
+    base_url: str, concurrency: int, warmup: float, duration: float, floor: Floor | None = None
 ) -> tuple[int, float, float, dict[str, float]]:
-    """(calls completed, wall seconds, process CPU seconds, CPU seconds per thread) in the measured window."""
+    """(calls completed, wall seconds, process CPU seconds, CPU seconds per thread) in the measured window.
+    ``floor``: each call is wrapped in the bare SDK's telemetry for it (see :func:`floor_of`)."""
     import httpx2
     import openai
 
@@ -115,16 +121,11 @@ async def drive(
         n = index
         while time.monotonic() < stop_at:
             n += 1
-            if n % 3 == 0:
-                stream: Any = await client.chat.completions.create(
-                    model="gpt-4o-mini",
-                    messages=MESSAGES,  # type: ignore[arg-type]
-                    stream=True,
-                )
-                async for _ in stream:
-                    pass
+            streamed = n % 3 == 0
+            if floor is None:
+                await one_call(client, streamed)
             else:
-                await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+                await floor(streamed, functools.partial(one_call, client, streamed))
             if state["measuring"]:
                 state["calls"] += 1
 
@@ -139,17 +140,33 @@ async def drive(
     return state["calls"], wall, cpu, threads
 
 
-def worker_main(instrumented: bool, base_url: str, endpoint: str, concurrency: int, duration: float) -> dict[str, Any]:
-    telemetry, queue = None, None
-    if instrumented:
+async def one_call(client: Any, streamed: bool) -> None:
+    """What every task does: two chat calls for every short stream, the stream read to the end."""
+    if streamed:
+        stream: Any = await client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=MESSAGES,  # type: ignore[arg-type]
+            stream=True,
+        )
+        async for _ in stream:
+            pass
+    else:
+        await client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+
+
+def worker_main(mode: str, base_url: str, endpoint: str, concurrency: int, duration: float) -> dict[str, Any]:
+    telemetry, queue, floor = None, None, None
+    if mode != "uninstrumented":
         from opentelemetry_instrumentation_llm import setup
 
-        telemetry = setup("load", endpoint=endpoint, gpu=False)
+        shapes = capture_shapes(base_url) if mode == "floor" else None
+        telemetry = setup("load", endpoint=endpoint, gpu=False, instrument=mode == "instrumented")
         queue = span_export_queue(telemetry)
+        floor = floor_of(shapes) if shapes is not None else None
     sampler = Sampler(queue)
     sampler.start()
     calls, wall, cpu, threads = asyncio.run(
-        drive(base_url, concurrency, warmup=min(2.0, duration / 5), duration=duration)
+        drive(base_url, concurrency, warmup=min(2.0, duration / 5), duration=duration, floor=floor)
     )
     sampler.stop.set()
     result: dict[str, Any] = {"calls": calls, "wall": wall, "cpu": cpu, "samples": sampler.samples, "threads": threads}
@@ -158,6 +175,103 @@ def worker_main(instrumented: bool, base_url: str, endpoint: str, concurrency: i
         telemetry.shutdown()
         result["shutdown_s"] = time.perf_counter() - started
     return result
+
+
+# --------------------------------------------------------------------------- the floor (--floor)
+
+Floor = Callable[[bool, Callable[[], Awaitable[None]]], Awaitable[None]]
+# (span name, attributes at start, attributes set before the end, histogram records), per call shape.
+Shape = tuple[str, dict[str, Any], dict[str, Any], list[tuple[str, dict[str, Any], int, bool]]]
+
+
+def capture_shapes(base_url: str) -> dict[bool, Shape]:
+    """One chat call and one stream through our instrumentation into in-memory providers: what the
+    floor must reproduce for each (the span, when each attribute was given, every histogram record
+    with its attributes and whether it made an exemplar)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    from opentelemetry_instrumentation_llm.instrumentor import OpenAIInstrumentor
+
+    class Keys(SpanProcessor):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.at_start: dict[int, frozenset[str]] = {}
+            self.spans: list[Any] = []
+
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            self.at_start[span.context.span_id] = frozenset(span.attributes or ())
+
+        def on_end(self, span: Any) -> None:
+            self.spans.append(span)
+
+    def points() -> dict[tuple[str, frozenset[Any]], tuple[dict[str, Any], int, bool]]:
+        data = reader.get_metrics_data()
+        found = {}
+        for rm in data.resource_metrics if data else ():
+            for metric in (m for sm in rm.scope_metrics for m in sm.metrics):
+                for p in (p for p in metric.data.data_points if hasattr(p, "count")):
+                    attrs = dict(p.attributes or {})
+                    found[(metric.name, frozenset(attrs.items()))] = (attrs, p.count, bool(p.exemplars))
+        return found
+
+    keys, reader = Keys(), InMemoryMetricReader()
+    tracer_provider, meter_provider = TracerProvider(), MeterProvider(metric_readers=[reader])
+    tracer_provider.add_span_processor(keys)
+    instrumentor = OpenAIInstrumentor()
+    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    shapes: dict[bool, Shape] = {}
+    for streamed in (False, True):
+        before = points()
+        asyncio.run(_one_closed_call(base_url, streamed))
+        after = points()
+        records = [(k[0], a, n - before.get(k, ({}, 0, False))[1], e) for k, (a, n, e) in after.items()]
+        span = keys.spans[-1]
+        attrs, first = dict(span.attributes or {}), keys.at_start[span.context.span_id]
+        start = {k: v for k, v in attrs.items() if k in first}
+        later = {k: v for k, v in attrs.items() if k not in first}
+        shapes[streamed] = (span.name, start, later, [r for r in records if r[2] > 0])
+    instrumentor.uninstrument()
+    return shapes
+
+
+async def _one_closed_call(base_url: str, streamed: bool) -> None:
+    import httpx2
+    import openai
+
+    client = openai.AsyncOpenAI(api_key="sk-load", base_url=base_url, max_retries=0, http_client=httpx2.AsyncClient())
+    await one_call(client, streamed)
+    await client.close()
+
+
+def floor_of(shapes: dict[bool, Shape]) -> Floor:
+    """The bare OpenTelemetry SDK doing, around each call, what ours does: the span made current
+    around the call with its attributes given when ours gives them, and every histogram record
+    (with the span's context where ours makes an exemplar), through the pipeline ``setup()`` built."""
+    from opentelemetry import context, metrics, trace
+    from opentelemetry.context import Context, create_key
+
+    tracer, meter = trace.get_tracer("floor"), metrics.get_meter("floor")
+    no_exemplar = Context({create_key("floor.no-exemplar"): True})
+    histograms: dict[str, Any] = {}
+    prepared = {}
+    for streamed, (name, start, later, records) in shapes.items():
+        flat = []
+        for metric, attrs, count, exemplar in records:
+            histogram = histograms.setdefault(metric, meter.create_histogram(metric))
+            flat += [(histogram, attrs, exemplar)] * count
+        prepared[streamed] = (name, start, later, flat)
+
+    async def floor(streamed: bool, call: Callable[[], Awaitable[None]]) -> None:
+        name, start, later, flat = prepared[streamed]
+        with tracer.start_as_current_span(name, kind=trace.SpanKind.CLIENT, attributes=start) as span:
+            await call()
+            span.set_attributes(later)
+            current = context.get_current()
+            for histogram, attrs, exemplar in flat:
+                histogram.record(0.5, attrs, current if exemplar else no_exemplar)
+
+    return floor
 
 
 # --------------------------------------------------------------------------- the orchestrator
@@ -206,8 +320,13 @@ class Services:
 
 
 def run_worker(
-    services: Services, instrumented: bool, args: argparse.Namespace, env: dict[str, str] | None = None
+    services: Services,
+    instrumented: bool,
+    args: argparse.Namespace,
+    env: dict[str, str] | None = None,
+    mode: str | None = None,
 ) -> dict[str, Any]:
+    """One worker process: ``mode`` (default: instrumented or not) may also be ``floor``."""
     client_cpus = args.client_cpus
     environment = {**os.environ, **(env or {})}
     endpoint = (
@@ -220,7 +339,7 @@ def run_worker(
             sys.executable,
             str(Path(__file__).resolve()),
             "--worker",
-            "instrumented" if instrumented else "uninstrumented",
+            mode or ("instrumented" if instrumented else "uninstrumented"),
             "--base-url",
             f"http://127.0.0.1:{services.provider_port}/v1",
             "--endpoint",
@@ -267,21 +386,23 @@ def main() -> int:
         "(default: all share every CPU, as in the published runs)",
     )
     parser.add_argument("--hold", type=float, metavar="SECONDS", help="one instrumented run this long, sampled")
-    parser.add_argument("--worker", choices=["uninstrumented", "instrumented"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="pair the uninstrumented runs with the bare OpenTelemetry SDK doing what ours does (the same "
+        "spans and records around each call, through setup()'s pipeline) instead of with ours; no variants",
+    )
+    parser.add_argument("--worker", choices=["uninstrumented", "instrumented", "floor"], help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--endpoint", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(
-            json.dumps(
-                worker_main(
-                    args.worker == "instrumented", args.base_url, args.endpoint, args.concurrency, args.duration
-                )
-            )
-        )
+        print(json.dumps(worker_main(args.worker, args.base_url, args.endpoint, args.concurrency, args.duration)))
         return 0
     if args.quick:
         args.pairs, args.duration, args.no_variants = 2, 3.0, True
+    if args.floor:
+        args.no_variants = True
     os.environ.setdefault("OTEL_EXPORTER_OTLP_INSECURE", "true")
     args.client_cpus, service_cpus = cpu_split(args.pin)
     services = Services(service_cpus)
@@ -292,7 +413,11 @@ def main() -> int:
         finally:
             services.close()
     try:
-        pairs = [(run_worker(services, False, args), run_worker(services, True, args)) for _ in range(args.pairs)]
+        second = "floor" if args.floor else "instrumented"
+        pairs = [
+            (run_worker(services, False, args), run_worker(services, True, args, mode=second))
+            for _ in range(args.pairs)
+        ]
         variants = (
             {} if args.no_variants else {name: run_worker(services, True, args, env) for name, env in VARIANTS.items()}
         )
@@ -317,6 +442,8 @@ def report(
         f"Load: {args.concurrency} concurrent tasks, {args.duration:g} s per run, {os.cpu_count()} CPUs ({pinned}), "
         f"Python {sys.version.split()[0]}"
     )
+    if args.floor:
+        print("second run of each pair: the bare SDK floor (the same spans and records, no instrumentation)")
     print(
         f"\n{'pair':<6}{'uninstrumented calls/s':>24}{'instrumented calls/s':>22}{'loss':>8}"
         f"{'CPU µs/call U':>15}{'I':>8}{'+CPU':>8}{'of which off the main thread':>30}"
