@@ -62,6 +62,12 @@ class Collect(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         self.spans.append(span)
 
+    def split(self, span: ReadableSpan) -> tuple[dict[str, Any], dict[str, Any]]:
+        """(the attributes ``span`` had at its start, those set later)."""
+        attrs = dict(span.attributes or {})
+        at_start = self.start_keys.get(span.context.span_id, frozenset(attrs))
+        return {k: v for k, v in attrs.items() if k in at_start}, {k: v for k, v in attrs.items() if k not in at_start}
+
 
 class Pipeline:
     def __init__(self) -> None:
@@ -129,11 +135,7 @@ def floor_for(pipeline: Pipeline, spans: list[ReadableSpan], records: list[Point
 
     # Everything read off the recorded spans is read here, once: the loops below spend only what the SDK does.
     def node(span: ReadableSpan) -> Node:
-        attrs = dict(span.attributes or {})
-        at_start = pipeline.collect.start_keys.get(span.context.span_id, frozenset(attrs))
-        start = {k: v for k, v in attrs.items() if k in at_start}
-        later = {k: v for k, v in attrs.items() if k not in at_start}
-        return (span.name, span.kind, start, later, tree(span.context.span_id))
+        return (span.name, span.kind, *pipeline.collect.split(span), tree(span.context.span_id))
 
     def tree(parent_id: int | None) -> list[Node]:
         return [node(s) for s in children.get(parent_id, ())]

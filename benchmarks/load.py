@@ -188,49 +188,20 @@ def capture_shapes(base_url: str) -> dict[bool, Shape]:
     """One chat call and one stream through our instrumentation into in-memory providers: what the
     floor must reproduce for each (the span, when each attribute was given, every histogram record
     with its attributes and whether it made an exemplar)."""
-    from opentelemetry.sdk.metrics import MeterProvider
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+    from bench_agents import Pipeline, new_records
 
     from opentelemetry_instrumentation_llm.instrumentor import OpenAIInstrumentor
 
-    class Keys(SpanProcessor):  # type: ignore[misc]
-        def __init__(self) -> None:
-            self.at_start: dict[int, frozenset[str]] = {}
-            self.spans: list[Any] = []
-
-        def on_start(self, span: Any, parent_context: Any = None) -> None:
-            self.at_start[span.context.span_id] = frozenset(span.attributes or ())
-
-        def on_end(self, span: Any) -> None:
-            self.spans.append(span)
-
-    def points() -> dict[tuple[str, frozenset[Any]], tuple[dict[str, Any], int, bool]]:
-        data = reader.get_metrics_data()
-        found = {}
-        for rm in data.resource_metrics if data else ():
-            for metric in (m for sm in rm.scope_metrics for m in sm.metrics):
-                for p in (p for p in metric.data.data_points if hasattr(p, "count")):
-                    attrs = dict(p.attributes or {})
-                    found[(metric.name, frozenset(attrs.items()))] = (attrs, p.count, bool(p.exemplars))
-        return found
-
-    keys, reader = Keys(), InMemoryMetricReader()
-    tracer_provider, meter_provider = TracerProvider(), MeterProvider(metric_readers=[reader])
-    tracer_provider.add_span_processor(keys)
+    pipeline = Pipeline()
     instrumentor = OpenAIInstrumentor()
-    instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    instrumentor.instrument(**pipeline.providers)
     shapes: dict[bool, Shape] = {}
     for streamed in (False, True):
-        before = points()
+        before = pipeline.points()
         asyncio.run(_one_closed_call(base_url, streamed))
-        after = points()
-        records = [(k[0], a, n - before.get(k, ({}, 0, False))[1], e) for k, (a, n, e) in after.items()]
-        span = keys.spans[-1]
-        attrs, first = dict(span.attributes or {}), keys.at_start[span.context.span_id]
-        start = {k: v for k, v in attrs.items() if k in first}
-        later = {k: v for k, v in attrs.items() if k not in first}
-        shapes[streamed] = (span.name, start, later, [r for r in records if r[2] > 0])
+        records = new_records(before, pipeline.points())
+        span = pipeline.collect.spans[-1]
+        shapes[streamed] = (span.name, *pipeline.collect.split(span), records)
     instrumentor.uninstrument()
     return shapes
 

@@ -161,6 +161,11 @@ def test_a_list_rebuilt_for_every_call_is_answered_without_serialising_it(finger
     assert fingerprints.of(SYSTEM, changed) != before
     assert len(serialised) == 1
     assert fingerprints.of(SYSTEM, responses_tools()) == before
+    other = fingerprints.of(SYSTEM, json.loads(json.dumps(changed)))
+    for _ in range(3):  # two agents' lists in turn: both answered without serialising again
+        assert fingerprints.of(SYSTEM, responses_tools()) == before
+        assert fingerprints.of(SYSTEM, json.loads(json.dumps(changed))) == other
+    assert len(serialised) == 1
 
 
 def test_the_caches_stay_bounded():

@@ -128,24 +128,27 @@ def tools_digest(tools: Any) -> bytes:
     return _canonical(b"tools\0", found) if found else _NOTHING
 
 
+_RECENT_LISTS = 4  # lists of plain data answered by equality: an agent's tools, or a few agents' in turn
+
+
 class _PartCache:
     """Digests of one template part: by content for strings (and tuples of them), by identity for
     anything else (the object is held, so its id stays its own; lists are checked against a
     snapshot of their items). Bounded: emptied when full."""
 
-    __slots__ = ("_by_content", "_by_identity", "_digest", "_last", "_max")
+    __slots__ = ("_by_content", "_by_identity", "_digest", "_max", "_recent")
 
     def __init__(self, digest: Callable[[Any], bytes], max_entries: int) -> None:
         self._digest = digest
         self._max = max_entries
         self._by_content: dict[Any, bytes] = {}
         self._by_identity: dict[int, tuple[Any, Any, bytes]] = {}
-        # The last new list of plain data digested: our own copy (never handed out, so never
-        # mutated) and its digest. A caller that rebuilds the same list for every call (the Agents
-        # SDK does, tools and schemas) is answered by one equality test in C, before any
-        # serialisation. (Equality is looser than the canonical form in one way: True == 1 == 1.0;
-        # a list differing from the last only so gets the last one's fingerprint.)
-        self._last: tuple[list[Any], bytes] | None = None
+        # The last few lists of plain data seen, newest first: our own copies (never handed out, so
+        # never mutated) and their digests. A caller that rebuilds the same list for every call (the
+        # Agents SDK does, tools and schemas, one list per agent) is answered by equality tests in C
+        # before any serialisation. (Equality is looser than the canonical form in one way:
+        # True == 1 == 1.0; a list differing from a recent one only so gets that one's fingerprint.)
+        self._recent: list[tuple[list[Any], bytes]] = []
 
     def digest(self, value: Any) -> bytes:
         if value is None:
@@ -156,9 +159,10 @@ class _PartCache:
             if found is None:
                 found = self._store(self._by_content, value, self._digest(value))
             return found
-        last = self._last
-        if kind is list and last is not None and value == last[0]:
-            return last[1]
+        if kind is list:
+            for copy, digest in self._recent:
+                if value == copy:
+                    return digest
         snapshot = tuple(value) if kind is list else None
         entry = self._by_identity.get(id(value))
         if entry is not None and entry[0] is value and entry[1] == snapshot:
@@ -176,7 +180,7 @@ class _PartCache:
                 self._store(self._by_content, key, found)
             self._store(self._by_identity, id(value), (value, snapshot, found))
         if kind is list and key is not None:
-            self._last = (marshal.loads(key), found)
+            self._recent = [(marshal.loads(key), found), *self._recent[: _RECENT_LISTS - 1]]
         return found
 
     def _store(self, cache: dict[Any, Any], key: Any, entry: Any) -> bytes:

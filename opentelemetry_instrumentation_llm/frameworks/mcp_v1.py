@@ -125,7 +125,7 @@ def with_trace_context(request: Any, ctx: Context) -> Any:
             return request
         is_root_model = hasattr(request, "root")
         root = request.root if is_root_model else request
-        params = root.params if root.params is not None else _params_type(type(root))()
+        params = root.params if root.params is not None else _params_type(root.__class__)()
         meta = params.meta
         meta_type = type(meta) if meta is not None else type(params).Meta
         merged = {**(meta.model_dump(by_alias=True, exclude_none=True) if meta is not None else {}), **carrier}
@@ -137,18 +137,12 @@ def with_trace_context(request: Any, ctx: Context) -> Any:
         return request
 
 
-_PARAMS_TYPES: dict[type, type] = {}
-
-
-def _params_type(request_type: type) -> type:
+@cache
+def _params_type(request_type: Any) -> type:
     """The params model of a request type whose params are optional (``tools/list``, ``ping``)."""
-    found = _PARAMS_TYPES.get(request_type)
-    if found is None:
-        annotation = request_type.model_fields["params"].annotation  # type: ignore[attr-defined]
-        candidates = getattr(annotation, "__args__", (annotation,))
-        found = next(t for t in candidates if isinstance(t, type) and "meta" in getattr(t, "model_fields", ()))
-        _PARAMS_TYPES[request_type] = found
-    return found
+    annotation = request_type.model_fields["params"].annotation
+    candidates = getattr(annotation, "__args__", (annotation,))
+    return next(t for t in candidates if isinstance(t, type) and "meta" in getattr(t, "model_fields", ()))
 
 
 # ---------------------------------------------------------------------------------------- serving
